@@ -1,0 +1,235 @@
+"""PyVRP adapter: every call into PyVRP lives here.
+
+The problem is translated to :class:`pyvrp.ProblemData` directly (locations
+are the matrix rows; one depot per distinct vehicle start/end location; one
+vehicle type per :class:`~planner.routing.model.Vehicles` group; a stop with
+several time windows becomes a mutually exclusive client group with one
+client per window). Searches run PyVRP's iterated local search; with
+``workers > 1`` that many independent searches with different seeds run in
+parallel processes until the same deadline and the best solution is kept
+(ties go to the lowest worker, so the result depends only on the seed and on
+how far each search gets in the time).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyvrp
+from pyvrp.search import NeighbourhoodParams
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+
+from ._raw import RawRoute, RawSolution
+from .model import RoutingProblem
+
+_SEED_STRIDE = 7919  # worker k searches with seed + k * _SEED_STRIDE
+
+
+@dataclass(frozen=True)
+class _Translation:
+    data: pyvrp.ProblemData
+    client_stop: tuple[int, ...]  # PyVRP client index -> stop index
+    type_group: tuple[int, ...]  # PyVRP vehicle type -> problem.vehicles index
+
+
+def big_penalty(problem: RoutingProblem) -> int:
+    """A prize larger than any plan's travel cost: leaving out a required stop
+    (in repair mode) must never pay off."""
+    n = problem.num_locations
+    travel = int(problem.distances.max(initial=0)) * problem.distance_cost
+    horizon = max(
+        [int(problem.durations.max(initial=0)) * (len(problem.stops) + 1)]
+        + [g.shift_end - g.shift_start for g in problem.vehicles if g.shift_end is not None]
+    )
+    fleet = sum(g.count for g in problem.vehicles)
+    bound = (len(problem.stops) + 2 * fleet) * travel + fleet * horizon * problem.duration_cost
+    bound += sum(g.fixed_cost * g.count for g in problem.vehicles) + n
+    return min(max(bound + 1, 1), 10**12)
+
+
+def translate(problem: RoutingProblem, stops: Sequence[int], *, force_all: bool) -> _Translation:
+    """ProblemData for the given stops. ``force_all``: required stops are hard
+    constraints; otherwise they get :func:`big_penalty` as prize (repair)."""
+    n = problem.num_locations
+    locations = [pyvrp.Location(x=0, y=0, name=str(i)) for i in range(n)]
+    depot_locs = sorted({g.start_location for g in problem.vehicles} | {g.end for g in problem.vehicles})
+    depot_index = {loc: i for i, loc in enumerate(depot_locs)}
+    depots = [pyvrp.Depot(location=loc) for loc in depot_locs]
+
+    with_load = any(problem.stops[i].demand for i in stops) or any(
+        g.capacity is not None for g in problem.vehicles
+    )
+    total_demand = sum(problem.stops[i].demand for i in stops)
+    big = big_penalty(problem)
+
+    clients: list[pyvrp.Client] = []
+    client_stop: list[int] = []
+    groups: list[pyvrp.ClientGroup] = []
+    for idx in stops:
+        stop = problem.stops[idx]
+        hard = stop.required and force_all
+        prize = 0 if hard else (big if stop.required else int(stop.penalty or 0))
+        windows = stop.time_windows or ((0, None),)
+        group = None
+        if len(windows) > 1:
+            group = len(groups)
+            groups.append(pyvrp.ClientGroup(required=hard))
+        for early, late in windows:
+            kwargs = {} if late is None else {"tw_late": int(late)}
+            if group is not None:
+                groups[group].add_client(len(clients))
+            clients.append(
+                pyvrp.Client(
+                    location=stop.location,
+                    delivery=[stop.demand] if with_load else [],
+                    service_duration=stop.service,
+                    tw_early=int(early),
+                    prize=prize,
+                    required=hard and group is None,
+                    group=group,
+                    name=str(idx),
+                    **kwargs,
+                )
+            )
+            client_stop.append(idx)
+
+    vehicle_types = []
+    type_group = []
+    for gi, g in enumerate(problem.vehicles):
+        if g.count == 0:
+            continue
+        kwargs = {}
+        if g.shift_end is not None:
+            kwargs["tw_late"] = g.shift_end
+        if g.max_duration is not None:
+            kwargs["shift_duration"] = g.max_duration
+        capacity = g.capacity if g.capacity is not None else total_demand
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=g.count,
+                capacity=[capacity] if with_load else [],
+                start_depot=depot_index[g.start_location],
+                end_depot=depot_index[g.end],
+                fixed_cost=g.fixed_cost,
+                tw_early=g.shift_start,
+                unit_distance_cost=problem.distance_cost,
+                unit_duration_cost=problem.duration_cost,
+                name=str(gi),
+                **kwargs,
+            )
+        )
+        type_group.append(gi)
+
+    data = pyvrp.ProblemData(
+        locations=locations,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=[np.asarray(problem.distances, dtype=np.int64)],
+        duration_matrices=[np.asarray(problem.durations, dtype=np.int64)],
+        groups=groups,
+    )
+    return _Translation(data, tuple(client_stop), tuple(type_group))
+
+
+def solve(
+    problem: RoutingProblem,
+    stops: Sequence[int],
+    *,
+    force_all: bool,
+    time_limit: float,
+    seed: int,
+    workers: int = 1,
+    max_iterations: int | None = None,
+) -> RawSolution:
+    """Best of ``workers`` parallel PyVRP searches, each until the deadline."""
+    if not stops:
+        return RawSolution((), True)
+    tr = translate(problem, stops, force_all=force_all)
+    deadline = time.monotonic() + time_limit
+    seeds = [seed + k * _SEED_STRIDE for k in range(max(1, workers))]
+    results = _run_parallel(tr.data, deadline, seeds, max_iterations)
+    best = min(range(len(results)), key=lambda k: (not results[k][1], results[k][0], k))
+    cost, feasible, routes, iters = results[best]
+    raw_routes = tuple(
+        RawRoute(
+            group=tr.type_group[vt],
+            stops=tuple(tr.client_stop[c] for c in visits),
+            start_time=start,
+        )
+        for vt, visits, start in routes
+    )
+    notes = (
+        f"pyvrp: {len(seeds)} search(es), seeds {seeds}, iterations {[r[3] for r in results]}, "
+        f"kept worker {best} (cost {cost}, iterations {iters})",
+    )
+    return RawSolution(raw_routes, feasible, notes)
+
+
+def _run_parallel(data, deadline, seeds, max_iterations):
+    if len(seeds) == 1:
+        return [_search(data, deadline, seeds[0], max_iterations)]
+    ctx = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(max_workers=len(seeds) - 1, mp_context=ctx) as pool:
+        others = [pool.submit(_search, data, deadline, s, max_iterations) for s in seeds[1:]]
+        first = _search(data, deadline, seeds[0], max_iterations)
+        return [first] + [f.result() for f in others]
+
+
+def search_params() -> pyvrp.SolveParams:
+    """PyVRP parameters used by the adapter (defaults unless tuned here)."""
+    return pyvrp.SolveParams(neighbourhood=NeighbourhoodParams())
+
+
+def _search(data: pyvrp.ProblemData, deadline: float, seed: int, max_iterations: int | None):
+    """One PyVRP search until ``deadline`` (time.monotonic, shared by processes
+    on one machine). Returns plain, picklable values."""
+    remaining = max(0.0, deadline - time.monotonic())
+    criteria = [MaxRuntime(remaining)]
+    if max_iterations is not None:
+        criteria.append(MaxIterations(max_iterations))
+    result = pyvrp.solve(
+        data,
+        stop=MultipleCriteria(criteria),
+        seed=seed,
+        collect_stats=False,
+        display=False,
+        params=search_params(),
+    )
+    best = result.best
+    routes = [
+        (
+            route.vehicle_type(),
+            [a.idx for a in route.schedule() if a.type == pyvrp.ActivityType.CLIENT],
+            int(route.start_time()),
+        )
+        for route in best.routes()
+    ]
+    cost = int(best.distance_cost() + best.duration_cost() + best.fixed_vehicle_cost())
+    cost += int(best.uncollected_prizes())
+    return cost, bool(best.is_feasible()), routes, int(result.num_iterations)
+
+
+def plain(problem: RoutingProblem, *, time_limit: float, seed: int) -> RawSolution:
+    """PyVRP as it comes: ``pyvrp.solve(data, stop=MaxRuntime(time_limit),
+    seed=seed)`` with default parameters, one process, every stop required.
+    For benchmarking the adapter against; not used by ``solve_routes``."""
+    tr = translate(problem, range(len(problem.stops)), force_all=True)
+    result = pyvrp.solve(tr.data, stop=MaxRuntime(time_limit), seed=seed, display=False)
+    routes = tuple(
+        RawRoute(
+            group=tr.type_group[route.vehicle_type()],
+            stops=tuple(
+                tr.client_stop[a.idx] for a in route.schedule() if a.type == pyvrp.ActivityType.CLIENT
+            ),
+            start_time=int(route.start_time()),
+        )
+        for route in result.best.routes()
+    )
+    notes = (f"plain pyvrp: seed {seed}, iterations {result.num_iterations}",)
+    return RawSolution(routes, bool(result.best.is_feasible()), notes)
