@@ -1,0 +1,289 @@
+"""Road network and travel matrices (geodata.network) on hand-made street grids."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+from shapely.geometry import LineString, Point
+
+from geodata.errors import CRSError
+from geodata.network import (
+    NetworkWarning,
+    build_network,
+    clear_cache,
+    network_from_campaign_roads,
+    snap_points,
+    travel_matrix,
+)
+
+CRS = "EPSG:32631"
+WALK = 4.5 / 3.6  # m/s
+RESIDENTIAL = 30 / 3.6
+
+
+def grid(n=5, step=100.0, highway="residential", extra=()):
+    """Streets every ``step`` m, vertices at every crossing, as ``n`` horizontal + ``n`` vertical ways."""
+    rows = []
+    for i in range(n):
+        c = i * step
+        rows.append({"highway": highway, "oneway": None, "geometry": LineString([(k * step, c) for k in range(n)])})
+        rows.append({"highway": highway, "oneway": None, "geometry": LineString([(c, k * step) for k in range(n)])})
+    rows.extend(extra)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def one(net, a, b, mode):
+    m = travel_matrix(net, [Point(a)], [Point(b)], mode=mode)
+    return int(m.seconds[0, 0]), int(m.metres[0, 0])
+
+
+def test_grid_shortest_path_known_exactly():
+    net = build_network(grid())
+    m = travel_matrix(net, [Point(0, 0), Point(400, 400)], [Point(300, 200), Point(0, 0)], mode="walk", origin_ids=["a", "b"])
+    assert m.metres.tolist() == [[500, 0], [300, 800]]
+    assert m.seconds.tolist() == [[400, 0], [240, 640]]  # 4.5 km/h
+    assert m.origin_ids == ("a", "b") and m.destination_ids == (0, 1)
+    assert m.seconds.dtype.kind == "i" and not m.estimated.any()
+    # the networkx graph agrees: 25 crossings, 40 street segments both ways
+    g = net.to_networkx("walk")
+    assert g.number_of_nodes() == 25 and g.number_of_edges() == 80
+    node = {(d["x"], d["y"]): i for i, d in g.nodes(data=True)}
+    assert nx.shortest_path_length(g, node[(0.0, 0.0)], node[(300.0, 200.0)], weight="length") == 500
+
+
+def test_ways_connect_only_at_shared_vertices():
+    # two lines crossing at (50, 0) without a vertex there: not connected → fallback
+    roads = gpd.GeoDataFrame(
+        {"highway": ["residential", "residential"]},
+        geometry=[LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])], crs=CRS,
+    )
+    with pytest.warns(NetworkWarning, match="1 of 1 origin–destination pairs are not connected"):
+        m = travel_matrix(build_network(roads), [Point(0, 0)], [Point(50, 50)], mode="walk")
+    assert m.estimated.all()
+
+
+def test_oneway_respected_for_drive_not_walk():
+    bottom = LineString([(k * 100.0, 0) for k in range(5)])
+    roads = grid()
+    roads.loc[roads.geometry.geom_equals(bottom), "oneway"] = "yes"  # west → east only
+    net = build_network(roads)
+    assert one(net, (0, 0), (100, 0), "drive") == (round(100 / RESIDENTIAL), 100)
+    assert one(net, (100, 0), (0, 0), "drive") == (round(300 / RESIDENTIAL), 300)  # around the block
+    assert one(net, (100, 0), (0, 0), "walk") == (80, 100)
+    roads.loc[roads.geometry.geom_equals(bottom), "oneway"] = "-1"  # now east → west only
+    net = build_network(roads)
+    assert one(net, (100, 0), (0, 0), "drive")[1] == 100
+    assert one(net, (0, 0), (100, 0), "drive")[1] == 300
+
+
+def test_oneway_inside_a_split_segment():
+    roads = gpd.GeoDataFrame(
+        {"highway": ["residential"] * 3, "oneway": ["yes", None, None]},
+        geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 100), (0, 100)]),
+                  LineString([(0, 100), (0, 0)])], crs=CRS,
+    )
+    net = build_network(roads)
+    assert one(net, (20, 0), (80, 0), "drive")[1] == 60  # along the one-way piece
+    assert one(net, (80, 0), (20, 0), "drive")[1] == 20 + 300 + 20  # the long way round
+    assert one(net, (80, 0), (20, 0), "walk")[1] == 60
+
+
+def test_walk_and_drive_speeds_and_overrides():
+    net = build_network(grid())
+    assert one(net, (0, 0), (400, 0), "walk") == (320, 400)
+    assert one(net, (0, 0), (400, 0), "drive") == (48, 400)  # residential 30 km/h
+    faster = build_network(grid(), speeds={"drive": {"residential": 60}, "walk": {"residential": 3.6}})
+    assert one(faster, (0, 0), (400, 0), "drive") == (24, 400)
+    assert one(faster, (0, 0), (400, 0), "walk") == (400, 400)
+    primary = build_network(grid(highway="primary"))
+    assert one(primary, (0, 0), (400, 0), "drive") == (24, 400)  # 60 km/h
+
+
+def test_footway_walkable_not_drivable_and_motorway_not_walkable():
+    diagonal = {"highway": "footway", "oneway": None, "geometry": LineString([(0, 0), (400, 400)])}
+    net = build_network(grid(extra=[diagonal]))
+    assert one(net, (0, 0), (400, 400), "walk")[1] == round(400 * 2**0.5)
+    assert one(net, (0, 0), (400, 400), "drive")[1] == 800
+    motorway = {"highway": "motorway", "oneway": "no", "geometry": LineString([(0, 0), (400, 400)])}
+    net = build_network(grid(extra=[motorway]))
+    assert one(net, (0, 0), (400, 400), "walk")[1] == 800
+    assert one(net, (0, 0), (400, 400), "drive") == (round(400 * 2**0.5 / 25), round(400 * 2**0.5))
+
+
+def test_maxspeed_caps_class_speed_and_mixed_speeds_sum_metres():
+    roads = grid(highway="primary")
+    roads["maxspeed"] = None
+    roads.loc[0, "maxspeed"] = "100"  # the bottom street y=0: no faster than its class
+    net = build_network(roads)
+    assert one(net, (0, 0), (400, 0), "drive") == (24, 400)
+    roads.loc[0, "maxspeed"] = "50"
+    net = build_network(roads)
+    assert one(net, (0, 0), (400, 0), "drive") == (29, 400)  # 50 km/h beats 600 m round at 60 (36 s)
+    roads.loc[0, "maxspeed"] = "20 mph"  # 32 km/h: 45 s, so round the block
+    net = build_network(roads)
+    assert one(net, (0, 0), (400, 0), "drive") == (36, 600)
+
+
+def test_snapping_onto_the_middle_of_an_edge_counts_the_partial_edge():
+    net = build_network(grid())
+    s = snap_points(net, np.array([[150.0, 10.0], [400.0, 250.0]]), mode="walk")
+    assert s.distance.tolist() == pytest.approx([10, 0])
+    np.testing.assert_allclose(s.xy, [[150, 0], [400, 250]])
+    assert one(net, (150, 10), (0, 0), "walk") == (128, 160)  # 10 m access + 150 m of road
+    assert one(net, (120, 0), (180, 0), "walk")[1] == 60  # both on the same segment
+    assert one(net, (180, 0), (120, 0), "drive") == (round(60 / RESIDENTIAL), 60)
+
+
+def test_far_points_warn_with_ids_and_walk_straight_to_the_road():
+    net = build_network(grid())
+    far = gpd.GeoSeries([Point(200, -1000), Point(200, 0)], index=["hh-far", "hh-near"], crs=CRS)
+    with pytest.warns(NetworkWarning, match=r"1 point\(s\) are more than 500 m .*hh-far"):
+        m = travel_matrix(net, far, mode="walk")
+    assert m.metres[0, 1] == 1000 and m.seconds[0, 1] == 800
+    assert not m.estimated.any()
+
+
+def test_neighbours_off_the_road_walk_straight_across():
+    net = build_network(grid())
+    with pytest.warns(NetworkWarning, match="more than 500 m"):
+        m = travel_matrix(net, [Point(200, -1000), Point(230, -1040)], mode="walk")
+    assert m.metres[0, 1] == round(50 * 1.3)
+
+
+def test_disconnected_pairs_fall_back_with_a_counted_warning():
+    island = {"highway": "residential", "oneway": None, "geometry": LineString([(5000, 0), (5100, 0)])}
+    net = build_network(grid(extra=[island]))
+    pts = [Point(0, 0), Point(100, 0), Point(5000, 0)]
+    with pytest.warns(NetworkWarning, match="4 of 9 origin–destination pairs are not connected by walk roads"):
+        m = travel_matrix(net, pts, mode="walk")
+    assert m.estimated.tolist() == [[False, False, True], [False, False, True], [True, True, False]]
+    assert m.metres[0, 2] == round(5000 * 1.3)
+    assert m.seconds[0, 2] == round(5000 * 1.3 / WALK)
+    assert np.all(m.seconds >= 0)
+
+
+@pytest.mark.parametrize("roads", [None, gpd.GeoDataFrame({"highway": []}, geometry=[], crs=CRS)])
+def test_no_roads_fall_back_to_straight_line_with_warning(roads):
+    net = build_network(roads)
+    with pytest.warns(NetworkWarning, match=r"no roads were given: drive travel times are straight-line distance × 1.3 at 30 km/h"):
+        m = travel_matrix(net, [Point(0, 0)], [Point(300, 400)], mode="drive")
+    assert m.metres.tolist() == [[650]] and m.seconds.tolist() == [[78]]
+    assert m.estimated.all()
+    with pytest.warns(NetworkWarning, match="no roads were given: walk"):
+        assert travel_matrix(net, [Point(0, 0)], [Point(300, 400)], mode="walk").seconds[0, 0] == 520
+
+
+def test_no_drivable_road_falls_back_with_warning():
+    net = build_network(grid(highway="footway"))
+    with pytest.warns(NetworkWarning, match="no road in the network is usable for drive"):
+        travel_matrix(net, [Point(0, 0)], [Point(100, 0)], mode="drive")
+
+
+def test_walk_matrix_is_symmetric_on_an_undirected_network():
+    rng = np.random.default_rng(1)
+    net = build_network(grid(n=6))
+    pts = rng.uniform(-50, 550, size=(30, 2))
+    m = travel_matrix(net, pts, mode="walk")
+    np.testing.assert_array_equal(m.seconds, m.seconds.T)
+    np.testing.assert_array_equal(m.metres, m.metres.T)
+    assert (np.diag(m.seconds) == 0).all()
+
+
+def test_scipy_agrees_with_networkx_on_mixed_speeds_and_oneways():
+    rng = np.random.default_rng(7)
+    n, step = 7, 100.0
+    xy = {(i, j): (i * step + rng.uniform(-20, 20), j * step + rng.uniform(-20, 20)) for i in range(n) for j in range(n)}
+    classes = ["primary", "secondary", "residential", "service"]
+    rows = []
+    for i in range(n):
+        for j in range(n):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < n and j + dj < n:
+                    rows.append({"highway": classes[rng.integers(4)], "oneway": ["yes", "-1", None, None][rng.integers(4)],
+                                 "geometry": LineString([xy[i, j], xy[i + di, j + dj]])})
+    net = build_network(gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS))
+    g = net.to_networkx("drive")
+    nodes = np.array([[g.nodes[k]["x"], g.nodes[k]["y"]] for k in g.nodes])
+    with pytest.warns(NetworkWarning, match="pairs are not connected by drive roads"):
+        m = travel_matrix(net, nodes, mode="drive")  # some corners are one-way dead ends
+    for a in range(0, len(nodes), 3):
+        secs, paths = nx.single_source_dijkstra(g, a, weight="seconds")
+        assert set(np.flatnonzero(~m.estimated[a])) == set(paths)
+        for b, p in paths.items():
+            assert m.seconds[a, b] == round(secs[b])
+            assert m.metres[a, b] == round(sum(g.edges[x, y]["length"] for x, y in zip(p, p[1:])))
+
+
+def test_cache_returns_the_identical_object_and_reads_from_disk(tmp_path: Path):
+    net = build_network(grid())
+    pts = [Point(0, 0), Point(150, 10), Point(400, 400)]
+    first = travel_matrix(net, pts, mode="walk", cache_dir=tmp_path)
+    assert travel_matrix(net, pts, mode="walk") is first
+    assert travel_matrix(build_network(grid()), pts, mode="walk") is first  # same content, same key
+    assert travel_matrix(net, pts, mode="drive") is not first
+    assert travel_matrix(net, pts[:2], mode="walk") is not first
+    with pytest.raises(ValueError):
+        first.seconds[0, 0] = 1
+    clear_cache()
+    again = travel_matrix(net, pts, mode="walk", cache_dir=tmp_path)
+    assert again is not first
+    np.testing.assert_array_equal(again.seconds, first.seconds)
+    np.testing.assert_array_equal(again.metres, first.metres)
+
+
+def test_cache_hit_repeats_the_warning():
+    net = build_network(None)
+    with pytest.warns(NetworkWarning):
+        first = travel_matrix(net, [Point(0, 0)], mode="walk")
+    with pytest.warns(NetworkWarning, match="no roads were given"):
+        assert travel_matrix(net, [Point(0, 0)], mode="walk") is first
+
+
+def test_points_are_reprojected_and_geographic_roads_rejected_or_projected():
+    roads = grid()
+    net = build_network(roads)
+    wgs = gpd.GeoSeries([Point(0, 0), Point(300, 200)], crs=CRS).to_crs(4326)
+    assert travel_matrix(net, wgs, mode="walk").metres[0, 1] == 500
+    with pytest.raises(CRSError):
+        build_network(roads.to_crs(4326))
+    projected = network_from_campaign_roads(roads.to_crs(4326))
+    assert projected.crs.is_projected and projected.n_segments == 40
+
+
+def test_bad_mode_and_bad_speed_are_rejected():
+    with pytest.raises(ValueError, match="unknown travel mode"):
+        travel_matrix(build_network(grid()), [Point(0, 0)], mode="bike")
+    with pytest.raises(ValueError):
+        build_network(grid(), speeds={"drive": {"primary": "fast"}})
+
+
+@pytest.mark.skipif(importlib.util.find_spec("geodata.osm") is None, reason="geodata/osm.py not written yet")
+def test_andorra_network():
+    from geodata.network import network_from_osm
+
+    path = Path(__file__).resolve().parents[1] / "geodata" / "data" / "andorra.osm.pbf"
+    net = network_from_osm(path, crs="EPSG:32631")
+    assert net.n_segments > 10_000
+    rng = np.random.default_rng(0)
+    pts = net.nodes[rng.choice(net.n_nodes, 20, replace=False)] + 5.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NetworkWarning)  # a few points may sit on an isolated way
+        walk = travel_matrix(net, pts, mode="walk")
+        drive = travel_matrix(net, pts, mode="drive")
+    ok = ~walk.estimated & ~drive.estimated
+    assert ok.sum() > 200
+    assert (drive.seconds[ok] <= walk.seconds[ok]).mean() > 0.9
+
