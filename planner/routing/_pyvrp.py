@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import multiprocessing
+import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyvrp
+from pyvrp import IteratedLocalSearchParams
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.search import NeighbourhoodParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
@@ -147,60 +151,93 @@ def solve(
     workers: int = 1,
     max_iterations: int | None = None,
 ) -> RawSolution:
-    """Best of ``workers`` parallel PyVRP searches, each until the deadline."""
+    """Best of ``workers`` parallel PyVRP searches, each until the deadline.
+
+    The time is cut into ``_epochs()`` rounds; after each round every worker
+    continues from the best solution found so far by any of them (with its own
+    new seed), so a stuck search is pulled to the better one."""
     if not stops:
         return RawSolution((), True)
     tr = translate(problem, stops, force_all=force_all)
-    deadline = time.monotonic() + time_limit
-    seeds = [seed + k * _SEED_STRIDE for k in range(max(1, workers))]
-    results = _run_parallel(tr.data, deadline, seeds, max_iterations)
-    best = min(range(len(results)), key=lambda k: (not results[k][1], results[k][0], k))
-    cost, feasible, routes, iters = results[best]
+    start = time.monotonic()
+    n = max(1, workers)
+    epochs = _epochs()
+    best = None  # (cost key, routes)
+    history = []
+    pool = None
+    try:
+        if n > 1:
+            ctx = multiprocessing.get_context("spawn")
+            pool = futures.ProcessPoolExecutor(max_workers=n - 1, mp_context=ctx)
+        for e in range(epochs):
+            deadline = start + time_limit * (e + 1) / epochs
+            init = None if best is None else best[1]
+            seeds = [seed + (k + e * n) * _SEED_STRIDE for k in range(n)]
+            others = [
+                pool.submit(_search, tr.data, deadline, s, max_iterations, init) for s in seeds[1:]
+            ] if pool else []
+            results = [_search(tr.data, deadline, seeds[0], max_iterations, init)]
+            results += [f.result() for f in others]
+            for k, (cost, feasible, routes, iters) in enumerate(results):
+                key = (not feasible, cost)
+                history.append((e, k, feasible, cost, iters))
+                if best is None or key < best[0]:
+                    best = (key, routes)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    (infeasible, cost), routes = best
     raw_routes = tuple(
         RawRoute(
             group=tr.type_group[vt],
             stops=tuple(tr.client_stop[c] for c in visits),
-            start_time=start,
+            start_time=st,
         )
-        for vt, visits, start in routes
+        for vt, visits, st in routes
     )
-    notes = (
-        f"pyvrp: {len(seeds)} search(es), seeds {seeds}, iterations {[r[3] for r in results]}, "
-        f"kept worker {best} (cost {cost}, iterations {iters})",
-    )
-    return RawSolution(raw_routes, feasible, notes)
+    notes = (f"pyvrp: {n} search(es) x {epochs} round(s), (round, worker, feasible, cost, iterations): {history}",)
+    return RawSolution(raw_routes, not infeasible, notes)
 
 
-def _run_parallel(data, deadline, seeds, max_iterations):
-    if len(seeds) == 1:
-        return [_search(data, deadline, seeds[0], max_iterations)]
-    ctx = multiprocessing.get_context("spawn")
-    with futures.ProcessPoolExecutor(max_workers=len(seeds) - 1, mp_context=ctx) as pool:
-        others = [pool.submit(_search, data, deadline, s, max_iterations) for s in seeds[1:]]
-        first = _search(data, deadline, seeds[0], max_iterations)
-        return [first] + [f.result() for f in others]
+def _epochs() -> int:
+    return int(os.environ.get("ZF_EPOCHS", "1"))
 
 
 def search_params() -> pyvrp.SolveParams:
     """PyVRP parameters used by the adapter (defaults unless tuned here)."""
-    return pyvrp.SolveParams(neighbourhood=NeighbourhoodParams())
+    env = os.environ
+    nb = NeighbourhoodParams(num_neighbours=int(env.get("ZF_NB", "50")))
+    ils = IteratedLocalSearchParams(
+        num_iters_no_improvement=int(env.get("ZF_NOIMP", "150000")),
+        history_length=int(env.get("ZF_HIST", "300")),
+    )
+    return pyvrp.SolveParams(ils=ils, neighbourhood=nb)
 
 
-def _search(data: pyvrp.ProblemData, deadline: float, seed: int, max_iterations: int | None):
+def _search(data, deadline, seed, max_iterations, init_routes):
     """One PyVRP search until ``deadline`` (time.monotonic, shared by processes
-    on one machine). Returns plain, picklable values."""
+    on one machine), optionally from given routes. Returns plain, picklable
+    values."""
     remaining = max(0.0, deadline - time.monotonic())
     criteria = [MaxRuntime(remaining)]
     if max_iterations is not None:
         criteria.append(MaxIterations(max_iterations))
-    result = pyvrp.solve(
-        data,
-        stop=MultipleCriteria(criteria),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        params=search_params(),
-    )
+    init = None
+    if init_routes is not None:
+        init = pyvrp.Solution(data, [pyvrp.Route(data, visits, vt) for vt, visits, _ in init_routes])
+    with warnings.catch_warnings():
+        # an over-full day makes the penalties hit their bound; the caller
+        # sees the infeasible result and runs the repair search instead
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(
+            data,
+            stop=MultipleCriteria(criteria),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            params=search_params(),
+            initial_solution=init,
+        )
     best = result.best
     routes = [
         (
