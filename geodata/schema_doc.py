@@ -1,0 +1,25 @@
+"""Markdown tables of the campaign format, generated from :mod:`geodata.schema`.
+
+``python -m geodata.schema_doc`` prints the section the README carries; a test
+checks the README still lists every layer and column.
+"""
+
+from geodata.schema import LAYERS
+
+
+def markdown() -> str:
+    out = []
+    for layer in LAYERS.values():
+        geom = {None: "table (no geometry)", "Polygon": "polygons", "Point": "points", "LineString": "lines"}[layer.geometry]
+        req = "required" if layer.required else "optional"
+        out.append(f"#### `{layer.name}` ({layer.zh}): {geom}, {req}\n\n{layer.doc}\n")
+        out.append("| column | 中文 | type | required | meaning |\n|---|---|---|---|---|")
+        for c in layer.columns:
+            need = "derived if empty" if c.derivable else ("yes" if c.required else "no")
+            out.append(f"| `{c.name}` | {c.zh} | {c.dtype} | {need} | {c.doc} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown())
