@@ -1,0 +1,104 @@
+"""The JSON API (/api/): campaign layers as GeoJSON for the maps.
+
+``GET /api/layers/<name>.geojson?bbox=west,south,east,north&zoom=Z&agg=grid|village&limit=N``
+    One layer (towns, villages, grids, roads, households, enterprises) as a
+    FeatureCollection in WGS-84, only public columns (see
+    :data:`web.data.PUBLIC_COLUMNS`). Point layers come as counts per village
+    or grid at low zoom and as points when zoomed in; see
+    :func:`web.data.query_layer` for the foreign members.
+``GET /api/campaign``
+    Name, extent, feature counts and teams (with their map colours).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from web.auth import require_role
+from web.data import (
+    LayerQueryError,
+    MAP_LAYERS,
+    NoCampaignError,
+    UnknownLayerError,
+    Zoom,
+    get_data,
+    parse_bbox,
+    query_layer,
+)
+from web.maps import team_colours
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+# Each endpoint will check its own roles once accounts exist; the API as a
+# whole is open to every signed-in role.
+bp.before_request(require_role("planner", "cadre", "leader", "admin"))
+
+GEOJSON = "application/geo+json"
+
+
+@bp.route("/")
+def index():
+    return jsonify({
+        "campaign": url_for("api.campaign"),
+        "layers": {name: url_for("api.layer", name=name) for name in MAP_LAYERS},
+    })
+
+
+@bp.route("/campaign")
+def campaign():
+    data = get_data()
+    colours = team_colours(data.teams)
+    summary = data.summary()
+    summary["teams"] = [
+        {"team_id": tid, "name": name, "colour": colours[tid]} for tid, name in data.teams.items()
+    ]
+    return jsonify(summary)
+
+
+@bp.route("/layers/<name>.geojson")
+def layer(name: str):
+    data = get_data()
+    args = request.args
+    try:
+        zoom = float(args["zoom"]) if args.get("zoom") else None
+    except ValueError:
+        raise LayerQueryError(f"zoom must be a number, got {args['zoom']!r}") from None
+    max_features = int(current_app.config["API_MAX_FEATURES"])
+    try:
+        limit = min(int(args.get("limit", max_features)), max_features)
+    except ValueError:
+        raise LayerQueryError(f"limit must be a whole number, got {args['limit']!r}") from None
+    if limit < 1:
+        raise LayerQueryError(f"limit must be at least 1, got {limit}")
+    collection = query_layer(
+        data,
+        name,
+        bbox=parse_bbox(args.get("bbox")),
+        zoom=zoom,
+        agg=args.get("agg") or None,
+        limit=limit,
+        zooms=Zoom.from_config(current_app.config),
+    )
+    response = current_app.json.response(collection)
+    response.mimetype = GEOJSON
+    return response
+
+
+@bp.errorhandler(UnknownLayerError)
+def _unknown_layer(exc):
+    return jsonify(error=str(exc)), 404
+
+
+@bp.errorhandler(LayerQueryError)
+def _bad_query(exc):
+    return jsonify(error=str(exc)), 400
+
+
+@bp.errorhandler(NoCampaignError)
+def _no_campaign(exc):
+    return jsonify(error=str(exc)), 503
+
+
+def not_found(exc):
+    """JSON 404 for any /api/ URL (registered on the app: an unmatched URL
+    belongs to no blueprint, so a blueprint handler would never see it)."""
+    return jsonify(error="not found"), 404

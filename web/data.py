@@ -1,0 +1,450 @@
+"""The web app's one door to campaign data.
+
+Everything the site shows comes through :func:`get_data`, which loads the
+campaign (and the optional plan) once per app and keeps it, with the layers
+the browser needs already in WGS-84 and already stripped to their public
+columns. Pages and the JSON API never touch a raw :class:`~geodata.Campaign`
+frame, so personal data cannot leak by accident: a column reaches the browser
+only if :data:`PUBLIC_COLUMNS` names it.
+
+Configuration read here (see :func:`web.create_app`):
+
+``CAMPAIGN``
+    A ready :class:`~geodata.Campaign` (tests, notebooks); wins over the path.
+``CAMPAIGN_PATH``
+    A campaign GeoPackage, read with :func:`geodata.load_campaign`.
+``PLAN`` / ``PLAN_PATH``
+    The assignment table (a DataFrame) or a plan GeoPackage with an
+    ``assignment`` layer: ``entity_type`` (grid | household | enterprise),
+    ``entity_id``, ``team_id``, ``cadre_id``.
+``TILE_CRS``
+    ``"wgs84"`` (default) or ``"gcj02"``: the datum of the configured tile
+    server. Chinese commercial tiles (Amap, Tencent) are drawn in GCJ-02, so
+    our WGS-84 layers are shifted to GCJ-02 for display to sit on them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from flask import Flask, current_app
+
+from geodata.campaign import Campaign
+from geodata.errors import CampaignReadError
+from geodata.schema import LAYERS
+
+#: The columns of each layer that any visitor may see. Household names, phone
+#: numbers, addresses and poverty status are personal data: they are withheld
+#: until accounts and roles exist (web issue, point 2), and then shown only to
+#: the roles allowed to see them.
+PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
+    "towns": ("town_id", "name"),
+    "villages": ("village_id", "name", "town_id", "kind", "weak", "resettlement"),
+    "grids": ("grid_id", "village_id"),
+    "roads": ("highway", "name"),
+    "households": ("household_id", "grid_id", "village_id", "status"),
+    "enterprises": ("enterprise_id", "name", "grid_id", "village_id", "listed"),
+}
+#: Layers served by the API, in drawing order (bottom first).
+MAP_LAYERS = ("towns", "villages", "grids", "roads", "households", "enterprises")
+#: Point layers: served as points when zoomed in, as counts per unit otherwise.
+POINT_LAYERS = ("households", "enterprises")
+#: Units point layers are counted by, coarsest first.
+AGGREGATION_LEVELS = ("village", "grid")
+#: Road classes kept at low zoom (OSM ``highway`` values).
+MAJOR_HIGHWAYS = frozenset(
+    "motorway trunk primary secondary tertiary motorway_link trunk_link "
+    "primary_link secondary_link tertiary_link".split()
+)
+#: Coordinates sent to the browser are rounded to this many decimals (~0.1 m).
+COORD_DECIMALS = 6
+
+_EXTENSION = "zoufang.data"
+_LOCK = threading.Lock()
+
+
+class NoCampaignError(RuntimeError):
+    """The app was started without a campaign (no ``CAMPAIGN``/``CAMPAIGN_PATH``)."""
+
+
+class LayerQueryError(ValueError):
+    """A bad layer request (unknown layer, malformed bbox, bad zoom): the
+    message says what was wrong and what is allowed."""
+
+
+class UnknownLayerError(LayerQueryError, LookupError):
+    """The requested layer is not one the API serves."""
+
+
+@dataclass(frozen=True)
+class Zoom:
+    """Which zoom levels show what. Below ``grid`` point layers are counted by
+    village, below ``points`` by grid, from ``points`` on they are points.
+    Roads below ``all_roads`` are only the major classes."""
+
+    grid: int = 13
+    points: int = 16
+    all_roads: int = 14
+
+    @classmethod
+    def from_config(cls, config) -> Zoom:
+        return cls(
+            grid=int(config.get("ZOOM_GRID_COUNTS", cls.grid)),
+            points=int(config.get("ZOOM_POINTS", cls.points)),
+            all_roads=int(config.get("ZOOM_ALL_ROADS", cls.all_roads)),
+        )
+
+    def aggregation(self, zoom: float | None) -> str | None:
+        """The aggregation level for point layers at ``zoom`` (None: points)."""
+        if zoom is None or zoom >= self.points:
+            return None
+        return "grid" if zoom >= self.grid else "village"
+
+
+@dataclass
+class CampaignData:
+    """A campaign ready for the web: public WGS-84 layers, counts, teams."""
+
+    campaign: Campaign
+    #: the assignment table, or None without a plan
+    plan: pd.DataFrame | None
+    #: layer name → public GeoDataFrame in WGS-84 (``team_id`` added when planned)
+    layers: dict[str, gpd.GeoDataFrame]
+    #: (point layer, level) → counts per unit at the unit's representative point
+    counts: dict[tuple[str, str], gpd.GeoDataFrame]
+    #: team_id → name, in the campaign's order
+    teams: dict[str, str]
+    #: (west, south, east, north) in WGS-84
+    bounds: tuple[float, float, float, float]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.campaign.name
+
+    def summary(self) -> dict:
+        """Counts per layer and the extent: what the pages' headers show."""
+        return {
+            "name": self.name,
+            "bounds": list(self.bounds),
+            "counts": {name: int(len(gdf)) for name, gdf in self.layers.items()},
+            "teams": len(self.teams),
+            "planned": self.plan is not None,
+        }
+
+
+#: datums of tile servers we can draw on
+TILE_CRS_VALUES = ("wgs84", "gcj02")
+
+
+def init_app(app: Flask) -> None:
+    """Check the data settings and register the (lazily loaded) data slot."""
+    tile_crs = app.config.get("TILE_CRS") or "wgs84"
+    if tile_crs not in TILE_CRS_VALUES:
+        raise ValueError(
+            f"TILE_CRS must be {' or '.join(repr(v) for v in TILE_CRS_VALUES)}, not {tile_crs!r} "
+            "(Tianditu and CGCS2000 tiles are 'wgs84'; Amap and Tencent are 'gcj02')"
+        )
+    app.extensions.setdefault(_EXTENSION, None)
+
+
+def get_data(app: Flask | None = None) -> CampaignData:
+    """The app's campaign data, loaded on first use and kept for the app's life."""
+    app = app or current_app._get_current_object()
+    data = app.extensions.get(_EXTENSION)
+    if data is None:
+        with _LOCK:
+            data = app.extensions.get(_EXTENSION)
+            if data is None:
+                data = load(app.config)
+                app.extensions[_EXTENSION] = data
+    return data
+
+
+def load(config) -> CampaignData:
+    """Build :class:`CampaignData` from an app config (see module docstring)."""
+    campaign = config.get("CAMPAIGN")
+    if campaign is None:
+        path = config.get("CAMPAIGN_PATH")
+        if not path:
+            raise NoCampaignError(
+                "no campaign configured: start the site with `zoufang serve CAMPAIGN.gpkg`"
+            )
+        campaign = read_campaign(path)
+    plan = config.get("PLAN")
+    if plan is None and config.get("PLAN_PATH"):
+        plan = read_plan(config["PLAN_PATH"])
+    if plan is not None:
+        plan = _normalise_plan(plan)
+    shift = _display_shift(config.get("TILE_CRS") or "wgs84")
+    return prepare(campaign, plan, shift=shift)
+
+
+def read_campaign(path) -> Campaign:
+    """Read a campaign file with :func:`geodata.load_campaign`.
+
+    While that loader is being written (geodata/load.py), fall back to a bare
+    reader of the GeoPackage layers: no validation, no derivation.
+    """
+    import geodata
+
+    try:
+        return geodata.load_campaign(path)
+    except ModuleNotFoundError as exc:
+        if exc.name != "geodata.load":
+            raise
+    return _read_campaign_bare(path)
+
+
+def _read_campaign_bare(path) -> Campaign:
+    # TODO(web): remove once geodata.load_campaign exists in every checkout.
+    import pyogrio
+
+    try:
+        present = {str(row[0]) for row in pyogrio.list_layers(path)}
+    except Exception as exc:  # pyogrio raises its own DataSourceError types
+        raise CampaignReadError(f"cannot read campaign file {path}: {exc}") from exc
+    missing = [n for n, lay in LAYERS.items() if lay.required and n not in present]
+    if missing:
+        raise CampaignReadError(f"{path}: missing layer(s) {', '.join(missing)}")
+    frames = {}
+    for name, layer in LAYERS.items():
+        if name not in present:
+            frames[name] = None
+            continue
+        df = pyogrio.read_dataframe(path, layer=name, read_geometry=layer.geometry is not None)
+        if layer.id_column and layer.id_column in df:
+            df[layer.id_column] = df[layer.id_column].astype(str)
+        frames[name] = df
+    villages = frames["villages"]
+    crs = villages.crs
+    if crs is None or not crs.is_projected:
+        crs = villages.to_crs(4326).estimate_utm_crs()
+    for name, df in frames.items():
+        if isinstance(df, gpd.GeoDataFrame) and df.crs != crs:
+            frames[name] = df.to_crs(crs)
+    if frames["enterprises"] is None:
+        frames["enterprises"] = gpd.GeoDataFrame(
+            {c.name: pd.Series(dtype=object) for c in LAYERS["enterprises"].columns},
+            geometry=gpd.GeoSeries([], crs=crs),
+        )
+    return Campaign(crs=crs, name=str(path).rsplit("/", 1)[-1].removesuffix(".gpkg"), **frames)
+
+
+def read_plan(path) -> pd.DataFrame:
+    """The ``assignment`` layer of a plan GeoPackage, as a plain table."""
+    import pyogrio
+
+    try:
+        return pyogrio.read_dataframe(path, layer="assignment", read_geometry=False)
+    except Exception as exc:
+        raise CampaignReadError(f"cannot read the assignment layer of plan {path}: {exc}") from exc
+
+
+def _normalise_plan(plan: pd.DataFrame) -> pd.DataFrame:
+    needed = ["entity_type", "entity_id", "team_id"]
+    missing = [c for c in needed if c not in plan.columns]
+    if missing:
+        raise CampaignReadError(
+            f"plan assignment table lacks column(s) {', '.join(missing)}; "
+            "expected entity_type, entity_id, team_id, cadre_id"
+        )
+    plan = pd.DataFrame(plan).copy()
+    for col in ("entity_type", "entity_id", "team_id"):
+        plan[col] = plan[col].astype(str)
+    return plan
+
+
+def _display_shift(tile_crs: str):
+    """The coordinate function applied to WGS-84 layers for display, or None.
+
+    GCJ-02 tiles (Amap, Tencent; Tianditu is CGCS2000 ≈ WGS-84 and needs none)
+    sit 100–700 m away from true WGS-84 positions inside China, so with such
+    tiles our layers must be shifted the same way.
+    """
+    tile_crs = tile_crs.lower()
+    if tile_crs in ("wgs84", "epsg:4326", "cgcs2000"):
+        return None
+    if tile_crs != "gcj02":
+        raise CampaignReadError(f"TILE_CRS must be 'wgs84' or 'gcj02', not {tile_crs!r}")
+    from geodata.crs import wgs84_to_gcj02
+
+    def shift(coords: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shift
+
+
+def prepare(campaign: Campaign, plan: pd.DataFrame | None = None, *, shift=None) -> CampaignData:
+    """Public WGS-84 layers, team ids from the plan and counts per unit."""
+    grid_team = _plan_teams(plan, "grid")
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for name in MAP_LAYERS:
+        frame = campaign.layer(name)
+        if frame is None:
+            continue
+        gdf = _public(frame, name)
+        if name == "grids":
+            gdf["team_id"] = gdf["grid_id"].map(grid_team) if plan is not None else None
+        elif name in POINT_LAYERS:
+            gdf["team_id"] = _entity_teams(gdf, name, plan, grid_team)
+        if name == "villages":
+            for flag in ("weak", "resettlement"):
+                gdf[flag] = _as_bool(gdf[flag]) if flag in gdf else False
+        layers[name] = _to_web(gdf, shift)
+    counts = {}
+    for name in POINT_LAYERS:
+        if name not in layers:
+            continue
+        for level in AGGREGATION_LEVELS:
+            counts[(name, level)] = _counts(campaign, layers[name], level, grid_team, shift)
+    teams = {
+        str(row.team_id): str(row.name)
+        for row in campaign.teams[["team_id", "name"]].itertuples(index=False)
+    }
+    west, south, east, north = layers["villages"].total_bounds
+    return CampaignData(
+        campaign=campaign,
+        plan=plan,
+        layers=layers,
+        counts=counts,
+        teams=teams,
+        bounds=(float(west), float(south), float(east), float(north)),
+    )
+
+
+def _public(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    cols = [c for c in PUBLIC_COLUMNS[name] if c in frame.columns]
+    gdf = gpd.GeoDataFrame(frame[cols].copy(), geometry=frame.geometry.values, crs=frame.crs)
+    id_col = LAYERS[name].id_column
+    if id_col and id_col in gdf:
+        gdf[id_col] = gdf[id_col].astype(str)
+    return gdf.reset_index(drop=True)
+
+
+def _as_bool(series: pd.Series) -> pd.Series:
+    return series.fillna(False).astype(bool)
+
+
+def _plan_teams(plan: pd.DataFrame | None, entity_type: str) -> dict[str, str]:
+    if plan is None:
+        return {}
+    rows = plan[plan["entity_type"] == entity_type]
+    return dict(zip(rows["entity_id"], rows["team_id"]))
+
+
+def _entity_teams(gdf, name, plan, grid_team) -> pd.Series:
+    """Team of each point: its own assignment row, else its grid's team."""
+    if plan is None:
+        return pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+    own = _plan_teams(plan, name.removesuffix("s"))
+    id_col = LAYERS[name].id_column
+    team = gdf[id_col].map(own)
+    if "grid_id" in gdf:
+        team = team.fillna(gdf["grid_id"].astype(str).map(grid_team))
+    return team.astype(object).where(team.notna(), None)
+
+
+def _to_web(gdf: gpd.GeoDataFrame, shift=None) -> gpd.GeoDataFrame:
+    """WGS-84, display shift applied, coordinates rounded; index rebuilt for sindex."""
+    out = gdf.to_crs(4326)
+    geoms = out.geometry.values
+    if shift is not None:
+        geoms = shapely.transform(geoms, shift)
+    geoms = shapely.transform(geoms, lambda c: np.round(c, COORD_DECIMALS))
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=4326))
+
+
+def _counts(campaign, points: gpd.GeoDataFrame, level: str, grid_team, shift) -> gpd.GeoDataFrame:
+    """How many features of ``points`` lie in each unit of ``level``, placed at
+    the unit's representative point (computed in the metric CRS)."""
+    unit_col = f"{level}_id"
+    units = campaign.grids if level == "grid" else campaign.villages
+    n = points.groupby(points[unit_col].astype(str)).size() if unit_col in points else pd.Series(dtype=int)
+    frame = pd.DataFrame({unit_col: units[unit_col].astype(str).values})
+    frame["count"] = frame[unit_col].map(n).fillna(0).astype(int)
+    if level == "grid":
+        frame["village_id"] = units["village_id"].astype(str).values
+        frame["team_id"] = frame["grid_id"].map(grid_team).astype(object)
+        frame["team_id"] = frame["team_id"].where(frame["team_id"].notna(), None)
+    gdf = gpd.GeoDataFrame(frame, geometry=units.geometry.representative_point().values, crs=units.crs)
+    gdf = gdf[gdf["count"] > 0].reset_index(drop=True)
+    return _to_web(gdf, shift)
+
+
+# ----------------------------------------------------------------------------
+# Queries (the API's layer endpoint)
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``"west,south,east,north"`` in WGS-84 degrees (Leaflet's
+    ``map.getBounds().toBBoxString()``) → a tuple, or None when absent."""
+    if text is None or text == "":
+        return None
+    parts = text.split(",")
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise LayerQueryError(
+            f"bbox must be four numbers 'west,south,east,north' in degrees, got {text!r}"
+        ) from None
+    if not (west <= east and south <= north and -90 <= south and north <= 90):
+        raise LayerQueryError(
+            f"bbox {text!r} is not west,south,east,north with west ≤ east and south ≤ north"
+        )
+    return west, south, east, north
+
+
+def query_layer(
+    data: CampaignData,
+    name: str,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    zoom: float | None = None,
+    agg: str | None = None,
+    limit: int = 20000,
+    zooms: Zoom = Zoom(),
+) -> dict:
+    """A GeoJSON FeatureCollection (a dict) of one layer.
+
+    ``bbox`` keeps the features that intersect it. For point layers, ``agg``
+    (``grid`` or ``village``) returns counts per unit instead of points;
+    without ``agg``, ``zoom`` picks the level from ``zooms``. When more than
+    ``limit`` points would be returned, they are counted by grid instead;
+    other layers are cut at ``limit`` (``truncated: true``). Foreign members:
+    ``layer``, ``aggregation`` (null for plain features), ``total`` (matches
+    before any cut) and ``truncated``.
+    """
+    if name not in data.layers:
+        raise UnknownLayerError(
+            f"unknown layer {name!r}; this campaign serves {', '.join(data.layers)}"
+        )
+    if agg is not None and agg not in AGGREGATION_LEVELS:
+        raise LayerQueryError(f"agg must be one of {', '.join(AGGREGATION_LEVELS)}, not {agg!r}")
+    if agg is not None and name not in POINT_LAYERS:
+        raise LayerQueryError(f"agg applies to the point layers ({', '.join(POINT_LAYERS)}), not {name!r}")
+    if name in POINT_LAYERS and agg is None:
+        agg = zooms.aggregation(zoom)
+
+    gdf = data.counts[(name, agg)] if agg else data.layers[name]
+    if name == "roads" and zoom is not None and zoom < zooms.all_roads and "highway" in gdf:
+        gdf = gdf[gdf["highway"].isin(MAJOR_HIGHWAYS)]
+    if bbox is not None:
+        hits = gdf.sindex.query(shapely.box(*bbox), predicate="intersects")
+        gdf = gdf.iloc[np.sort(hits)]
+    total = len(gdf)
+    truncated = False
+    if total > limit:
+        if name in POINT_LAYERS and agg is None:
+            return query_layer(data, name, bbox=bbox, agg="grid", limit=limit, zooms=zooms)
+        gdf = gdf.iloc[:limit]
+        truncated = True
+    collection = gdf.to_geo_dict(na="null", drop_id=True)
+    collection.update(layer=name, aggregation=agg, total=total, truncated=truncated)
+    return collection
