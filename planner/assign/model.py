@@ -1,0 +1,268 @@
+"""The CP-SAT territory model: every unit to exactly one team.
+
+Fixed order: data → variables → constraints → objective → solve → extract.
+
+Variables, named by index:
+  x[u,t]      unit u goes to team t (only for t in the unit's candidates)
+  take[v,t]   team t holds some unit of village v (quota teams only)
+  over[t], under[t]   minutes of team t's workload above / below its balance band
+  same[e,t]   both ends of adjacency edge e are in team t (contiguity)
+  iso[u]      unit u has no touching unit of its own team (an enclave)
+Business rules that may conflict are guarded by enforcement literals
+(``rule:<name>``) so an infeasible model can be explained with
+``sufficient_assumptions_for_infeasibility``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from planner.assign.rules import Rules
+from planner.assign.units import OBJ_SCALE, UnitArrays
+
+STATUS_NAMES = {
+    cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE", cp_model.INFEASIBLE: "INFEASIBLE",
+    cp_model.MODEL_INVALID: "MODEL_INVALID", cp_model.UNKNOWN: "UNKNOWN",
+}
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Everything the model needs, as arrays and integers."""
+
+    ua: UnitArrays
+    rules: Rules
+    cand: list[np.ndarray]  # per unit: candidate team indices
+    previous: np.ndarray | None = None  # (U,) previous team index or -1
+    fixed: np.ndarray | None = None  # (U,) team index to fix, -1 = free (LNS)
+
+
+@dataclass
+class _Vars:
+    model: cp_model.CpModel
+    x: dict
+    take: dict
+    over: dict
+    under: dict
+    same: dict
+    iso: dict
+    literals: dict  # rule name → enforcement literal
+    terms: dict = field(default_factory=dict)  # soft goal name → linear expression (objective units)
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    status: str
+    team_of_unit: np.ndarray | None
+    objective: float | None
+    bound: float | None
+    wall_time: float
+    first_solution_time: float | None
+    soft: dict  # soft goal → objective units
+    conflicts: tuple[str, ...] = ()
+
+
+def build(data: ModelData, *, assume: bool = False) -> _Vars:
+    """Build the model. ``assume=True`` turns rule literals into assumptions (to explain infeasibility)."""
+    ua, rules = data.ua, data.rules
+    U, T = ua.n_units, ua.n_teams
+    m = cp_model.CpModel()
+
+    # ---- variables
+    x = {(u, int(t)): m.new_bool_var(f"x[{u},{t}]") for u in range(U) for t in data.cand[u]}
+    teams_of = data.cand
+    units_of: list[list[int]] = [[] for _ in range(T)]
+    for (u, t) in x:
+        units_of[t].append(u)
+    literals: dict[str, cp_model.IntVar] = {}
+
+    def lit(name: str):
+        if name not in literals:
+            literals[name] = m.new_bool_var(f"rule:{name}")
+        return literals[name]
+
+    # ---- constraints: exactly one team per unit (the definition of a plan, never relaxed)
+    for u in range(U):
+        m.add_exactly_one(x[u, int(t)] for t in teams_of[u])
+    if data.fixed is not None:
+        for u in np.flatnonzero(data.fixed >= 0):
+            m.add(x[int(u), int(data.fixed[u])] == 1)
+
+    # layered linkage: a coarse team takes whole villages / towns
+    for t in range(T):
+        g = ua.team_granularity[t]
+        if g == ua.level:
+            continue
+        group = ua.group_of(g)
+        rep: dict[int, int] = {}
+        for u in units_of[t]:
+            r = rep.setdefault(int(group[u]), u)
+            if r != u:
+                m.add(x[u, t] == x[r, t]).only_enforce_if(lit(f"units.{ua.team_level[t]}={g}"))
+
+    # quotas: villages per team by team level
+    take = {}
+    for t in range(T):
+        q = rules.quotas.for_level(ua.team_level[t])
+        if q.min_villages is None and q.max_villages is None:
+            continue
+        by_village: dict[int, list[int]] = {}
+        for u in units_of[t]:
+            if ua.unit_village[u] >= 0:
+                by_village.setdefault(int(ua.unit_village[u]), []).append(u)
+        for v, us in by_village.items():
+            tv = m.new_bool_var(f"take[{v},{t}]")
+            for u in us:
+                m.add_implication(x[u, t], tv)
+            m.add(sum(x[u, t] for u in us) >= 1).only_enforce_if(tv)
+            take[v, t] = tv
+        n = sum(take[v, t] for v in by_village)
+        if q.min_villages is not None:
+            m.add(n >= q.min_villages).only_enforce_if(lit(f"quotas.{ua.team_level[t]}.min_villages"))
+        if q.max_villages is not None:
+            m.add(n <= q.max_villages).only_enforce_if(lit(f"quotas.{ua.team_level[t]}.max_villages"))
+
+    # balance band (soft): lo ≤ load + under, load − over ≤ hi
+    target = ua.target_load()
+    tol = rules.balance.tolerance
+    total = int(ua.workload.sum())
+    over, under = {}, {}
+    for t in range(T):
+        load = sum(int(ua.workload[u]) * x[u, t] for u in units_of[t])
+        over[t] = m.new_int_var(0, total, f"over[{t}]")
+        under[t] = m.new_int_var(0, total, f"under[{t}]")
+        m.add(load - over[t] <= int(np.floor(target[t] * (1 + tol))))
+        m.add(load + under[t] >= int(np.ceil(target[t] * (1 - tol))))
+
+    # contiguity (soft): same[e,t] ≤ x[i,t], x[j,t]; iso[u] when no touching unit shares u's team
+    same = {}
+    nbrs: list[list[int]] = [[] for _ in range(U)]
+    for e, (i, j) in enumerate(ua.edges):
+        i, j = int(i), int(j)
+        nbrs[i].append(j)
+        nbrs[j].append(i)
+        for t in set(map(int, teams_of[i])) & set(map(int, teams_of[j])):
+            s = m.new_bool_var(f"same[{e},{t}]")
+            m.add_implication(s, x[i, t])
+            m.add_implication(s, x[j, t])
+            same[e, t] = s
+    iso = {}
+    if rules.contiguity.isolated_weight > 0:
+        for u in range(U):
+            iso[u] = m.new_bool_var(f"iso[{u}]")
+            for t in map(int, teams_of[u]):
+                mates = [x[v, t] for v in nbrs[u] if (v, t) in x]
+                m.add(x[u, t] <= sum(mates) + iso[u])
+
+    # ---- objective: named soft goals, all in objective units (OBJ_SCALE × weight × measure)
+    terms = {}
+    w_c = rules.compactness.weight * OBJ_SCALE / 1000.0  # per metre
+    terms["compactness"] = sum(int(round(w_c * ua.dist_m[u, t])) * v for (u, t), v in x.items())
+    w_b = rules.balance.weight * OBJ_SCALE / 60.0  # per minute
+    terms["balance"] = int(round(w_b)) * sum(over.values()) + int(round(w_b)) * sum(under.values())
+    w_e = int(round(rules.contiguity.weight * OBJ_SCALE))
+    terms["contiguity"] = w_e * (len(ua.edges) - sum(same.values()))
+    w_i = int(round(rules.contiguity.isolated_weight * OBJ_SCALE))
+    terms["enclaves"] = w_i * sum(iso.values()) if iso else 0
+    if data.previous is not None:
+        w_s = rules.stability.weight_per_household * OBJ_SCALE
+        moved = []
+        for u in range(U):
+            p = int(data.previous[u])
+            if p >= 0 and (u, p) in x:
+                moved.append(int(round(w_s * ua.households[u])) * (1 - x[u, p]))
+        terms["stability"] = sum(moved)
+    m.minimize(sum(terms.values()))
+
+    for name, lv in literals.items():
+        if assume:
+            m.add_assumption(lv)
+        else:
+            m.add(lv == 1)
+    return _Vars(m, x, take, over, under, same, iso, literals, terms)
+
+
+def hint(v: _Vars, data: ModelData, team_of_unit: np.ndarray) -> None:
+    """Give CP-SAT a complete hint from a plan (unit → team)."""
+    ua = data.ua
+    for (u, t), var in v.x.items():
+        v.model.add_hint(var, int(team_of_unit[u] == t))
+    for (vil, t), var in v.take.items():
+        v.model.add_hint(var, int(np.any((ua.unit_village == vil) & (team_of_unit == t))))
+    loads = np.bincount(team_of_unit, weights=ua.workload, minlength=ua.n_teams)
+    target, tol = ua.target_load(), data.rules.balance.tolerance
+    for t in range(ua.n_teams):
+        v.model.add_hint(v.over[t], int(max(0, loads[t] - np.floor(target[t] * (1 + tol)))))
+        v.model.add_hint(v.under[t], int(max(0, np.ceil(target[t] * (1 - tol)) - loads[t])))
+    for (e, t), var in v.same.items():
+        i, j = ua.edges[e]
+        v.model.add_hint(var, int(team_of_unit[i] == t and team_of_unit[j] == t))
+    if v.iso:
+        mate = np.zeros(ua.n_units, bool)
+        same_team = team_of_unit[ua.edges[:, 0]] == team_of_unit[ua.edges[:, 1]]
+        mate[ua.edges[same_team, 0]] = True
+        mate[ua.edges[same_team, 1]] = True
+        for u, var in v.iso.items():
+            v.model.add_hint(var, int(not mate[u]))
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, progress, t0, phase):
+        super().__init__()
+        self._progress, self._t0, self._phase = progress, t0, phase
+        self.first = None
+
+    def on_solution_callback(self):
+        now = time.perf_counter() - self._t0
+        if self.first is None:
+            self.first = now
+        if self._progress is not None:
+            self._progress({"phase": self._phase, "elapsed": now, "objective": self.objective_value,
+                            "bound": self.best_objective_bound})
+
+
+def solve(data: ModelData, *, time_limit: float, workers: int, seed: int, hint_plan=None,
+          progress=None, phase: str = "solve") -> SolveOutcome:
+    """Build, solve and extract. On INFEASIBLE, re-solve with assumptions to name the conflicting rules."""
+    t0 = time.perf_counter()
+    v = build(data)
+    if hint_plan is not None:
+        hint(v, data, hint_plan)
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.max_time_in_seconds = float(time_limit)
+    p.num_workers = int(workers)
+    p.random_seed = int(seed)
+    cb = _Progress(progress, t0, phase)
+    st = solver.solve(v.model, cb)
+    wall = time.perf_counter() - t0
+    status = STATUS_NAMES.get(st, str(st))
+    if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        team = np.full(data.ua.n_units, -1)
+        for (u, t), var in v.x.items():
+            if solver.boolean_value(var):
+                team[u] = t
+        soft = {k: (solver.value(e) if not isinstance(e, int) else e) for k, e in v.terms.items()}
+        return SolveOutcome(status, team, solver.objective_value, solver.best_objective_bound, wall, cb.first, soft)
+    conflicts: tuple[str, ...] = ()
+    if st == cp_model.INFEASIBLE:
+        conflicts = explain(data, time_limit=max(5.0, time_limit / 2), seed=seed)
+    return SolveOutcome(status, None, None, None, wall, cb.first, {}, conflicts)
+
+
+def explain(data: ModelData, *, time_limit: float, seed: int) -> tuple[str, ...]:
+    """Names of rule literals that together make the model infeasible (may be empty if none is to blame)."""
+    v = build(data, assume=True)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = float(time_limit)
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = int(seed)
+    st = solver.solve(v.model)
+    if st != cp_model.INFEASIBLE:
+        return ()
+    core = set(solver.sufficient_assumptions_for_infeasibility())
+    return tuple(sorted(name for name, lv in v.literals.items() if lv.index in core))

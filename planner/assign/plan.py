@@ -1,0 +1,205 @@
+"""``assign(campaign, rules, ...) -> Assignment``: the planner's entry point.
+
+Steps: campaign → unit arrays → pre-checks → candidates → constructive warm
+start → CP-SAT (then large-neighbourhood search when time remains) → frames
+(cadres, must-visits) → independent check → report.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from geodata.errors import ZoufangError
+from planner.assign import model as _model
+from planner.assign.check import check_plan, contiguity
+from planner.assign.construct import candidates, construct
+from planner.assign.explain import InfeasibleError, describe_literal, precheck
+from planner.assign.frames import assignment_frame, responsible_teams, teams_summary
+from planner.assign.mustvisit import plan_must_visits
+from planner.assign.result import Assignment, SoftGoal
+from planner.assign.rules import Rules
+from planner.assign.units import OBJ_SCALE, UnitArrays, build_units
+
+
+class NoPlanError(ZoufangError, RuntimeError):
+    """The solver found no plan within the time limit (the rules may still be feasible)."""
+
+
+def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2, seed: int = 0,
+           previous: pd.DataFrame | None = None, progress=None, candidates_k: int = 10,
+           lns: bool = True) -> Assignment:
+    """Assign every unit (and so every household and enterprise) to exactly one team.
+
+    ``previous``: the ``assignment`` frame of an earlier plan (only its grid
+    rows are used); the plan then moves as few households as the rules allow.
+    ``progress``: called with a dict (``phase``, ``elapsed``, ``objective``,
+    ``bound``) from the solver thread. ``candidates_k``: how many nearest
+    teams each unit may go to (all teams when ≥ the number of teams).
+    Raises :class:`InfeasibleError` (with the conflicting rules and numbers)
+    or :class:`NoPlanError`; never returns a plan that fails :func:`check_plan`.
+    """
+    t0 = time.perf_counter()
+    ua = build_units(campaign, rules)
+    # teams without cadres cannot be responsible for anything
+    no_cadre = ua.team_cadres == 0
+    if no_cadre.any():
+        ua.eligible[:, no_cadre] = False
+    conflicts = precheck(campaign, ua, rules)
+    if conflicts:
+        raise InfeasibleError(conflicts)
+    prev = _previous_units(ua, previous) if previous is not None else None
+    _emit(progress, "construct", t0)
+    cand = candidates(ua, k=candidates_k, extra=[prev] if prev is not None else [])
+    warm = construct(ua, rules, cand, previous=prev)
+    cand = candidates(ua, k=candidates_k, extra=[warm] + ([prev] if prev is not None else []))
+
+    data = _model.ModelData(ua, rules, cand, previous=prev)
+    deadline = t0 + time_limit
+    main_limit = max(1.0, deadline - time.perf_counter()) * (0.6 if lns else 1.0)
+    out = _model.solve(data, time_limit=main_limit, workers=workers, seed=seed, hint_plan=warm,
+                       progress=progress, phase="solve")
+    if out.status == "INFEASIBLE" and candidates_k < ua.n_teams:
+        # the candidate restriction may be to blame: repair with every allowed team
+        cand = candidates(ua, k=ua.n_teams)
+        data = _model.ModelData(ua, rules, cand, previous=prev)
+        out = _model.solve(data, time_limit=max(1.0, deadline - time.perf_counter()), workers=workers,
+                           seed=seed, hint_plan=warm, progress=progress, phase="repair")
+    if out.status == "INFEASIBLE":
+        words = [describe_literal(c, ua, rules) for c in out.conflicts] or [
+            "the layered linkage, quotas and town restrictions cannot all hold together "
+            "(CP-SAT proved it; no single rule literal was named)"]
+        raise InfeasibleError(words)
+    team = out.team_of_unit
+    status, objective, bound = out.status, out.objective, out.bound
+    first = out.first_solution_time
+    lns_info = {}
+    if team is None:
+        team = warm if (warm >= 0).all() else None
+        status = "FEASIBLE_CONSTRUCTIVE"
+        objective = bound = None
+    elif lns and status != "OPTIMAL" and deadline - time.perf_counter() > 1.0:
+        from planner.assign.lns import improve
+
+        team, objective, lns_info = improve(data, team, objective, deadline=deadline, workers=workers,
+                                           seed=seed, progress=progress, t0=t0)
+    if team is None:
+        raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
+                          f"raise --time-limit or --workers")
+
+    assignment = assignment_frame(campaign, ua, team)
+    resp = responsible_teams(campaign, assignment)
+    team_xy = {tid: ua.team_base[i] for i, tid in enumerate(ua.team_ids)}
+    mv = plan_must_visits(campaign, rules, resp, team_xy)
+    if mv.shortfall:
+        raise InfeasibleError([f"{mv.shortfall} must-visit slot(s) cannot be given a qualifying cadre within "
+                               f"max_per_cadre and [quotas] max_must_visits_per_cadre"])
+    problems = check_plan(campaign, assignment, mv.rows, rules)
+    if problems and status == "FEASIBLE_CONSTRUCTIVE":
+        raise NoPlanError(f"no plan found within {time_limit:.0f} s and the warm start breaks a rule: {problems[0]}")
+    if problems:  # a bug in the model: never hand out a plan that breaks a hard rule
+        raise AssertionError("plan fails the checker:\n" + "\n".join(problems))
+
+    pieces = contiguity(team, ua.edges, ua.n_teams)
+    summary = teams_summary(campaign, ua, team, assignment, mv.rows, rules, pieces)
+    soft = _soft_goals(ua, rules, team, summary, mv.rows, prev)
+    wall = time.perf_counter() - t0
+    gap = None
+    if objective is not None and bound is not None:
+        gap = abs(objective - bound) / max(abs(objective), 1e-9)
+    info = {
+        "status": status, "objective": objective, "bound": bound, "gap": gap, "wall_time": round(wall, 3),
+        "first_solution_time": first, "seed": seed, "workers": workers, "time_limit": time_limit,
+        "candidates_k": candidates_k, "units_level": ua.level, "units": ua.n_units, "teams": ua.n_teams,
+        "objective_scale": OBJ_SCALE, "soft_penalties": out.soft, "rules_source": rules.source,
+        "rules": rules.to_dict(), **lns_info,
+    }
+    return Assignment(assignment, mv.rows, summary, info, soft)
+
+
+def _emit(progress, phase, t0):
+    if progress is not None:
+        progress({"phase": phase, "elapsed": time.perf_counter() - t0, "objective": None, "bound": None})
+
+
+def _previous_units(ua: UnitArrays, previous: pd.DataFrame) -> np.ndarray:
+    """Previous team index per unit (majority of its grids), -1 when none or the team is gone."""
+    g = previous[previous["entity_type"] == "grid"]
+    tidx = pd.Series(np.arange(ua.n_teams), index=ua.team_ids)
+    unit = ua.grid_unit.reindex(g["entity_id"].astype(str)).to_numpy()
+    team = tidx.reindex(g["team_id"].astype(str)).to_numpy()
+    ok = ~(pd.isna(unit) | pd.isna(team))
+    out = np.full(ua.n_units, -1)
+    if ok.any():
+        df = pd.DataFrame({"u": unit[ok].astype(int), "t": team[ok].astype(int)})
+        top = df.groupby(["u", "t"]).size().reset_index(name="n").sort_values("n", ascending=False, kind="stable")
+        top = top.drop_duplicates("u")
+        out[top["u"].to_numpy()] = top["t"].to_numpy()
+    return out
+
+
+def _soft_goals(ua, rules, team, summary, mv, prev) -> tuple[SoftGoal, ...]:
+    goals = []
+    tol = rules.balance.tolerance
+    active = summary[summary["cadres"] > 0]
+    ratio = active["load_ratio"].to_numpy()
+    per_cadre = (active["hours"] / active["cadres"]).to_numpy()
+    out_band = active[(active["load_ratio"] > 1 + tol + 1e-9) | (active["load_ratio"] < 1 - tol - 1e-9)]
+    mm = float(per_cadre.max() / per_cadre.mean()) if len(per_cadre) and per_cadre.mean() > 0 else 0.0
+    goals.append(SoftGoal(
+        "balance", bool(len(out_band)), 0.0,
+        f"workload per cadre max/mean {mm:.3f}; team load / share from {ratio.min():.3f} to {ratio.max():.3f} "
+        f"(spread {ratio.max() - ratio.min():.3f}, band ±{tol:.0%}); {len(out_band)} team(s) outside the band",
+        tuple(f"team {r.team_id} ({r.level}): {r.hours} h vs share {r.target_hours} h ({r.load_ratio:.3f})"
+              for r in out_band.itertuples()),
+    ))
+    d = ua.dist_m[np.arange(ua.n_units), team] / 1000
+    goals.append(SoftGoal("compactness", False, 0.0,
+                          f"mean distance unit → team base {d.mean():.2f} km, max {d.max():.2f} km"))
+    broken = summary[summary["pieces"] > 1]
+    details = tuple(f"team {r.team_id}: {r.pieces} pieces — {_why_pieces(ua, team, ua_index(ua, r.team_id))}"
+                    for r in broken.itertuples())
+    goals.append(SoftGoal("contiguity", bool(len(broken)), 0.0,
+                          f"{len(broken)} of {int((summary['units'] > 0).sum())} team territories are not contiguous",
+                          details))
+    joint = int(mv["joint"].sum()) if len(mv) else 0
+    goals.append(SoftGoal("must_visit_own_team", bool(joint), 0.0,
+                          f"{joint} of {len(mv)} must-visits are joint visits by a cadre of another team"))
+    if prev is not None:
+        moved = (prev >= 0) & (prev != team)
+        gone = prev < 0
+        goals.append(SoftGoal("stability", bool(moved.any()), 0.0,
+                              f"{int(moved.sum())} {ua.level}(s) and {int(ua.households[moved].sum())} households "
+                              f"moved to another team; {int(gone.sum())} {ua.level}(s) had no (remaining) team before"))
+    return tuple(goals)
+
+
+def ua_index(ua, team_id) -> int:
+    return int(np.flatnonzero(ua.team_ids == team_id)[0])
+
+
+def _why_pieces(ua, team, t) -> str:
+    """Why team t's territory is not in one piece, as far as the data tells."""
+    mine = np.flatnonzero(team == t)
+    whole = _components(ua.edges, ua.n_units)
+    parts = len(np.unique(whole[mine]))
+    pieces = len(np.unique(_components(ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]], ua.n_units)[mine]))
+    if parts == pieces:
+        return (f"its units lie in {parts} parts of the map that touch nowhere (separate components of the "
+                f"adjacency graph): the geography does not allow one piece")
+    if ua.team_granularity[t] != ua.level:
+        return (f"it takes whole {ua.team_granularity[t]}s ([units] {ua.team_level[t]}) and its quota/balance "
+                f"needs {ua.team_granularity[t]}s that do not touch ({parts} map part(s), {pieces} pieces)")
+    if ua.team_town[t] >= 0:
+        return "it may only take units of its own town, and the balance band pulled in a detached part"
+    return "the solver traded it for balance or compactness (see the penalties); a longer run may join it"
+
+
+def _components(edges, n):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    g = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    return connected_components(g, directed=False)[1]

@@ -1,0 +1,103 @@
+"""The independent checker on a good plan and on bad plans derived from it, one defect each."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from planner.assign import assign, check_plan, default_rules
+from planner.assign.synthetic import make_campaign
+
+
+@pytest.fixture(scope="module")
+def small():
+    """2 towns × 4 villages × 4 grids, ~640 households, 7 teams (just enough for every rule)."""
+    campaign = make_campaign(seed=1)
+    rules = default_rules()
+    plan = assign(campaign, rules, time_limit=2, workers=1, seed=0, lns=False)
+    return campaign, rules, plan
+
+
+def test_a_plan_from_assign_passes(small):
+    campaign, rules, plan = small
+    assert check_plan(campaign, plan.assignment, plan.must_visits, rules) == []
+
+
+def _bad(plan, defect):
+    a = plan.assignment.copy()
+    mv = plan.must_visits.copy()
+    hh = a.index[a["entity_type"] == "household"]
+    grids = a.index[a["entity_type"] == "grid"]
+    if defect == "household left out":
+        a = a.drop(hh[0])
+    elif defect == "grid twice":
+        a = pd.concat([a, a.loc[[grids[0]]]])
+    elif defect == "household with another team than its grid":
+        other = next(t for t in a["team_id"].unique() if t != a.at[hh[0], "team_id"])
+        a.at[hh[0], "team_id"] = other
+    elif defect == "household with a cadre of another team":
+        other = a.loc[hh][a.loc[hh, "team_id"] != a.at[hh[0], "team_id"]].iloc[0]["cadre_id"]
+        a.at[hh[0], "cadre_id"] = other
+    elif defect == "household without cadre":
+        a.at[hh[0], "cadre_id"] = None
+    elif defect == "unknown team":
+        a.at[grids[0], "team_id"] = "NOPE"
+    elif defect == "must-visit dropped":
+        mv = mv[mv["rule"] != "weak_village"]
+    elif defect == "poor household missing a level":
+        first = mv[mv["rule"] == "poor_household"].index[0]
+        mv = mv.drop(first)
+    return a, mv
+
+
+@pytest.mark.parametrize("defect, match", [
+    ("household left out", "household\\(s\\) have no team"),
+    ("grid twice", "grid\\(s\\) have more than one team"),
+    ("household with another team than its grid", "not with the team of their grid"),
+    ("household with a cadre of another team", "cadre from another team"),
+    ("household without cadre", "no responsible cadre"),
+    ("unknown team", "unknown team"),
+    ("must-visit dropped", "weak_village.*not met"),
+    ("poor household missing a level", "poor_household.*not met"),
+])
+def test_checker_names_each_defect(small, defect, match):
+    campaign, rules, plan = small
+    a, mv = _bad(plan, defect)
+    problems = check_plan(campaign, a, mv, rules)
+    assert problems, defect
+    assert any(pd.Series(problems).str.contains(match)), problems
+
+
+def test_checker_sees_a_split_village_of_a_city_team(small):
+    campaign, rules, plan = small
+    a = plan.assignment.copy()
+    city = plan.teams_summary.query("level == 'city' and units > 0")["team_id"].iloc[0]
+    city_grids = a.index[(a["entity_type"] == "grid") & (a["team_id"] == city)]
+    other = plan.teams_summary.query("level == 'town'")["team_id"].iloc[0]
+    a.at[city_grids[0], "team_id"] = other
+    problems = check_plan(campaign, a, plan.must_visits, rules)
+    assert any("split although city teams take whole villages" in p for p in problems)
+
+
+def test_checker_sees_a_quota_breach(small):
+    campaign, rules, plan = small
+    a = plan.assignment.copy()
+    city = plan.teams_summary.query("level == 'city'")["team_id"].iloc[0]
+    grids = a["entity_type"] == "grid"
+    a.loc[grids & (a["team_id"] == city), "team_id"] = "T01W1"
+    problems = check_plan(campaign, a, plan.must_visits, rules)
+    assert any("< min_villages 1" in p for p in problems)
+
+
+def test_checker_sees_too_few_households_for_a_cadre(small):
+    campaign, rules, plan = small
+    a = plan.assignment.copy()
+    row = plan.teams_summary.sort_values("households").iloc[-1]
+    team = row["team_id"]
+    hh = a.index[(a["entity_type"] == "household") & (a["team_id"] == team)]
+    cadres = sorted(a.loc[hh, "cadre_id"].unique())
+    if row["households"] < 30 * len(cadres):
+        pytest.skip("team too small for the quota")
+    a.loc[hh, "cadre_id"] = cadres[0]  # one cadre takes everything, the others none
+    problems = check_plan(campaign, a, plan.must_visits, rules)
+    assert any("have < 30" in p for p in problems)
