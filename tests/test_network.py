@@ -65,14 +65,24 @@ def test_grid_shortest_path_known_exactly():
 
 
 def test_ways_connect_only_at_shared_vertices():
-    # two lines crossing at (50, 0) without a vertex there: not connected → fallback
+    # two lines crossing at (50, 0) without a vertex there, and one touching at a shared vertex
     roads = gpd.GeoDataFrame(
-        {"highway": ["residential", "residential"]},
-        geometry=[LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])], crs=CRS,
+        {"highway": ["residential"] * 3},
+        geometry=[LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)]), LineString([(100, 0), (100, 80)])],
+        crs=CRS,
     )
-    with pytest.warns(NetworkWarning, match="1 of 1 origin–destination pairs are not connected"):
-        m = travel_matrix(build_network(roads), [Point(0, 0)], [Point(50, 50)], mode="walk")
-    assert m.estimated.all()
+    g = build_network(roads).to_networkx("walk")
+    assert g.number_of_nodes() == 5
+    assert sorted(len(c) for c in nx.weakly_connected_components(g)) == [2, 3]
+
+
+def test_points_prefer_the_main_component_when_it_is_near():
+    fragment = {"highway": "track", "oneway": None, "geometry": LineString([(100, -30), (300, -30)])}
+    net = build_network(grid(extra=[fragment]))
+    # 5 m from the cut-off track, 35 m from the grid: joins the grid
+    assert one(net, (200, -35), (200, 0), "drive") == (round(35 / WALK), 35)
+    s = snap_points(net, np.array([[200.0, -30.0]]), mode="drive")  # even a point on the track
+    assert s.distance.tolist() == [30.0] and s.xy.tolist() == [[200.0, 0.0]]
 
 
 def test_oneway_respected_for_drive_not_walk():
@@ -212,9 +222,12 @@ def test_scipy_agrees_with_networkx_on_mixed_speeds_and_oneways():
         for j in range(n):
             for di, dj in ((1, 0), (0, 1)):
                 if i + di < n and j + dj < n:
+                    a, b = np.array(xy[i, j]), np.array(xy[i + di, j + dj])
+                    bends = [a + (b - a) * t + rng.uniform(-8, 8, 2) for t in (0.3, 0.6)]  # chain-interior vertices
                     rows.append({"highway": classes[rng.integers(4)], "oneway": ["yes", "-1", None, None][rng.integers(4)],
-                                 "geometry": LineString([xy[i, j], xy[i + di, j + dj]])})
-    net = build_network(gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS))
+                                 "geometry": LineString([a, *bends, b])})
+    # threshold 0: every node stays on its own roads instead of joining the main component
+    net = build_network(gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS), snap_threshold_m=0)
     g = net.to_networkx("drive")
     nodes = np.array([[g.nodes[k]["x"], g.nodes[k]["y"]] for k in g.nodes])
     with pytest.warns(NetworkWarning, match="pairs are not connected by drive roads"):
@@ -225,6 +238,19 @@ def test_scipy_agrees_with_networkx_on_mixed_speeds_and_oneways():
         for b, p in paths.items():
             assert m.seconds[a, b] == round(secs[b])
             assert m.metres[a, b] == round(sum(g.edges[x, y]["length"] for x, y in zip(p, p[1:])))
+
+
+def test_ring_road_without_junctions():
+    ring = [(100 * np.cos(t), 100 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 13)]
+    roads = gpd.GeoDataFrame({"highway": ["residential"], "oneway": ["yes"]}, geometry=[LineString(ring)], crs=CRS)
+    net = build_network(roads)
+    side = 2 * 100 * np.sin(np.pi / 12)  # chord of one 30° step
+    a, b = ring[1], ring[3]
+    assert one(net, a, b, "walk")[1] == round(2 * side)
+    assert one(net, b, a, "walk")[1] == round(2 * side)
+    assert one(net, b, a, "drive")[1] == round(10 * side)  # one-way: the long way round
+    mid = ((ring[1][0] + ring[2][0]) / 2, (ring[1][1] + ring[2][1]) / 2)
+    assert one(net, mid, a, "drive")[1] == round(11.5 * side)
 
 
 def test_cache_returns_the_identical_object_and_reads_from_disk(tmp_path: Path):

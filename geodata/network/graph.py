@@ -19,8 +19,11 @@ import networkx as nx
 import numpy as np
 import shapely
 from pyproj import CRS
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import connected_components
 
 from geodata.network import speeds as _speeds
+from geodata.network.contract import Chains, build_chains
 
 #: vertices closer than this are the same node (metres)
 _NODE_TOLERANCE_M = 1e-3
@@ -39,6 +42,13 @@ class ModeGraph:
     usable: np.ndarray
     #: STRtree over the usable segments' geometries (tree index → ``usable`` index)
     tree: shapely.STRtree | None
+    #: indices of the segments of the main component: the strongly connected
+    #: component with the most road length (points prefer it when it is near)
+    main: np.ndarray
+    #: STRtree over the main component's segments (tree index → ``main`` index)
+    main_tree: shapely.STRtree | None
+    #: the contracted graph that routing runs on
+    chains: Chains
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +117,25 @@ class RoadNetwork:
             fwd[self.seg_oneway == -1] = np.inf
         usable = np.flatnonzero(np.isfinite(fwd) | np.isfinite(bwd))
         tree = shapely.STRtree(self.segment_geometries(usable)) if len(usable) else None
-        return ModeGraph(mode, fwd, bwd, usable, tree)
+        main = self._main_component(usable, fwd, bwd)
+        main_tree = shapely.STRtree(self.segment_geometries(main)) if len(main) else None
+        chains = build_chains(self.n_nodes, self.seg_u, self.seg_v, self.seg_length, fwd, bwd, usable)
+        return ModeGraph(mode, fwd, bwd, usable, tree, main, main_tree, chains)
+
+    def _main_component(self, usable: np.ndarray, fwd: np.ndarray, bwd: np.ndarray) -> np.ndarray:
+        if len(usable) == 0:
+            return usable
+        f, b = np.isfinite(fwd), np.isfinite(bwd)
+        a = np.concatenate([self.seg_u[f], self.seg_v[b]])
+        z = np.concatenate([self.seg_v[f], self.seg_u[b]])
+        adj = csr_array((np.ones(len(a)), (a, z)), shape=(self.n_nodes, self.n_nodes))
+        _, label = connected_components(adj, directed=True, connection="strong")
+        lu, lv = label[self.seg_u[usable]], label[self.seg_v[usable]]
+        inside = lu == lv
+        if not inside.any():
+            return usable[:0]
+        total = np.bincount(lu[inside], weights=self.seg_length[usable][inside])
+        return usable[inside & (lu == np.argmax(total))]
 
     def to_networkx(self, mode: str) -> nx.DiGraph:
         """The mode's graph: node attrs ``x``, ``y``; edge attrs ``length`` (m), ``seconds``, ``highway``.

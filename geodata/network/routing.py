@@ -1,8 +1,9 @@
 """Shortest travel times between snapped points, with scipy's Dijkstra.
 
-Each distinct snapped position becomes a node of its own, splitting its
-segment, so the partial segment on either side counts exactly and two points
-on the same segment reach each other along it. Times come from
+Routing runs on the contracted graph (:mod:`geodata.network.contract`). Each
+distinct snapped position becomes a node of its own, splitting its chain, so
+the partial segment on either side counts exactly and two points on the same
+chain reach each other along it. Times come from
 :func:`scipy.sparse.csgraph.dijkstra` run from every distinct origin position;
 the metres of each fastest path are summed along the shortest-path tree.
 """
@@ -13,9 +14,10 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
+from geodata.network.contract import Chains
 from geodata.network.graph import RoadNetwork
 
-#: fractions this close to a segment end snap onto the end node
+#: fractions this close to a segment end count as the end
 _END_EPS = 1e-9
 #: Dijkstra rows held in memory at once: sources per batch × nodes ≤ this
 _BATCH_CELLS = 2_000_000
@@ -29,8 +31,8 @@ def network_times(
     ``seg``/``fraction`` describe every snapped point; ``origins`` and
     ``destinations`` index into them. Unconnected pairs are ``inf``.
     """
-    mg = network.mode_graph(mode)
-    node_of, n_total, (a, b, secs, metres) = _split_graph(network, mg, seg, fraction)
+    chains = network.mode_graph(mode).chains
+    node_of, n_total, (a, b, secs, metres) = _split_graph(chains, seg, fraction)
     graph = csr_array((secs, (a, b)), shape=(n_total, n_total))
     lengths = csr_array((metres, (a, b)), shape=(n_total, n_total))
     sources, src_inv = np.unique(node_of[origins], return_inverse=True)
@@ -50,45 +52,65 @@ def network_times(
     if uniform is not None:
         out_m = out_s * uniform
     out_m[~np.isfinite(out_s)] = np.inf
-    return out_s[src_inv], out_m[src_inv]
+    return out_s[src_inv.ravel()], out_m[src_inv.ravel()]
 
 
-def _split_graph(network, mg, seg, fraction):
+def _split_graph(ch: Chains, seg: np.ndarray, fraction: np.ndarray):
     """Node of each point, node count, and the directed edges (from, to, seconds, metres)."""
-    n = network.n_nodes
-    u, v = network.seg_u[seg], network.seg_v[seg]
-    inner = (fraction > _END_EPS) & (fraction < 1 - _END_EPS)
-    node_of = np.where(fraction <= _END_EPS, u, v).astype(np.int64)
-    # distinct inner positions → new nodes n, n+1, ...; sorted by segment then fraction
-    pos = np.stack([seg[inner].astype(float), fraction[inner]], axis=1)
-    uniq, inv = np.unique(pos, axis=0, return_inverse=True)
+    n = ch.n_junctions
+    g = ch.seg_flat[seg]
+    o = np.where(ch.seg_along[seg], fraction, 1.0 - fraction)
+    c = ch.seg_chain[seg]
+    first, last = ch.offset[c], ch.offset[c + 1] - 1
+    # one spelling per place: the end of a segment is the start of the next one
+    step = (o >= 1 - _END_EPS) & (g < last)
+    g, o = np.where(step, g + 1, g), np.where(step, 0.0, o)
+    o = np.where(o <= _END_EPS, 0.0, np.where(o >= 1 - _END_EPS, 1.0, o))
+    at_start = (g == first) & (o == 0.0)
+    at_end = (g == last) & (o == 1.0)
+    node_of = np.where(at_start, ch.start[c], ch.end[c]).astype(np.int64)
+    inner = ~(at_start | at_end)
+    uniq, inv = np.unique(np.stack([g[inner].astype(float), o[inner]], axis=1), axis=0, return_inverse=True)
     node_of[inner] = n + inv.ravel()
-    useg, ufrac = uniq[:, 0].astype(np.int64), uniq[:, 1]
+    pg, po = uniq[:, 0].astype(np.int64), uniq[:, 1]
+    pc = np.searchsorted(ch.offset, pg, side="right") - 1
     new = n + np.arange(len(uniq))
-    # pieces: end-or-previous point → point, and last point → segment end
-    first = np.ones(len(uniq), bool)
-    first[1:] = useg[1:] != useg[:-1]
-    last = np.ones(len(uniq), bool)
-    last[:-1] = first[1:]
-    prev_node = np.where(first, network.seg_u[useg], np.roll(new, 1))
-    prev_frac = np.where(first, 0.0, np.roll(ufrac, 1))
-    p_seg = np.concatenate([useg, useg[last]])
-    p_from = np.concatenate([prev_node, new[last]])
-    p_to = np.concatenate([new, network.seg_v[useg[last]]])
-    p_share = np.concatenate([ufrac - prev_frac, 1.0 - ufrac[last]])
-    whole = np.setdiff1d(mg.usable, useg)
-    e_seg = np.concatenate([whole, p_seg])
-    e_from = np.concatenate([network.seg_u[whole], p_from])
-    e_to = np.concatenate([network.seg_v[whole], p_to])
-    e_share = np.concatenate([np.ones(len(whole)), p_share])
-    fwd = mg.seconds_forward[e_seg] * e_share
-    bwd = mg.seconds_backward[e_seg] * e_share
-    length = network.seg_length[e_seg] * e_share
-    a = np.concatenate([e_from, e_to])
-    b = np.concatenate([e_to, e_from])
+    begins = np.ones(len(uniq), bool)
+    begins[1:] = pc[1:] != pc[:-1]
+    finishes = np.ones(len(uniq), bool)
+    finishes[:-1] = begins[1:]
+    # pieces A → B along each chain that holds points: start/previous point → point, last point → end
+    a_node = np.concatenate([np.where(begins, ch.start[pc], np.roll(new, 1)), new[finishes]])
+    b_node = np.concatenate([new, ch.end[pc[finishes]]])
+    a_g = np.concatenate([np.where(begins, ch.offset[pc], np.roll(pg, 1)), pg[finishes]])
+    a_o = np.concatenate([np.where(begins, 0.0, np.roll(po, 1)), po[finishes]])
+    b_g = np.concatenate([pg, ch.offset[pc[finishes] + 1] - 1])
+    b_o = np.concatenate([po, np.ones(int(finishes.sum()))])
+    lo = np.where(a_o < 1.0, a_g, a_g + 1)
+    hi = np.where(b_o > 0.0, b_g, b_g - 1)
+    pieces = []
+    for cum, own, no, cnt in (
+        (ch.cum_length, ch.own_length, None, None),
+        (ch.cum_forward, ch.own_forward, ch.no_forward, ch.cnt_no_forward),
+        (ch.cum_backward, ch.own_backward, ch.no_backward, ch.cnt_no_backward),
+    ):
+        value = (cum[b_g] + b_o * own[b_g]) - (cum[a_g] + a_o * own[a_g])
+        if no is not None:
+            blocked = (hi >= lo) & (cnt[hi] + no[hi] - cnt[lo] > 0)
+            value = np.where(blocked, np.inf, value)
+        pieces.append(value)
+    p_len, p_fwd, p_bwd = pieces
+    whole = np.setdiff1d(np.arange(len(ch.start)), pc)
+    a_all = np.concatenate([ch.start[whole], a_node])
+    b_all = np.concatenate([ch.end[whole], b_node])
+    length = np.concatenate([ch.length[whole], p_len])
+    fwd = np.concatenate([ch.forward[whole], p_fwd])
+    bwd = np.concatenate([ch.backward[whole], p_bwd])
+    a = np.concatenate([a_all, b_all])
+    b = np.concatenate([b_all, a_all])
     secs = np.concatenate([fwd, bwd])
     metres = np.concatenate([length, length])
-    ok = np.isfinite(secs)
+    ok = np.isfinite(secs) & (a != b)
     a, b, secs, metres = a[ok], b[ok], secs[ok], metres[ok]
     # parallel edges: keep the fastest (a sparse matrix would add them up)
     order = np.lexsort((secs, b, a))
@@ -96,7 +118,7 @@ def _split_graph(network, mg, seg, fraction):
     keep = np.ones(len(a), bool)
     keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
     secs = np.maximum(secs[keep], 1e-9)  # an explicit 0 would read as "no edge"
-    return node_of, n + len(uniq), (a[keep], b[keep], secs, metres[keep])
+    return node_of, n + len(uniq), (a[keep], b[keep], secs, np.maximum(metres[keep], 0.0))
 
 
 def _uniform_speed(secs: np.ndarray, metres: np.ndarray) -> float | None:
@@ -105,7 +127,7 @@ def _uniform_speed(secs: np.ndarray, metres: np.ndarray) -> float | None:
         return 1.0
     speed = metres / secs
     lo, hi = speed.min(), speed.max()
-    return float(np.median(speed)) if hi - lo <= 1e-9 * hi else None
+    return float(np.median(speed)) if hi - lo <= 1e-6 * hi else None
 
 
 def _tree_sums(pred: np.ndarray, lengths: csr_array) -> np.ndarray:
@@ -114,8 +136,7 @@ def _tree_sums(pred: np.ndarray, lengths: csr_array) -> np.ndarray:
     Pointer jumping: each node holds its distance to an ancestor, and every round
     doubles how far up the ancestor is, so ~log2(depth) vectorised rounds.
     """
-    rows, cols = pred.shape
-    node = np.broadcast_to(np.arange(cols), pred.shape)
+    node = np.broadcast_to(np.arange(pred.shape[1]), pred.shape)
     has = pred >= 0
     anc = np.where(has, pred, node)
     acc = np.zeros(pred.shape)

@@ -50,12 +50,16 @@ def snap_quietly(network: RoadNetwork, xy: np.ndarray, *, mode: str, ids=None) -
     if mg.tree is None or n == 0:
         return Snapped(np.full(n, -1), np.zeros(n), xy.copy(), np.zeros(n), np.zeros(n, bool)), None
     points = shapely.points(xy)
-    (src, hit), dist = mg.tree.query_nearest(points, return_distance=True, all_matches=False)
-    order = np.argsort(src, kind="stable")
-    src, hit, dist = src[order], hit[order], dist[order]
-    seg = mg.usable[hit]
+    seg, dist = _nearest(mg.tree, mg.usable, points)
+    if mg.main_tree is not None and len(mg.main) < len(mg.usable):
+        # prefer the main component when it is near, or when every road is far: a
+        # road fragment cut off from everything else is useless for getting anywhere
+        main_seg, main_dist = _nearest(mg.main_tree, mg.main, points)
+        threshold = network.snap_threshold_m
+        prefer = (main_seg != seg) & ((main_dist <= threshold) | (dist > threshold))
+        seg, dist = np.where(prefer, main_seg, seg), np.where(prefer, main_dist, dist)
     lines = network.segment_geometries(seg)
-    along = shapely.line_locate_point(lines, points[src])
+    along = shapely.line_locate_point(lines, points)
     length = network.seg_length[seg]
     fraction = np.clip(along / length, 0.0, 1.0)
     a, b = network.nodes[network.seg_u[seg]], network.nodes[network.seg_v[seg]]
@@ -69,3 +73,12 @@ def snap_quietly(network: RoadNetwork, xy: np.ndarray, *, mode: str, ids=None) -
             + describe_ids(ids, np.flatnonzero(far))
         )
     return Snapped(seg, fraction, snapped, dist, far), message
+
+
+def _nearest(tree: shapely.STRtree, index: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest segment (network index) and its distance, for each point."""
+    (src, hit), dist = tree.query_nearest(points, return_distance=True, all_matches=False)
+    seg = np.empty(len(points), np.int64)
+    out = np.empty(len(points))
+    seg[src], out[src] = index[hit], dist
+    return seg, out
