@@ -160,7 +160,7 @@ def campaign_map(
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
         zoom_start=13,
-        control_scale=True,
+        control_scale=False,  # campaign_map.js adds a metric-only scale
         prefer_canvas=False,
     )
     if tile_url:

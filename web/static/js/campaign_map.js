@@ -35,11 +35,14 @@
     var villageNames = {};
     var pending = 0;
     var seq = {};
+    var lastUrl = {};
     var moveTimer = null;
     var container = map.getContainer();
     var status = document.getElementById("zf-status");
 
     function t(key) { return labels[key] || key; }
+
+    L.control.scale({ imperial: false }).addTo(map);
 
     Object.keys(PANES).forEach(function (name) {
       map.createPane("zf-" + name).style.zIndex = PANES[name];
@@ -171,7 +174,7 @@
         return L.geoJSON(data, {
           pointToLayer: function (f, latlng) {
             return L.circleMarker(latlng, {
-              pane: "zf-households", radius: 4, weight: 1, color: "#fff",
+              pane: "zf-households", radius: 5, weight: 1.5, color: "#222",
               fillColor: teamColour(f.properties.team_id), fillOpacity: 0.9, className: "zf-household"
             });
           },
@@ -231,6 +234,8 @@
       if (spec.dynamic) {
         url += "?bbox=" + map.getBounds().pad(0.25).toBBoxString() + "&zoom=" + map.getZoom();
       }
+      if (spec.dynamic && lastUrl[name] === url) { return Promise.resolve(); } // view unchanged
+      lastUrl[name] = url;
       var mine = (seq[name] || 0) + 1;
       seq[name] = mine;
       begin();
@@ -245,6 +250,7 @@
           group.addLayer(builders[name](data));
         })
         .catch(function (err) {
+          delete lastUrl[name];
           showStatus(t("Could not load a layer") + ": " + name);
           if (window.console) { window.console.error(err); }
         })
