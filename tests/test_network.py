@@ -297,19 +297,25 @@ def test_bad_mode_and_bad_speed_are_rejected():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("geodata.osm") is None, reason="geodata/osm.py not written yet")
-def test_andorra_network():
+def test_andorra_network_agrees_with_networkx():
     from geodata.network import network_from_osm
 
     path = Path(__file__).resolve().parents[1] / "geodata" / "data" / "andorra.osm.pbf"
-    net = network_from_osm(path, crs="EPSG:32631")
+    net = network_from_osm(path, crs="EPSG:32631", snap_threshold_m=0)  # points stay on their own vertex
     assert net.n_segments > 10_000
     rng = np.random.default_rng(0)
-    pts = net.nodes[rng.choice(net.n_nodes, 20, replace=False)] + 5.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NetworkWarning)  # a few points may sit on an isolated way
-        walk = travel_matrix(net, pts, mode="walk")
-        drive = travel_matrix(net, pts, mode="drive")
-    ok = ~walk.estimated & ~drive.estimated
-    assert ok.sum() > 200
-    assert (drive.seconds[ok] <= walk.seconds[ok]).mean() > 0.9
-
+    for mode in ("walk", "drive"):
+        g = net.to_networkx(mode)
+        main = max(nx.strongly_connected_components(g), key=len)
+        picks = rng.choice(sorted(main), 25, replace=False)
+        m = travel_matrix(net, net.nodes[picks], mode=mode)
+        assert not m.estimated.any()
+        for i, a in enumerate(picks[:3]):
+            pred, secs = nx.dijkstra_predecessor_and_distance(g, int(a), weight="seconds")
+            for j, b in enumerate(picks):
+                assert m.seconds[i, j] == round(secs[b])
+                metres, node = 0.0, int(b)
+                while node != a:
+                    metres += g.edges[pred[node][0], node]["length"]
+                    node = pred[node][0]
+                assert abs(m.metres[i, j] - metres) <= 1

@@ -144,13 +144,21 @@ class RoadNetwork:
         """
         mg = self.mode_graph(mode)
         g = nx.DiGraph(mode=mode, crs=self.crs)
-        g.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(self.nodes))
-        for secs, a, b in ((mg.seconds_forward, self.seg_u, self.seg_v), (mg.seconds_backward, self.seg_v, self.seg_u)):
-            for i in np.flatnonzero(np.isfinite(secs)):
-                u, v = int(a[i]), int(b[i])
-                if g.has_edge(u, v) and g.edges[u, v]["seconds"] <= secs[i]:
-                    continue
-                g.add_edge(u, v, length=float(self.seg_length[i]), seconds=float(secs[i]), highway=self.seg_highway[i])
+        g.add_nodes_from((i, {"x": x, "y": y}) for i, (x, y) in enumerate(self.nodes.tolist()))
+        a = np.concatenate([self.seg_u, self.seg_v])
+        b = np.concatenate([self.seg_v, self.seg_u])
+        secs = np.concatenate([mg.seconds_forward, mg.seconds_backward])
+        seg = np.concatenate([np.arange(self.n_segments)] * 2)
+        ok = np.isfinite(secs)
+        a, b, secs, seg = a[ok], b[ok], secs[ok], seg[ok]
+        order = np.lexsort((secs, b, a))
+        first = np.ones(len(order), bool)
+        first[1:] = (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])
+        keep = order[first]
+        g.add_edges_from(
+            (int(x), int(y), {"length": float(self.seg_length[i]), "seconds": float(t), "highway": self.seg_highway[i]})
+            for x, y, t, i in zip(a[keep], b[keep], secs[keep], seg[keep])
+        )
         return g
 
 

@@ -68,8 +68,8 @@ def snap_quietly(network: RoadNetwork, xy: np.ndarray, *, mode: str, ids=None) -
     message = None
     if far.any():
         message = (
-            f"{int(far.sum())} point(s) are more than {network.snap_threshold_m:g} m from any {mode} road "
-            f"(up to {dist.max():.0f} m); they walk the straight line to the nearest road: "
+            f"{int(far.sum())} point(s) are more than {network.snap_threshold_m:g} m from the {mode} road they join "
+            f"(up to {dist.max():.0f} m); they walk the straight line to it: "
             + describe_ids(ids, np.flatnonzero(far))
         )
     return Snapped(seg, fraction, snapped, dist, far), message
