@@ -32,6 +32,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+__all__ = ["NETWORKS", "read_boundaries", "read_buildings", "read_landuse", "read_places", "read_pois", "read_roads"]
+
 logger = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"

@@ -181,8 +181,8 @@ def _enterprises(path, towns: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
         geometry=buildings.geometry.representative_point().values,
         crs=CRS_ANDORRA,
     )
-    inside = lambda g: g[g.geometry.within(towns.union_all())]  # noqa: E731
-    pois, from_buildings = inside(pois), inside(from_buildings)
+    area = towns.union_all()
+    pois, from_buildings = pois[pois.geometry.within(area)], from_buildings[from_buildings.geometry.within(area)]
     extra = max(N_ENTERPRISES - len(pois), 0)
     order = pick_by_keys(np.ones(len(from_buildings)), rng)[:extra]
     out = pd.concat([pois, from_buildings.iloc[np.sort(order)]], ignore_index=True)
