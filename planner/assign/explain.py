@@ -32,11 +32,11 @@ def precheck(campaign, ua: UnitArrays, rules: Rules) -> list[str]:
     # units that no team may take
     none = np.flatnonzero(~ua.eligible.any(axis=1))
     if len(none):
-        towns = sorted(set(ua.town_ids[ua.unit_town[none]]))
+        towns = sorted({str(s) for s in ua.town_ids[ua.unit_town[none]]})
         out.append(
             f"{len(none)} {ua.level}(s) in town(s) {towns[:5]} have no team allowed to take them "
             f"(teams with cadres: {int((ua.team_cadres > 0).sum())}; town teams only take their own town "
-            f"when [units] town_teams_in_own_town = true) — e.g. {list(ua.unit_ids[none[:3]])}"
+            f"when [units] town_teams_in_own_town = true) — e.g. {[str(s) for s in ua.unit_ids[none[:3]]]}"
         )
     empty = ua.team_ids[ua.team_cadres == 0]
     if len(empty) == ua.n_teams:

@@ -20,13 +20,16 @@ from planner.assign.construct import close_groups
 
 def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *, deadline: float,
             workers: int, seed: int, progress=None, t0: float, max_teams: int = 6,
-            step_time: float = 4.0) -> tuple[np.ndarray, float | None, dict]:
+            step_time: float = 4.0, steps: int | None = None) -> tuple[np.ndarray, float | None, dict]:
+    """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
+    deterministic steps of ``step_time / 2`` deterministic seconds each)."""
     ua = data.ua
     rng = np.random.default_rng(seed)
     team = team.copy()
     best = objective
+    max_steps = steps
     steps = kept = 0
-    while deadline - time.perf_counter() > 1.0:
+    while (steps < max_steps) if max_steps is not None else (deadline - time.perf_counter() > 1.0):
         steps += 1
         t = int(rng.choice(np.unique(team)))
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
@@ -34,11 +37,14 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         cand = [np.intersect1d(c, hood) if free[u] else np.array([team[u]]) for u, c in enumerate(data.cand)]
         cand = close_groups(ua, cand)
         sub = _model.ModelData(ua, data.rules, cand, previous=data.previous)
-        limit = min(step_time, deadline - time.perf_counter() - 0.5)
-        if limit <= 0.3:
-            break
+        if max_steps is None:
+            limit = min(step_time, deadline - time.perf_counter() - 0.5)
+            if limit <= 0.3:
+                break
+        else:
+            limit = step_time / 2
         out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + steps, hint_plan=team,
-                           progress=None, phase="lns")
+                           progress=None, phase="lns", deterministic=max_steps is not None)
         if out.team_of_unit is not None and (best is None or out.objective < best - 1e-9):
             team, best = out.team_of_unit, out.objective
             kept += 1

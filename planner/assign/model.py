@@ -226,7 +226,7 @@ class _Progress(cp_model.CpSolverSolutionCallback):
 
 
 def solve(data: ModelData, *, time_limit: float, workers: int, seed: int, hint_plan=None,
-          progress=None, phase: str = "solve") -> SolveOutcome:
+          progress=None, phase: str = "solve", deterministic: bool = False) -> SolveOutcome:
     """Build, solve and extract. On INFEASIBLE, re-solve with assumptions to name the conflicting rules."""
     t0 = time.perf_counter()
     v = build(data)
@@ -234,9 +234,15 @@ def solve(data: ModelData, *, time_limit: float, workers: int, seed: int, hint_p
         hint(v, data, hint_plan)
     solver = cp_model.CpSolver()
     p = solver.parameters
-    p.max_time_in_seconds = float(time_limit)
     p.num_workers = int(workers)
     p.random_seed = int(seed)
+    if deterministic:
+        # stop on CP-SAT's deterministic clock, so the same seed gives the same plan on any load
+        p.max_deterministic_time = float(time_limit)
+        p.max_time_in_seconds = 20.0 * float(time_limit) + 10.0
+        p.interleave_search = workers > 1
+    else:
+        p.max_time_in_seconds = float(time_limit)
     cb = _Progress(progress, t0, phase)
     st = solver.solve(v.model, cb)
     wall = time.perf_counter() - t0

@@ -30,7 +30,7 @@ class NoPlanError(ZoufangError, RuntimeError):
 
 def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2, seed: int = 0,
            previous: pd.DataFrame | None = None, progress=None, candidates_k: int = 10,
-           lns: bool = True) -> Assignment:
+           lns: bool = True, deterministic: bool = False) -> Assignment:
     """Assign every unit (and so every household and enterprise) to exactly one team.
 
     ``previous``: the ``assignment`` frame of an earlier plan (only its grid
@@ -38,6 +38,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     ``progress``: called with a dict (``phase``, ``elapsed``, ``objective``,
     ``bound``) from the solver thread. ``candidates_k``: how many nearest
     teams each unit may go to (all teams when ≥ the number of teams).
+    ``deterministic``: measure time limits on CP-SAT's deterministic clock
+    (same seed → same plan whatever the machine load; wall time may differ).
     Raises :class:`InfeasibleError` (with the conflicting rules and numbers)
     or :class:`NoPlanError`; never returns a plan that fails :func:`check_plan`.
     """
@@ -60,13 +62,14 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     deadline = t0 + time_limit
     main_limit = max(1.0, deadline - time.perf_counter()) * (0.6 if lns else 1.0)
     out = _model.solve(data, time_limit=main_limit, workers=workers, seed=seed, hint_plan=warm,
-                       progress=progress, phase="solve")
+                       progress=progress, phase="solve", deterministic=deterministic)
     if out.status == "INFEASIBLE" and candidates_k < ua.n_teams:
         # the candidate restriction may be to blame: repair with every allowed team
         cand = candidates(ua, k=ua.n_teams)
         data = _model.ModelData(ua, rules, cand, previous=prev)
         out = _model.solve(data, time_limit=max(1.0, deadline - time.perf_counter()), workers=workers,
-                           seed=seed, hint_plan=warm, progress=progress, phase="repair")
+                           seed=seed, hint_plan=warm, progress=progress, phase="repair",
+                           deterministic=deterministic)
     if out.status == "INFEASIBLE":
         words = [describe_literal(c, ua, rules) for c in out.conflicts] or [
             "the layered linkage, quotas and town restrictions cannot all hold together "
@@ -84,7 +87,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         from planner.assign.lns import improve
 
         team, objective, lns_info = improve(data, team, objective, deadline=deadline, workers=workers,
-                                           seed=seed, progress=progress, t0=t0)
+                                           seed=seed, progress=progress, t0=t0,
+                                           steps=int(0.4 * time_limit / 2.0) if deterministic else None)
     if team is None:
         raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
                           f"raise --time-limit or --workers")
