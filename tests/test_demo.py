@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 from geodata import schema
-from geodata.demo import DATA_DIR, DEFAULT_SEED, LAYER_ORDER, build_demo, demo_layers
+from geodata.demo import ATTRIBUTION, DATA_DIR, DEFAULT_SEED, LAYER_ORDER, build_demo, demo_layers
 
 METRIC = {"T07": 32635}  # Karhula (Kotka) is in UTM 35N, the Andorran towns in UTM 31N
 
@@ -189,6 +189,11 @@ def test_other_seed_other_layers(demo):
         shapely.get_coordinates(demo["households"].geometry.to_numpy())[:500],
     )
     assert len(other["towns"]) == 7 and len(other["households"]) >= 10_000
+
+
+def test_credits_openstreetmap(demo_path):
+    assert pyogrio.read_info(demo_path, layer="towns")["dataset_metadata"]["ATTRIBUTION"] == ATTRIBUTION
+    assert pyogrio.read_info(demo_path, layer="cadres")["layer_metadata"]["DESCRIPTION"].startswith("走访干部")
 
 
 def test_needs_only_the_shipped_data():

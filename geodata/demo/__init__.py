@@ -24,14 +24,17 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from geodata import schema
+
 from ._andorra import andorra_region
 from ._assemble import finish, region_layers
 from ._kotka import kotka_region
 
-__all__ = ["DATA_DIR", "DEFAULT_SEED", "LAYER_ORDER", "build_demo", "demo_layers"]
+__all__ = ["ATTRIBUTION", "DATA_DIR", "DEFAULT_SEED", "LAYER_ORDER", "build_demo", "demo_layers"]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_SEED = 20170301
+ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
 #: Layers written by :func:`build_demo`, in order (names from :mod:`geodata.schema`).
 LAYER_ORDER = ("towns", "villages", "grids", "households", "enterprises", "teams", "cadres", "roads")
 
@@ -52,11 +55,21 @@ def build_demo(out: Path, *, seed: int = DEFAULT_SEED, data_dir: Path = DATA_DIR
 
     Layers: towns, villages, grids, households, enterprises, teams, cadres,
     roads (EPSG:4326; teams and cadres are attribute tables without geometry).
+    The file's metadata carries the OpenStreetMap attribution (``ATTRIBUTION``).
     """
     out = Path(out)
     layers = demo_layers(seed=seed, data_dir=data_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
-    for name in LAYER_ORDER:
-        pyogrio.write_dataframe(layers[name], out, layer=name, driver="GPKG")
+    dataset = {
+        "ATTRIBUTION": ATTRIBUTION,
+        "DESCRIPTION": f"zoufang demo campaign (seed {seed}): Andorra's parishes and Karhula (Kotka); made-up households, enterprises, teams and cadres",
+    }
+    for i, name in enumerate(LAYER_ORDER):
+        layer = schema.LAYERS[name]
+        pyogrio.write_dataframe(
+            layers[name], out, layer=name, driver="GPKG",
+            dataset_metadata=dataset if i == 0 else None,
+            layer_metadata={"DESCRIPTION": f"{layer.zh}: {layer.doc}"},
+        )
     return out
