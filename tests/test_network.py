@@ -212,9 +212,8 @@ def test_walk_matrix_is_symmetric_on_an_undirected_network():
     assert (np.diag(m.seconds) == 0).all()
 
 
-def test_scipy_agrees_with_networkx_on_mixed_speeds_and_oneways():
-    rng = np.random.default_rng(7)
-    n, step = 7, 100.0
+def random_town(rng, n=7, step=100.0):
+    """A jittered street grid of mixed classes and one-ways, each street bent twice."""
     xy = {(i, j): (i * step + rng.uniform(-20, 20), j * step + rng.uniform(-20, 20)) for i in range(n) for j in range(n)}
     classes = ["primary", "secondary", "residential", "service"]
     rows = []
@@ -226,18 +225,73 @@ def test_scipy_agrees_with_networkx_on_mixed_speeds_and_oneways():
                     bends = [a + (b - a) * t + rng.uniform(-8, 8, 2) for t in (0.3, 0.6)]  # chain-interior vertices
                     rows.append({"highway": classes[rng.integers(4)], "oneway": ["yes", "-1", None, None][rng.integers(4)],
                                  "geometry": LineString([a, *bends, b])})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
+
+
+def reference(g: nx.DiGraph, sources, targets):
+    """Seconds and metres by networkx (NaN where unreachable)."""
+    secs = np.full((len(sources), len(targets)), np.nan)
+    metres = secs.copy()
+    for i, a in enumerate(sources):
+        pred, dist = nx.dijkstra_predecessor_and_distance(g, int(a), weight="seconds")
+        for j, b in enumerate(targets):
+            if b in dist:
+                secs[i, j], node = dist[b], int(b)
+                metres[i, j] = 0.0
+                while node != a:
+                    metres[i, j] += g.edges[pred[node][0], node]["length"]
+                    node = pred[node][0]
+    return secs, metres
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_scipy_agrees_with_networkx_on_mixed_speeds_and_oneways(seed):
     # threshold 0: every node stays on its own roads instead of joining the main component
-    net = build_network(gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS), snap_threshold_m=0)
+    net = build_network(random_town(np.random.default_rng(seed)), snap_threshold_m=0)
     g = net.to_networkx("drive")
     nodes = np.array([[g.nodes[k]["x"], g.nodes[k]["y"]] for k in g.nodes])
     with pytest.warns(NetworkWarning, match="pairs are not connected by drive roads"):
         m = travel_matrix(net, nodes, mode="drive")  # some corners are one-way dead ends
-    for a in range(0, len(nodes), 3):
-        secs, paths = nx.single_source_dijkstra(g, a, weight="seconds")
-        assert set(np.flatnonzero(~m.estimated[a])) == set(paths)
-        for b, p in paths.items():
-            assert m.seconds[a, b] == round(secs[b])
-            assert m.metres[a, b] == round(sum(g.edges[x, y]["length"] for x, y in zip(p, p[1:])))
+    rows = np.arange(0, len(nodes), 4)
+    secs, metres = reference(g, rows, np.arange(len(nodes)))
+    np.testing.assert_array_equal(m.estimated[rows], np.isnan(secs))
+    ok = ~np.isnan(secs)
+    np.testing.assert_array_equal(m.seconds[rows][ok], np.rint(secs[ok]))
+    np.testing.assert_array_equal(m.metres[rows][ok], np.rint(metres[ok]))
+
+
+def test_points_inside_segments_agree_with_points_made_vertices():
+    """Snapping splits chains exactly: same result as drawing each point into its road as a vertex."""
+    rng = np.random.default_rng(3)
+    roads = random_town(rng)
+    net = build_network(roads, snap_threshold_m=1e-6)  # stay on the own road (points are ~1e-13 m off it)
+    seg = rng.choice(net.n_segments, 60)
+    seg[1] = seg[2] = seg[0]  # several points on one segment
+    frac = rng.uniform(0.05, 0.95, 60)
+    a, b = net.nodes[net.seg_u[seg]], net.nodes[net.seg_v[seg]]
+    pts = a + (b - a) * frac[:, None]
+    # reference network: every segment its own way, with the points inserted as vertices
+    way = np.repeat(np.arange(len(roads)), [len(geom.coords) - 1 for geom in roads.geometry])
+    assert len(way) == net.n_segments
+    pieces = []
+    for s in range(net.n_segments):
+        on = np.flatnonzero(seg == s)
+        inner = [tuple(pts[k]) for k in on[np.argsort(frac[on])]]
+        row = roads.iloc[way[s]]
+        pieces.append({"highway": row.highway, "oneway": row.oneway,
+                       "geometry": LineString([tuple(net.nodes[net.seg_u[s]]), *inner, tuple(net.nodes[net.seg_v[s]])])})
+    ref_net = build_network(gpd.GeoDataFrame(pieces, geometry="geometry", crs=CRS), snap_threshold_m=0)
+    index = {tuple(np.round(xy, 3)): i for i, xy in enumerate(ref_net.nodes)}
+    ids = np.array([index[tuple(np.round(p, 3))] for p in pts])
+    for mode in ("walk", "drive"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NetworkWarning)  # one-way dead ends in drive
+            m = travel_matrix(net, pts, mode=mode)
+        secs, metres = reference(ref_net.to_networkx(mode), ids, ids)
+        np.testing.assert_array_equal(m.estimated, np.isnan(secs))
+        ok = ~np.isnan(secs)
+        assert np.abs(m.seconds[ok] - np.rint(secs[ok])).max() <= 1
+        assert np.abs(m.metres[ok] - np.rint(metres[ok])).max() <= 1
 
 
 def test_ring_road_without_junctions():

@@ -71,8 +71,10 @@ class Matrix:
 
 
 _CACHE: OrderedDict[str, Matrix] = OrderedDict()
-#: matrices kept in memory (least recently used dropped first)
+#: matrices kept in memory, at most this many and this many bytes (least recently used dropped first;
+#: the newest is always kept)
 CACHE_SIZE = 32
+CACHE_BYTES = 1 << 30
 
 
 def clear_cache() -> None:
@@ -120,13 +122,21 @@ def travel_matrix(
         a.flags.writeable = False
     result = Matrix(secs, metres, ido, idd, mode, estimated, tuple(notes))
     _CACHE[key] = result
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    _trim_cache()
     if cache_dir is not None:
         _save(Path(cache_dir), key, result)
     for note in notes:
         warnings.warn(note, NetworkWarning, stacklevel=2)
     return result
+
+
+def _trim_cache() -> None:
+    def size(m: Matrix) -> int:
+        return m.seconds.nbytes + m.metres.nbytes + m.estimated.nbytes
+
+    total = sum(size(m) for m in _CACHE.values())
+    while len(_CACHE) > 1 and (len(_CACHE) > CACHE_SIZE or total > CACHE_BYTES):
+        total -= size(_CACHE.popitem(last=False)[1])
 
 
 def _points(obj, ids, network: RoadNetwork) -> tuple[np.ndarray, tuple]:
