@@ -29,7 +29,7 @@ from geodata.network.snap import snap_quietly
 from geodata.network.warn import NetworkWarning
 
 # --- integer scaling: the one place where seconds and metres become ints --------
-#: matrix units per second and per metre (whole seconds, whole metres)
+#: matrix units per second and per metre (whole seconds, whole metres), as in planner.routing.units
 SECONDS_SCALE = 1
 METRES_SCALE = 1
 #: matrices are int32: 68 years, 2,147 km
@@ -37,15 +37,20 @@ MATRIX_DTYPE = np.int32
 
 
 def to_int_units(seconds: np.ndarray, metres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Round float seconds and metres to the matrix's integer units."""
+    """Float seconds and metres → the matrix's integer units.
+
+    Seconds are rounded **up** (a schedule that fits in integer seconds fits in
+    exact time too), metres to the nearest unit — the routing model's convention.
+    """
     out = []
-    for values, scale in ((seconds, SECONDS_SCALE), (metres, METRES_SCALE)):
-        scaled = np.rint(np.asarray(values, dtype=float) * scale)
+    for values, scale, rounding in ((seconds, SECONDS_SCALE, "up"), (metres, METRES_SCALE, "nearest")):
+        scaled = np.asarray(values, dtype=float) * scale
+        scaled = np.ceil(scaled - 1e-9) if rounding == "up" else np.rint(scaled)
         if not np.isfinite(scaled).all():
             raise ValueError("non-finite travel time or distance reached the integer matrix")
         if scaled.size and scaled.max() > np.iinfo(MATRIX_DTYPE).max:
             raise OverflowError(f"travel value {scaled.max():.0f} does not fit {np.dtype(MATRIX_DTYPE).name}")
-        out.append(scaled.astype(MATRIX_DTYPE))
+        out.append(np.maximum(scaled, 0).astype(MATRIX_DTYPE))
     return out[0], out[1]
 
 
