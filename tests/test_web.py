@@ -203,8 +203,9 @@ def test_layer_api_returns_wgs84_coordinates(client):  # noqa: F811
 
 
 @pytest.mark.parametrize("zoom, aggregation, features", [
-    (10, "village", 4),  # county view: one count per village
-    (14, "grid", 8),  # town view: one count per grid
+    (9, "town", 1),  # county view: one count per town
+    (12, "village", 4),  # town view: one count per village
+    (14, "grid", 8),  # village view: one count per grid
     (16, None, N_HOUSEHOLDS),  # street view: the households themselves
 ])
 def test_households_are_counted_by_unit_until_zoomed_in(client, zoom, aggregation, features):  # noqa: F811
@@ -221,6 +222,16 @@ def test_grid_counts_match_the_households_of_each_grid_and_carry_its_team(client
     got = {f["properties"]["grid_id"]: f["properties"] for f in data["features"]}
     assert {g: p["count"] for g, p in got.items()} == HOUSEHOLDS_PER_GRID
     assert {g: p["team_id"] for g, p in got.items()} == PLAN_TEAMS
+
+
+def test_town_counts_come_from_the_villages_when_there_is_no_towns_layer(web_campaign):  # noqa: F811
+    from dataclasses import replace
+
+    app = create_app({"TESTING": True, "CAMPAIGN": replace(web_campaign, towns=None)})  # noqa: F811
+    data = geojson(app.test_client(), "households", agg="town")
+    [feature] = data["features"]
+    assert feature["properties"]["town_id"] == "T01"
+    assert feature["properties"]["count"] == N_HOUSEHOLDS
 
 
 def test_grid_counts_respect_the_bbox(client):  # noqa: F811
@@ -276,7 +287,7 @@ def test_campaign_api_lists_counts_and_team_colours(client):  # noqa: F811
     ("/api/layers/grids.geojson?bbox=a,b,c,d", 400, "bbox must be four numbers"),  # not numbers
     ("/api/layers/grids.geojson?bbox=3,45,2,46", 400, "west ≤ east"),  # west and east swapped
     ("/api/layers/households.geojson?zoom=near", 400, "zoom must be a number"),
-    ("/api/layers/households.geojson?agg=county", 400, "agg must be one of village, grid"),
+    ("/api/layers/households.geojson?agg=county", 400, "agg must be one of town, village, grid"),
     ("/api/layers/villages.geojson?agg=grid", 400, "agg applies to the point layers"),  # polygons are not counted
     ("/api/layers/grids.geojson?limit=0", 400, "limit must be at least 1"),
     ("/api/nowhere", 404, "not found"),

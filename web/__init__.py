@@ -18,7 +18,7 @@ Configuration keys (defaults in :data:`DEFAULTS`):
 ``TILE_ATTRIBUTION`` its attribution text
 ``TILE_CRS``        ``wgs84`` or ``gcj02`` (Amap/Tencent tiles: our layers are shifted)
 ``LANGUAGE``        ``zh`` (default) or ``en``; ``?lang=`` switches per session
-``ZOOM_GRID_COUNTS``, ``ZOOM_POINTS``, ``ZOOM_ALL_ROADS``  see :class:`web.data.Zoom`
+``ZOOM_VILLAGE_COUNTS``, ``ZOOM_GRID_COUNTS``, ``ZOOM_POINTS``, ``ZOOM_ALL_ROADS``  see :class:`web.data.Zoom`
 ``API_MAX_FEATURES`` most features one layer request returns
 """
 
@@ -36,6 +36,7 @@ DEFAULTS = {
     "TILE_ATTRIBUTION": None,
     "TILE_CRS": "wgs84",
     "LANGUAGE": "zh",
+    "ZOOM_VILLAGE_COUNTS": 11,
     "ZOOM_GRID_COUNTS": 13,
     "ZOOM_POINTS": 16,
     "ZOOM_ALL_ROADS": 14,
@@ -43,12 +44,13 @@ DEFAULTS = {
 }
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, *, overrides: dict | None = None) -> Flask:
     """Create and configure the site (flaskr's factory shape).
 
     Without ``test_config`` the instance folder's ``config.py`` is read if
     present, then ``ZOUFANG_*`` environment variables (e.g.
-    ``ZOUFANG_SECRET_KEY``, ``ZOUFANG_CAMPAIGN_PATH``).
+    ``ZOUFANG_SECRET_KEY``, ``ZOUFANG_CAMPAIGN_PATH``), then ``overrides``
+    (what ``zoufang serve`` was told on its command line).
     """
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
@@ -57,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env("ZOUFANG")
     else:
         app.config.from_mapping(test_config)
+    app.config.from_mapping(overrides or {})
     app.json.sort_keys = False  # GeoJSON keeps its natural key order, and it is faster
 
     from web import auth, data, i18n

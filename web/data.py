@@ -55,7 +55,7 @@ MAP_LAYERS = ("towns", "villages", "grids", "roads", "households", "enterprises"
 #: Point layers: served as points when zoomed in, as counts per unit otherwise.
 POINT_LAYERS = ("households", "enterprises")
 #: Units point layers are counted by, coarsest first.
-AGGREGATION_LEVELS = ("village", "grid")
+AGGREGATION_LEVELS = ("town", "village", "grid")
 #: Road classes kept at low zoom (OSM ``highway`` values).
 MAJOR_HIGHWAYS = frozenset(
     "motorway trunk primary secondary tertiary motorway_link trunk_link "
@@ -83,10 +83,12 @@ class UnknownLayerError(LayerQueryError, LookupError):
 
 @dataclass(frozen=True)
 class Zoom:
-    """Which zoom levels show what. Below ``grid`` point layers are counted by
-    village, below ``points`` by grid, from ``points`` on they are points.
-    Roads below ``all_roads`` are only the major classes."""
+    """Which zoom levels show what. Point layers are counted by town below
+    ``village``, by village below ``grid``, by grid below ``points``, and are
+    points from ``points`` on. Roads below ``all_roads`` are only the major
+    classes."""
 
+    village: int = 11
     grid: int = 13
     points: int = 16
     all_roads: int = 14
@@ -94,6 +96,7 @@ class Zoom:
     @classmethod
     def from_config(cls, config) -> Zoom:
         return cls(
+            village=int(config.get("ZOOM_VILLAGE_COUNTS", cls.village)),
             grid=int(config.get("ZOOM_GRID_COUNTS", cls.grid)),
             points=int(config.get("ZOOM_POINTS", cls.points)),
             all_roads=int(config.get("ZOOM_ALL_ROADS", cls.all_roads)),
@@ -103,7 +106,9 @@ class Zoom:
         """The aggregation level for point layers at ``zoom`` (None: points)."""
         if zoom is None or zoom >= self.points:
             return None
-        return "grid" if zoom >= self.grid else "village"
+        if zoom >= self.grid:
+            return "grid"
+        return "village" if zoom >= self.village else "town"
 
 
 @dataclass
@@ -363,16 +368,32 @@ def _to_web(gdf: gpd.GeoDataFrame, shift=None) -> gpd.GeoDataFrame:
 
 def _counts(campaign, points: gpd.GeoDataFrame, level: str, grid_team, shift) -> gpd.GeoDataFrame:
     """How many features of ``points`` lie in each unit of ``level``, placed at
-    the unit's representative point (computed in the metric CRS)."""
+    the unit's representative point (computed in the metric CRS). Towns are the
+    towns layer's polygons, or the union of their villages when it is absent."""
     unit_col = f"{level}_id"
-    units = campaign.grids if level == "grid" else campaign.villages
-    n = points.groupby(points[unit_col].astype(str)).size() if unit_col in points else pd.Series(dtype=int)
+    villages = campaign.villages
+    if level == "grid":
+        units = campaign.grids
+    elif level == "village":
+        units = villages
+    elif campaign.towns is not None and len(campaign.towns):
+        units = campaign.towns
+    else:
+        units = villages[["town_id", villages.geometry.name]].dissolve(by="town_id", as_index=False)
+    if level == "town":
+        town_of = dict(zip(villages["village_id"].astype(str), villages["town_id"].astype(str)))
+        keys = points["village_id"].astype(str).map(town_of)
+    else:
+        keys = points[unit_col].astype(str)
+    n = keys.value_counts()
     frame = pd.DataFrame({unit_col: units[unit_col].astype(str).values})
     frame["count"] = frame[unit_col].map(n).fillna(0).astype(int)
     if level == "grid":
         frame["village_id"] = units["village_id"].astype(str).values
-        frame["team_id"] = frame["grid_id"].map(grid_team).astype(object)
-        frame["team_id"] = frame["team_id"].where(frame["team_id"].notna(), None)
+        team = frame["grid_id"].map(grid_team).astype(object)
+        frame["team_id"] = team.where(team.notna(), None)
+    elif "name" in units:
+        frame["name"] = units["name"].astype(str).values
     gdf = gpd.GeoDataFrame(frame, geometry=units.geometry.representative_point().values, crs=units.crs)
     gdf = gdf[gdf["count"] > 0].reset_index(drop=True)
     return _to_web(gdf, shift)

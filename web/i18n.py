@@ -46,7 +46,7 @@ ZH: dict[str, str] = {
     "No plan loaded: grids are not coloured by team.": "未加载分配方案，网格未按工作组着色。",
     "Weak village (must visit)": "经济薄弱村（必访）",
     "Resettlement community (must visit)": "征收安置社区（必访）",
-    "Households counted by village or grid (zoom in for points)": "按村/网格汇总的住户数（放大显示住户点位）",
+    "Households counted by town, village or grid (zoom in for points)": "按镇、村、网格汇总的住户数（放大显示住户点位）",
     "Town": "镇/街道",
     "Village": "村/社区",
     "Grid": "网格",

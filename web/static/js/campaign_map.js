@@ -91,11 +91,19 @@
         },
         onEachFeature: function (feature, layer) {
           var p = feature.properties;
-          var rows = p.grid_id ?
-            [[t("Grid"), p.grid_id], [t("Village"), village(p.village_id)], [t("Team"), teamName(p.team_id)]] :
-            [[t("Village"), village(p.village_id)]];
+          var title, rows;
+          if (p.grid_id) {
+            title = t("Grid") + " " + p.grid_id;
+            rows = [[t("Village"), village(p.village_id)], [t("Team"), teamName(p.team_id)]];
+          } else if (p.village_id) {
+            title = t("Village") + " " + village(p.village_id);
+            rows = [];
+          } else {
+            title = t("Town") + " " + (p.name || p.town_id);
+            rows = [[t("ID"), p.town_id]];
+          }
           rows.push([what, p.count]);
-          layer.bindPopup(popup(p.grid_id ? t("Grid") + " " + p.grid_id : village(p.village_id), rows));
+          layer.bindPopup(popup(title, rows));
         }
       });
     }

@@ -1,0 +1,54 @@
+"""``zoufang serve``: options reach the app, the campaign loads at start."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from conftest_web import web_campaign, web_files, web_plan  # noqa: F401  (fixtures)
+from zoufang.cli import main
+from zoufang.commands import serve as serve_module
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """Calls of the server runner, instead of serving forever."""
+    calls = []
+    monkeypatch.setattr(serve_module, "_run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.delenv("ZOUFANG_SECRET_KEY", raising=False)
+    return calls
+
+
+def test_serve_loads_the_campaign_and_plan_then_serves_on_host_and_port(web_files, started):  # noqa: F811
+    campaign_path, plan_path = web_files
+    result = CliRunner().invoke(main, [
+        "serve", str(campaign_path), "--plan", str(plan_path), "--host", "0.0.0.0", "--port", "5055",
+        "--language", "en",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "4 villages, 8 grids, 36 households; plan" in result.output
+    assert "http://127.0.0.1:5055/" in result.output
+    [(app, kw)] = started
+    assert kw == {"host": "0.0.0.0", "port": 5055, "threads": 4, "dev": False}
+    assert app.config["CAMPAIGN_PATH"] == str(campaign_path)
+    assert app.config["PLAN_PATH"] == str(plan_path)
+    assert app.config["LANGUAGE"] == "en" and app.config["TILE_URL"] is None
+    assert app.config["SECRET_KEY"] != "dev" and len(app.config["SECRET_KEY"]) == 64
+    page = app.test_client().get("/planner/map")
+    assert page.status_code == 200 and '<html lang="en">' in page.get_data(as_text=True)
+
+
+def test_serve_refuses_a_missing_campaign_file(tmp_path, started):
+    result = CliRunner().invoke(main, ["serve", str(tmp_path / "nowhere.gpkg")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert started == []
+
+
+def test_serve_reports_an_unreadable_campaign_without_a_traceback(tmp_path, started):
+    broken = tmp_path / "broken.gpkg"
+    broken.write_text("not a geopackage")
+    result = CliRunner().invoke(main, ["serve", str(broken)])
+    assert result.exit_code in (1, 2), result.output
+    assert "error:" in result.output and "Traceback" not in result.output
+    assert started == []

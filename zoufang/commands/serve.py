@@ -1,0 +1,82 @@
+"""``zoufang serve``: the web site for one campaign (and optionally its plan).
+
+Served by waitress (a production WSGI server, pure Python, also on Windows)
+when it is installed, else by Flask's development server; ``--dev`` always
+uses Flask's server with the debugger and reloader.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+
+
+@click.command("serve")
+@click.argument("campaign", type=click.Path(exists=True, path_type=Path))
+@click.option("--plan", "plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Plan GeoPackage (from `zoufang assign`): colours the grids by team.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface of this machine).")
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--tile-url", default=None,
+              help="Tile server URL template, e.g. an intranet server http://tiles.local/{z}/{x}/{y}.png. "
+                   "Default: none, the campaign's own geography is the base map (works offline).")
+@click.option("--tile-crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
+              help="Datum of the tiles: gcj02 for Amap/Tencent tiles (our layers are shifted to match).")
+@click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Default language of the pages (each visitor can switch).")
+@click.option("--threads", type=int, default=4, show_default=True, help="Worker threads (waitress).")
+@click.option("--dev", is_flag=True, help="Flask's development server with debugger and reloader.")
+def command(campaign, plan, host, port, tile_url, tile_crs, language, threads, dev):
+    """Serve the planning site for CAMPAIGN (a campaign GeoPackage) on HOST:PORT."""
+    serve(campaign, plan, host=host, port=port, tile_url=tile_url, tile_crs=tile_crs,
+          language=language, threads=threads, dev=dev)
+
+
+def make_app(campaign, plan=None, *, tile_url=None, tile_crs="wgs84", language="zh"):
+    """The site for ``campaign`` with its data loaded, so that a broken file is
+    reported here, at start, rather than on the first page view."""
+    from web import create_app
+    from web.data import get_data
+
+    app = create_app(overrides={
+        "CAMPAIGN_PATH": str(campaign),
+        "PLAN_PATH": str(plan) if plan else None,
+        "TILE_URL": tile_url,
+        "TILE_CRS": tile_crs,
+        "LANGUAGE": language,
+    })
+    if app.config["SECRET_KEY"] == "dev":
+        # No ZOUFANG_SECRET_KEY set: a fresh key (sessions end at restart).
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    data = get_data(app)
+    counts = data.summary()["counts"]
+    click.echo(
+        f"campaign {data.name} ({campaign}): {counts.get('villages', 0)} villages, "
+        f"{counts.get('grids', 0)} grids, {counts.get('households', 0):,} households"
+        + (f"; plan {plan}: {len(data.teams)} teams" if plan else "; no plan")
+    )
+    return app
+
+
+def serve(campaign, plan=None, *, host="127.0.0.1", port=5000, tile_url=None, tile_crs="wgs84",
+          language="zh", threads=4, dev=False):
+    """Load the campaign and serve the site until interrupted."""
+    app = make_app(campaign, plan, tile_url=tile_url, tile_crs=tile_crs, language=language)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"zoufang site on http://{shown}:{port}/ (Ctrl+C stops)")
+    _run(app, host=host, port=port, threads=threads, dev=dev)
+
+
+def _run(app, *, host, port, threads, dev):
+    if not dev:
+        try:
+            import waitress
+        except ModuleNotFoundError:
+            click.echo("(waitress not installed: using Flask's built-in server)")
+        else:
+            waitress.serve(app, host=host, port=port, threads=threads, ident="zoufang")
+            return
+    app.run(host=host, port=port, debug=dev, use_reloader=dev)
