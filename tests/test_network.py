@@ -10,6 +10,8 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
 from geodata.errors import CRSError
@@ -247,6 +249,24 @@ def reference(g: nx.DiGraph, sources, targets):
                     metres[i, j] += g.edges[pred[node][0], node]["length"]
                     node = pred[node][0]
     return secs, metres
+
+
+_GRID = build_network(grid(n=4))
+_coords = st.tuples(st.floats(-300, 600, allow_nan=False), st.floats(-300, 600, allow_nan=False))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_coords, min_size=1, max_size=8))
+def test_walk_matrix_invariants(coords):
+    pts = np.array(coords, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NetworkWarning)  # hypothesis also draws points far off the grid
+        m = travel_matrix(_GRID, pts, mode="walk")
+    straight = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    np.testing.assert_array_equal(m.seconds, m.seconds.T)
+    assert (np.diag(m.metres) == 0).all() and not m.estimated.any()
+    assert (m.metres >= np.floor(straight) - 1).all()  # never shorter than the crow flies
+    assert (np.abs(m.seconds - m.metres / WALK) <= 2).all()  # walking speed throughout
 
 
 @pytest.mark.parametrize("seed", [7, 8])
