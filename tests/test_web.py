@@ -163,6 +163,33 @@ def test_unknown_tile_crs_is_refused():
         create_app({"TESTING": True, "TILE_CRS": "bd09"})
 
 
+def _moved_to_china(campaign):
+    """The fixture's campaign with the same metric coordinates in UTM zone 50N
+    (about 45°N 117°E, inside China, where GCJ-02 differs from WGS-84)."""
+    from dataclasses import replace
+
+    from pyproj import CRS
+
+    layers = {
+        name: campaign.layer(name).set_crs(32650, allow_override=True)
+        for name in ("villages", "grids", "households", "enterprises", "towns", "roads")
+    }
+    return replace(campaign, crs=CRS.from_epsg(32650), **layers)
+
+
+def test_gcj02_tiles_shift_our_layers_by_the_gcj02_offset(web_campaign):  # noqa: F811
+    from geodata.crs import wgs84_to_gcj02
+
+    china = _moved_to_china(web_campaign)
+    plain = create_app({"TESTING": True, "CAMPAIGN": china}).test_client()
+    shifted = create_app({"TESTING": True, "CAMPAIGN": china, "TILE_CRS": "gcj02"}).test_client()
+    [(lon, lat)] = [f["geometry"]["coordinates"] for f in geojson(plain, "enterprises")["features"][:1]]
+    [(glon, glat)] = [f["geometry"]["coordinates"] for f in geojson(shifted, "enterprises")["features"][:1]]
+    want_lon, want_lat = wgs84_to_gcj02(lon, lat)
+    assert (glon, glat) == pytest.approx((float(want_lon), float(want_lat)), abs=2e-6)
+    assert abs(glon - lon) + abs(glat - lat) > 1e-3  # hundreds of metres, not rounding
+
+
 def test_without_a_plan_grids_are_unassigned_and_the_legend_says_so(web_campaign):  # noqa: F811
     client = create_app({"TESTING": True, "CAMPAIGN": web_campaign}).test_client()  # noqa: F811
     html = client.get("/planner/map").get_data(as_text=True)
