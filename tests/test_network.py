@@ -170,6 +170,7 @@ def test_far_points_warn_with_ids_and_walk_straight_to_the_road():
     with pytest.warns(NetworkWarning, match=r"1 point\(s\) are more than 500 m .*hh-far"):
         m = travel_matrix(net, far, mode="walk")
     assert m.metres[0, 1] == 1000 and m.seconds[0, 1] == 800
+    assert m.origin_snap_m.tolist() == [1000, 0] and m.destination_snap_m.tolist() == [1000, 0]
     assert not m.estimated.any()
 
 
@@ -198,6 +199,7 @@ def test_no_roads_fall_back_to_straight_line_with_warning(roads):
     with pytest.warns(NetworkWarning, match=r"no roads were given: drive travel times are straight-line distance × 1.3 at 30 km/h"):
         m = travel_matrix(net, [Point(0, 0)], [Point(300, 400)], mode="drive")
     assert m.metres.tolist() == [[650]] and m.seconds.tolist() == [[78]]
+    assert np.isnan(m.origin_snap_m).all()
     assert m.estimated.all()
     with pytest.warns(NetworkWarning, match="no roads were given: walk"):
         assert travel_matrix(net, [Point(0, 0)], [Point(300, 400)], mode="walk").seconds[0, 0] == 520
@@ -347,6 +349,7 @@ def test_cache_returns_the_identical_object_and_reads_from_disk(tmp_path: Path):
     assert again is not first
     np.testing.assert_array_equal(again.seconds, first.seconds)
     np.testing.assert_array_equal(again.metres, first.metres)
+    np.testing.assert_array_equal(again.destination_snap_m, [0, 10, 0])
 
 
 def test_cache_hit_repeats_the_warning():

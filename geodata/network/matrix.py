@@ -67,6 +67,9 @@ class Matrix:
     mode: str
     #: True where the value is a straight-line estimate (no roads / not connected)
     estimated: np.ndarray
+    #: metres from each origin / destination to where it joins the road (NaN without roads)
+    origin_snap_m: np.ndarray
+    destination_snap_m: np.ndarray
     #: the warnings raised while computing it (raised again on every cache hit)
     notes: tuple[str, ...] = ()
 
@@ -121,11 +124,11 @@ def travel_matrix(
         for note in hit.notes:
             warnings.warn(note, NetworkWarning, stacklevel=2)
         return hit
-    secs, metres, estimated, notes = _compute(network, mode, xo, ido, xd, idd)
+    secs, metres, estimated, snap_o, snap_d, notes = _compute(network, mode, xo, ido, xd, idd)
     secs, metres = to_int_units(secs, metres)
-    for a in (secs, metres, estimated):
+    for a in (secs, metres, estimated, snap_o, snap_d):
         a.flags.writeable = False
-    result = Matrix(secs, metres, ido, idd, mode, estimated, tuple(notes))
+    result = Matrix(secs, metres, ido, idd, mode, estimated, snap_o, snap_d, tuple(notes))
     _CACHE[key] = result
     _trim_cache()
     if cache_dir is not None:
@@ -196,7 +199,8 @@ def _compute(network, mode, xo, ido, xd, idd):
                 f"{what}: {mode} travel times are straight-line distance × {network.detour_factor:g} "
                 f"at {network.fallback_kmh[mode]:g} km/h"
             )
-        return est_s, est_m, np.ones(straight.shape, bool), notes
+        nan_o, nan_d = np.full(len(xo), np.nan), np.full(len(xd), np.nan)
+        return est_s, est_m, np.ones(straight.shape, bool), nan_o, nan_d, notes
     allxy = np.vstack([xo, xd])
     uniq, first, inv = np.unique(allxy, axis=0, return_index=True, return_inverse=True)
     inv = inv.ravel()
@@ -228,7 +232,10 @@ def _compute(network, mode, xo, ido, xd, idd):
         )
         secs = np.where(lost, est_s, secs)
         metres = np.where(lost, est_m, metres)
-    return secs, metres, lost, notes
+    return secs, metres, lost, acc[o].copy(), acc[d].copy(), notes
+
+
+_ARRAYS = ("seconds", "metres", "estimated", "origin_snap_m", "destination_snap_m")
 
 
 def _load(folder: Path, key: str, mode: str, ido: tuple, idd: tuple) -> Matrix | None:
@@ -236,16 +243,15 @@ def _load(folder: Path, key: str, mode: str, ido: tuple, idd: tuple) -> Matrix |
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in ("seconds", "metres", "estimated", "notes")}
-    for k in ("seconds", "metres", "estimated"):
+        arrays = {k: z[k] for k in _ARRAYS + ("notes",)}
+    for k in _ARRAYS:
         arrays[k].flags.writeable = False
     return Matrix(arrays["seconds"], arrays["metres"], ido, idd, mode, arrays["estimated"],
-                  tuple(str(n) for n in arrays["notes"]))
+                  arrays["origin_snap_m"], arrays["destination_snap_m"], tuple(str(n) for n in arrays["notes"]))
 
 
 def _save(folder: Path, key: str, m: Matrix) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{m.mode}-{key}.tmp.npz"
-    np.savez_compressed(tmp, seconds=m.seconds, metres=m.metres, estimated=m.estimated,
-                        notes=np.array(m.notes, dtype=str))
+    np.savez_compressed(tmp, notes=np.array(m.notes, dtype=str), **{k: getattr(m, k) for k in _ARRAYS})
     tmp.replace(folder / f"{m.mode}-{key}.npz")
