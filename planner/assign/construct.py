@@ -112,9 +112,14 @@ def construct(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], *, previous:
         for t in range(T):
             if len(villages_of[t]) >= need[t]:
                 continue
+            room = cap[t] - load[t]
+            vwork = {v: ua.workload[ua.unit_village == v].sum() for v in vcentre}
+            # nearest village that fits the team's share, then the rest by size
             options = sorted(
-                (np.hypot(*(vcentre[v] - ua.team_base[t])), v) for v in vcentre if v not in villages_of[t]
+                (vwork[v] > room, np.hypot(*(vcentre[v] - ua.team_base[t])) if vwork[v] <= room else vwork[v], v)
+                for v in vcentre if v not in villages_of[t]
             )
+            options = [(o[1], o[2]) for o in options]
             for _, v in options:
                 us = np.flatnonzero(ua.unit_village == v)
                 if can_take(t, us, check_cap=False):
@@ -141,4 +146,156 @@ def construct(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], *, previous:
             if can_take(int(t), us, check_cap=False):
                 give(int(t), us)
                 break
+    return team
+
+
+def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.ndarray, *,
+                 max_passes: int = 30, time_budget: float = 10.0) -> np.ndarray:
+    """Boundary moves on the model's own objective (balance band, distance, cut edges).
+
+    A move gives a block — one unit, or a whole village/town for a team that
+    takes them whole — to a candidate team that holds a touching unit. Moves
+    keep every hard rule: exactly one team, whole groups for coarse teams and
+    the village quotas. Stops at a local optimum, after ``max_passes`` or
+    ``time_budget`` seconds.
+    """
+    import time
+
+    from planner.assign.units import OBJ_SCALE
+
+    t_end = time.perf_counter() + time_budget
+    U, T = ua.n_units, ua.n_teams
+    team = team.copy()
+    if (team < 0).any():
+        return team
+    allowed = np.zeros((U, T), bool)
+    for u in range(U):
+        allowed[u, cand[u]] = True
+    w_c = rules.compactness.weight * OBJ_SCALE / 1000.0
+    w_b = round(rules.balance.weight * OBJ_SCALE / 60.0)
+    w_e = round(rules.contiguity.weight * OBJ_SCALE)
+    target = ua.target_load()
+    tol = rules.balance.tolerance
+    hi = np.floor(target * (1 + tol))
+    lo = np.ceil(target * (1 - tol))
+    load = np.bincount(team, weights=ua.workload, minlength=T).astype(float)
+    nbrs: list[list[int]] = [[] for _ in range(U)]
+    for i, j in ua.edges:
+        nbrs[int(i)].append(int(j))
+        nbrs[int(j)].append(int(i))
+    vil = ua.unit_village
+    qmin = np.array([rules.quotas.for_level(lv).min_villages or 0 for lv in ua.team_level])
+    qmax = np.array([rules.quotas.for_level(lv).max_villages if rules.quotas.for_level(lv).max_villages is not None
+                     else 10**9 for lv in ua.team_level])
+    # villages held per team: count of units per (team, village)
+    held: dict[tuple[int, int], int] = {}
+    for u in range(U):
+        if vil[u] >= 0:
+            held[team[u], vil[u]] = held.get((team[u], vil[u]), 0) + 1
+    n_vill = np.zeros(T, int)
+    for (t, _v) in held:
+        n_vill[t] += 1
+    groups = {g: ua.group_of(g) for g in ("village", "town")}
+    coarse = ua.team_granularity != ua.level
+
+    def pen(t, ld):
+        return w_b * (max(0.0, ld - hi[t]) + max(0.0, lo[t] - ld))
+
+    def block_of(u):
+        t = team[u]
+        if coarse[t]:
+            grp = groups[ua.team_granularity[t]]
+            return np.flatnonzero(grp == grp[u])
+        return np.array([u])
+
+    def apply_move(block, dst):
+        for b in block:
+            src = team[b]
+            load[src] -= ua.workload[b]
+            load[dst] += ua.workload[b]
+            if vil[b] >= 0:
+                v = vil[b]
+                held[src, v] -= 1
+                if held[src, v] == 0:
+                    del held[src, v]
+                    n_vill[src] -= 1
+                if held.get((dst, v), 0) == 0:
+                    n_vill[dst] += 1
+                held[dst, v] = held.get((dst, v), 0) + 1
+            team[b] = dst
+
+    def move_delta(block, dst):
+        """Objective change of giving ``block`` to ``dst``, or None when a hard rule forbids it."""
+        if not allowed[block, dst].all():
+            return None
+        srcs = team[block]
+        if (srcs == dst).all():
+            return None
+        if coarse[dst]:
+            grp = groups[ua.team_granularity[dst]]
+            members = np.flatnonzero(grp == grp[block[0]])
+            if len(members) != len(block) or not np.array_equal(np.sort(members), np.sort(block)):
+                return None
+        d_load: dict[int, float] = {}
+        lost: dict[int, int] = {}
+        vs: dict[tuple[int, int], int] = {}
+        for b in block:
+            sb = int(team[b])
+            if sb == dst:
+                continue
+            d_load[sb] = d_load.get(sb, 0.0) - ua.workload[b]
+            d_load[dst] = d_load.get(dst, 0.0) + ua.workload[b]
+            if vil[b] >= 0:
+                vs[sb, vil[b]] = vs.get((sb, vil[b]), 0) + 1
+        for (sb, v), k in vs.items():
+            if coarse[sb]:
+                grp = groups[ua.team_granularity[sb]]
+                if (team[grp == grp[block[0]]] == sb).sum() != sum(1 for b in block if team[b] == sb):
+                    return None
+            if held.get((sb, v), 0) == k:
+                lost[sb] = lost.get(sb, 0) + 1
+        gain = len({v for (_sb, v) in vs if held.get((dst, v), 0) == 0})
+        for sb, n in lost.items():
+            if n_vill[sb] - n < qmin[sb]:
+                return None
+        if n_vill[dst] + gain > qmax[dst]:
+            return None
+        d_bal = sum(pen(t, load[t] + dl) - pen(t, load[t]) for t, dl in d_load.items())
+        d_com = sum(round(w_c * ua.dist_m[b, dst]) - round(w_c * ua.dist_m[b, team[b]]) for b in block)
+        in_block = set(block.tolist())
+        d_cut = 0
+        for b in block:
+            for v in nbrs[b]:
+                if v in in_block:
+                    continue
+                d_cut += int(team[v] == team[b]) - int(team[v] == dst)
+        return d_bal + d_com + w_e * d_cut
+
+    vgroup = groups["village"] if ua.level == "grid" else None
+    for _ in range(max_passes):
+        improved = False
+        for u in range(U):
+            if time.perf_counter() > t_end:
+                return team
+            src = team[u]
+            targets = ({team[v] for v in nbrs[u]} | set(cand[u].tolist())) - {src}
+            if not targets:
+                continue
+            blocks = [block_of(u)]
+            if vgroup is not None:
+                whole = np.flatnonzero(vgroup == vgroup[u])
+                if len(whole) != len(blocks[0]):
+                    blocks.append(whole)
+            done = False
+            for block in blocks:
+                for dst in targets:
+                    delta = move_delta(block, int(dst))
+                    if delta is not None and delta < 0:
+                        apply_move(block, int(dst))
+                        improved = done = True
+                        break
+                if done:
+                    break
+        if not improved:
+            break
     return team

@@ -145,11 +145,14 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
         i, j = int(i), int(j)
         nbrs[i].append(j)
         nbrs[j].append(i)
-        for t in set(map(int, teams_of[i])) & set(map(int, teams_of[j])):
+        common = sorted(set(map(int, teams_of[i])) & set(map(int, teams_of[j])))
+        for t in common:
             s = m.new_bool_var(f"same[{e},{t}]")
             m.add_implication(s, x[i, t])
             m.add_implication(s, x[j, t])
             same[e, t] = s
+        if len(common) > 1:  # implied by exactly-one, but it gives the LP a sound bound
+            m.add_at_most_one(same[e, t] for t in common)
     iso = {}
     if rules.contiguity.isolated_weight > 0:
         for u in range(U):

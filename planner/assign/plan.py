@@ -15,7 +15,7 @@ import pandas as pd
 from geodata.errors import ZoufangError
 from planner.assign import model as _model
 from planner.assign.check import check_plan, contiguity
-from planner.assign.construct import candidates, construct
+from planner.assign.construct import candidates, construct, local_search
 from planner.assign.explain import InfeasibleError, describe_literal, precheck
 from planner.assign.frames import assignment_frame, responsible_teams, teams_summary
 from planner.assign.mustvisit import plan_must_visits
@@ -57,6 +57,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     cand = candidates(ua, k=candidates_k, extra=[prev] if prev is not None else [])
     warm = construct(ua, rules, cand, previous=prev)
     cand = candidates(ua, k=candidates_k, extra=[warm] + ([prev] if prev is not None else []))
+    if prev is None:  # with a previous plan the warm start is the old plan itself
+        warm = local_search(ua, rules, cand, warm, time_budget=0.1 * time_limit)
 
     data = _model.ModelData(ua, rules, cand, previous=prev)
     deadline = t0 + time_limit
