@@ -299,6 +299,17 @@ def test_villages_carry_their_must_visit_flags(client):  # noqa: F811
     assert {v for v, p in props.items() if p["resettlement"]} == {"V2"}
 
 
+def test_large_layers_are_gzipped_for_clients_that_accept_it(client):  # noqa: F811
+    import gzip
+
+    plain = client.get("/api/layers/households.geojson")
+    packed = client.get("/api/layers/households.geojson", headers={"Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
+    assert len(packed.data) < len(plain.data) / 2
+
+
 def test_campaign_api_lists_counts_and_team_colours(client):  # noqa: F811
     data = client.get("/api/campaign").get_json()
     assert data["counts"] == LAYER_COUNTS
@@ -415,3 +426,50 @@ def test_no_response_contains_household_names_phones_or_addresses(client, web_ca
             assert f'"{key}"' not in body, f"{path} has a {key} field"
         for value in secrets:
             assert value not in body and _js_name(value) not in body, f"{path} leaks {value!r}"
+
+
+# --- languages --------------------------------------------------------------
+
+
+def _messages_in_the_code():
+    """Every literal message the site translates: ``_("...")`` in web/*.py
+    (implicit concatenation included) and templates, ``t("...")`` in our JS."""
+    import ast
+    from pathlib import Path
+
+    import web
+
+    root = Path(web.__file__).parent
+    found = set()
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "gettext")
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                found.add(node.args[0].value)
+    for path in root.glob("templates/**/*.html"):
+        found |= set(re.findall(r"""_\(\s*["']([^"']+)["']\s*\)""", path.read_text(encoding="utf-8")))
+    js = (root / "static/js/campaign_map.js").read_text(encoding="utf-8")
+    found |= set(re.findall(r"""\bt\(\s*"([^"]+)"\s*\)""", js))
+    from web.maps import LAYER_LABELS
+
+    found |= {label for label, _show in LAYER_LABELS.values()}
+    return found
+
+
+def test_every_message_of_the_site_has_a_chinese_translation():
+    from geodata.schema import HOUSEHOLD_STATUSES, VILLAGE_KINDS
+    from web.i18n import ZH
+
+    messages = _messages_in_the_code()
+    assert len(messages) > 40  # the scan found the site's text
+    missing = sorted(m for m in messages | set(VILLAGE_KINDS) | set(HOUSEHOLD_STATUSES) if m not in ZH)
+    assert missing == []
+    unused = sorted(set(ZH) - messages - set(VILLAGE_KINDS) - set(HOUSEHOLD_STATUSES))
+    assert unused == []
+
+
+def test_counts_in_the_page_header_are_grouped_by_thousands():
+    from web.i18n import format_number
+
+    assert format_number(15971) == "15,971"
+    assert format_number("n/a") == "n/a"

@@ -26,11 +26,9 @@ ZH: dict[str, str] = {
     "Cadre": "走访干部",
     "Leader": "领导",
     "Campaign map": "走访地图",
-    "Language": "语言",
     "Coming soon": "即将推出",
     "No campaign loaded": "未加载走访数据",
     "Start the site with a campaign file: zoufang serve CAMPAIGN.gpkg": "请用走访数据文件启动网站：zoufang serve CAMPAIGN.gpkg",
-    "Page not found": "页面不存在",
     # map layers
     "Base map": "底图",
     "Towns": "镇/街道",
@@ -73,7 +71,6 @@ ZH: dict[str, str] = {
     "Enterprises here": "企业数",
     "yes": "是",
     "no": "否",
-    "Loading…": "加载中…",
     "Could not load a layer": "图层加载失败",
     "households": "户",
     "villages": "个村/社区",
@@ -83,8 +80,6 @@ ZH: dict[str, str] = {
         "走访干部页面：今日路线和走访清单，下载GPX轨迹与走访单，记录每户走访结果和反映的问题。",
     "Leader pages: coverage map and heat map, roll-up by town, village and grid, progress against the deadline and warnings for units behind schedule.":
         "领导页面：走访覆盖地图与热力图，按镇、村、网格汇总，对照截止日期的进度预测，以及滞后单位预警。",
-    "Planner pages still to come: campaign upload and validation report, assignment and scheduling runs, moving grids between teams, plan downloads.":
-        "规划页面后续将提供：上传走访数据并查看校验报告、运行分配和排期、手动调整网格归属、下载方案。",
 }
 
 TRANSLATIONS = {"zh": ZH, "en": {}}
@@ -120,6 +115,15 @@ def messages(keys) -> dict[str, str]:
     return {k: gettext(k) for k in keys}
 
 
+def format_number(value) -> str:
+    """A count for people: digits grouped by thousands (1,234,567), which
+    Chinese official documents use as well."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _remember_language():
     lang = request.args.get("lang")
     if lang in LANGUAGES:
@@ -140,4 +144,5 @@ def init_app(app: Flask) -> None:
     if app.config.get("LANGUAGE") not in LANGUAGES:
         raise ValueError(f"LANGUAGE must be one of {', '.join(LANGUAGES)}, not {app.config.get('LANGUAGE')!r}")
     app.before_request(_remember_language)
+    app.add_template_filter(format_number, "num")
     app.context_processor(_template_globals)
