@@ -1,0 +1,200 @@
+"""Benchmark of the team assignment (issue 3). Not a test: long runs, figures printed.
+
+Suites
+------
+county   A county-sized instance on real geography: the demo campaign's Andorra
+         towns (real village and grid polygons from OSM) replicated side by side
+         (``--copies``, default 34 → ~3,000 grids), households sub-sampled to
+         ``--households`` (default 300,000), ``--teams`` teams (default 150: 10 city,
+         40 county, 100 town) of 10 cadres each (1,500). Bases are left empty, so
+         the planner seeds them. Prints wall time to the first feasible plan and
+         to the end, status, objective, proven bound and gap, max/mean workload
+         per cadre and contiguity.
+pmedcap  Capacitated p-median instances of ../shared/bench/pmedcap (``--set``
+         oc|sjc|p3038|stefanello) solved with the planner's structure
+         (see planner.assign.cpmp): gap to the best-known value per instance, and
+         ``--reference cpsat,highs`` runs of the plain x/y model side by side.
+
+Protocol: one run per instance, ``--seed`` (default 0), ``--workers`` (default 2),
+``--time-limit`` seconds each (default 120 for county, 60 for pmedcap). The last
+line of each suite sums it up.
+
+    python scripts/bench_assign.py --suite county --time-limit 120
+    python scripts/bench_assign.py --suite pmedcap --set oc --time-limit 60 --reference cpsat
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PMEDCAP = ROOT.parent / "shared" / "bench" / "pmedcap"
+
+
+# ----------------------------------------------------------------------------- county instance
+
+
+def county_campaign(*, copies: int = 34, households: int = 300_000, teams: int = 150, cadres_per_team: int = 10,
+                    seed: int = 0, demo_path: Path | None = None):
+    """The demo's Andorra towns replicated ``copies`` times, shifted side by side."""
+    import geopandas as gpd
+    import shapely
+
+    from geodata import load_campaign
+    from geodata.campaign import Campaign
+    from geodata.demo import build_demo
+
+    rng = np.random.default_rng(seed)
+    if demo_path is None:
+        demo_path = Path(tempfile.gettempdir()) / "zoufang_bench_demo.gpkg"
+        if not demo_path.exists():
+            build_demo(demo_path)
+    demo = load_campaign(demo_path)
+    andorra = demo.villages[demo.villages["town_id"] != "T07"]
+    vids = set(andorra["village_id"])
+    grids = demo.grids[demo.grids["village_id"].isin(vids)]
+    hh = demo.households[demo.households["village_id"].isin(vids)]
+    ent = demo.enterprises[demo.enterprises["village_id"].isin(vids)]
+    minx, miny, maxx, maxy = andorra.total_bounds
+    w, h = maxx - minx, maxy - miny
+    side = int(np.ceil(np.sqrt(copies)))
+    keep = households / (copies * len(hh))
+    parts = {k: [] for k in ("villages", "grids", "households", "enterprises", "towns")}
+    for k in range(copies):
+        dx, dy = (k % side) * w, (k // side) * h
+        tag = f"K{k + 1:02d}"
+
+        def shift(frame, cols):
+            out = frame.copy()
+            out["geometry"] = shapely.transform(frame.geometry.to_numpy(), lambda xy: xy + [dx, dy])
+            for c in cols:
+                out[c] = tag + out[c].astype(str)
+            return out
+
+        v = shift(andorra, ["village_id", "town_id"])
+        parts["villages"].append(v)
+        parts["grids"].append(shift(grids, ["grid_id", "village_id"]))
+        take = rng.random(len(hh)) < keep
+        parts["households"].append(shift(hh[take], ["household_id", "grid_id", "village_id"]))
+        parts["enterprises"].append(shift(ent, ["enterprise_id", "grid_id", "village_id"]))
+        tw = v.dissolve("town_id").reset_index()[["town_id", "geometry"]]
+        tw["name"] = tw["town_id"]
+        parts["towns"].append(tw)
+    crs = demo.crs
+    frames = {k: gpd.GeoDataFrame(pd.concat(v, ignore_index=True), geometry="geometry", crs=crs) for k, v in parts.items()}
+    n_city, n_county = max(1, teams // 15), max(1, (teams * 4) // 15)
+    levels = ["city"] * n_city + ["county"] * n_county + ["town"] * (teams - n_city - n_county)
+    team_rows, cadre_rows = [], []
+    seniors = {"city": 3, "county": 2, "town": 0}
+    for i, lv in enumerate(levels):
+        tid = f"TM{i + 1:03d}"
+        team_rows.append((tid, f"Team {tid}", lv, np.nan, np.nan))
+        for c in range(cadres_per_team):
+            rank = "deputy_division" if c < seniors[lv] else str(rng.choice(["staff", "deputy_section", "section"]))
+            cadre_rows.append((f"{tid}C{c + 1:02d}", tid, f"Cadre {tid}-{c + 1}", lv, rank))
+    teams_f = pd.DataFrame(team_rows, columns=["team_id", "name", "level", "base_x", "base_y"])
+    cadres_f = pd.DataFrame(cadre_rows, columns=["cadre_id", "team_id", "name", "level", "rank"])
+    return Campaign(crs=crs, villages=frames["villages"], grids=frames["grids"], households=frames["households"],
+                    enterprises=frames["enterprises"], teams=teams_f, cadres=cadres_f, towns=frames["towns"],
+                    name=f"county x{copies}")
+
+
+def county_rules():
+    """The default rules, with must-visit caps raised to what a county's cadre numbers need."""
+    from planner.assign import default_rules
+
+    r = default_rules()
+    mv = tuple(dataclasses.replace(m, max_per_cadre=max(m.max_per_cadre, 200)) for m in r.must_visit)
+    return dataclasses.replace(r, must_visit=mv, quotas=dataclasses.replace(r.quotas, max_must_visits_per_cadre=400))
+
+
+def run_county(args) -> None:
+    from planner.assign import assign
+    from planner.assign.units import build_units
+
+    t = time.perf_counter()
+    camp = county_campaign(copies=args.copies, households=args.households, teams=args.teams, seed=args.seed)
+    print(f"instance: {len(camp.grids)} grids, {len(camp.villages)} villages, {len(camp.households)} households, "
+          f"{len(camp.enterprises)} enterprises, {len(camp.teams)} teams, {len(camp.cadres)} cadres "
+          f"(built in {time.perf_counter() - t:.1f} s)", flush=True)
+    events = []
+
+    def progress(ev):
+        events.append(ev)
+        if ev.get("objective") is not None and args.verbose:
+            print(f"  {ev['elapsed']:7.1f} s  {ev['phase']:<8} objective {ev['objective']:.0f}", flush=True)
+
+    rules = county_rules()
+    t = time.perf_counter()
+    plan = assign(camp, rules, time_limit=args.time_limit, workers=args.workers, seed=args.seed, progress=progress,
+                  candidates_k=args.candidates)
+    wall = time.perf_counter() - t
+    info = plan.plan_info
+    s = plan.teams_summary
+    active = s[s["cadres"] > 0]
+    per_cadre = active["hours"] / active["cadres"]
+    ua = build_units(camp, rules)
+    from planner.assign.plan import _components
+
+    team_idx = pd.Series(np.arange(ua.n_teams), index=ua.team_ids)
+    g = plan.assignment.query("entity_type == 'grid'").set_index("entity_id")["team_id"]
+    team = team_idx.reindex(g.reindex(ua.unit_ids).to_numpy()).to_numpy()
+    whole = _components(ua.edges, ua.n_units)
+    avoidable = sum(1 for t_, p in zip(active.index, active["pieces"])
+                    if p > len(np.unique(whole[team == team_idx[s.at[t_, "team_id"]]])))
+    first = [e["elapsed"] for e in events if e.get("objective") is not None]
+    gap = info["gap"]
+    print(json.dumps({
+        "first_feasible_s": round(first[0], 2) if first else None, "wall_s": round(wall, 1),
+        "status": info["status"], "objective": info["objective"], "bound": info["bound"],
+        "gap": None if gap is None else round(gap, 4), "max_mean_workload": round(per_cadre.max() / per_cadre.mean(), 4),
+        "teams_outside_band": int(((active["load_ratio"] > 1 + rules.balance.tolerance) |
+                                   (active["load_ratio"] < 1 - rules.balance.tolerance)).sum()),
+        "non_contiguous_teams": int((active["pieces"] > 1).sum()), "avoidably_non_contiguous": avoidable,
+        "lns_steps": info.get("lns_steps"), "joint_must_visits": int(plan.must_visits["joint"].sum()),
+        "must_visits": len(plan.must_visits),
+    }))
+    print(f"county: first plan {first[0] if first else float('nan'):.1f} s, gap "
+          f"{'n/a' if gap is None else f'{gap:.2%}'} at {wall:.0f} s, max/mean workload "
+          f"{per_cadre.max() / per_cadre.mean():.3f}, {avoidable} avoidably non-contiguous team(s)")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--suite", choices=["county", "pmedcap"], default="county")
+    ap.add_argument("--set", dest="set_", default="oc", help="pmedcap set: oc|sjc|p3038|stefanello")
+    ap.add_argument("--instances", default=None, help="comma-separated instance names (pmedcap)")
+    ap.add_argument("--time-limit", type=float, default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reference", default="", help="pmedcap: also run plain models: cpsat,highs")
+    ap.add_argument("--copies", type=int, default=34)
+    ap.add_argument("--households", type=int, default=300_000)
+    ap.add_argument("--teams", type=int, default=150)
+    ap.add_argument("--candidates", type=int, default=10)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    if args.suite == "county":
+        args.time_limit = args.time_limit or 120.0
+        run_county(args)
+    else:
+        args.time_limit = args.time_limit or 60.0
+        from planner.assign.cpmp import run_suite
+
+        run_suite(PMEDCAP, args.set_, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
+                  reference=[r for r in args.reference.split(",") if r],
+                  instances=args.instances.split(",") if args.instances else None)
+
+
+if __name__ == "__main__":
+    main()
