@@ -119,6 +119,7 @@ class CampaignMap:
     map: folium.Map
     #: layer name → folium FeatureGroup filled by campaign_map.js
     groups: dict[str, folium.FeatureGroup]
+    layer_control: folium.LayerControl
 
     def render_parts(self) -> dict[str, str]:
         """Header, body html and script, rendered separately (folium's Flask
@@ -131,6 +132,7 @@ class CampaignMap:
             "script": root.script.render(),
             "map_name": self.map.get_name(),
             "group_names": {k: g.get_name() for k, g in self.groups.items()},
+            "layer_control_name": self.layer_control.get_name(),
         }
 
 
@@ -178,7 +180,7 @@ def campaign_map(
     for name in data.layers:
         label, show = LAYER_LABELS[name]
         groups[name] = folium.FeatureGroup(name=_(label), overlay=True, show=show).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    control = folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     offline(m, static_url=static_url)
-    return CampaignMap(map=m, groups=groups)
+    return CampaignMap(map=m, groups=groups, layer_control=control)

@@ -2,7 +2,7 @@
  * campaign_map.js: fills the folium campaign map's empty layers from the API.
  *
  * web/planner.py renders a folium map whose feature groups are empty, then calls
- *   zoufangMap.init(map, config, {villages: featureGroup, ...})
+ *   zoufangMap.init(map, config, {villages: featureGroup, ...}, {layers: layerControl})
  * Towns, villages and grids are fetched once; roads, households and enterprises
  * are fetched for the visible area (bbox + zoom) after every move, and the server
  * decides whether points come as points or as counts per grid / village.
@@ -30,7 +30,14 @@
     });
   }
 
-  function init(map, cfg, groups) {
+  // On a phone the legend and the layer list start folded away.
+  var NARROW = 600;
+  // Count bubbles closer than this (screen pixels) are merged; a merged
+  // bubble's popup lists at most MERGE_LIST of its units.
+  var MERGE_PX = 36;
+  var MERGE_LIST = 12;
+
+  function init(map, cfg, groups, controls) {
     var labels = cfg.labels || {};
     var villageNames = {};
     var pending = 0;
@@ -43,6 +50,15 @@
     function t(key) { return labels[key] || key; }
 
     L.control.scale({ imperial: false }).addTo(map);
+    if (window.innerWidth < NARROW) {
+      var legend = document.querySelector(".zf-legend");
+      if (legend) { legend.open = false; }
+      var layers = controls && controls.layers;
+      if (layers) {
+        layers.collapse();
+        map.on("click", layers.collapse, layers);
+      }
+    }
 
     Object.keys(PANES).forEach(function (name) {
       map.createPane("zf-" + name).style.zIndex = PANES[name];
@@ -75,37 +91,64 @@
       return villageNames[id] ? villageNames[id] + " (" + id + ")" : id;
     }
 
+    function unitLabel(p) {
+      if (p.grid_id) { return t("Grid") + " " + p.grid_id; }
+      if (p.village_id) { return t("Village") + " " + village(p.village_id); }
+      return t("Town") + " " + (p.name || p.town_id);
+    }
+
+    // Counts whose bubbles would overlap on screen are shown as one bubble
+    // (their sum), so a zoomed-out view stays readable. Bucketing by screen
+    // cell keeps it linear in the number of units.
+    function mergeOverlapping(features) {
+      var cell = MERGE_PX;
+      var buckets = {};
+      var merged = [];
+      features.forEach(function (f) {
+        var c = f.geometry.coordinates;
+        var pt = map.latLngToLayerPoint([c[1], c[0]]);
+        var key = Math.floor(pt.x / cell) + ":" + Math.floor(pt.y / cell);
+        var bucket = buckets[key];
+        if (!bucket) {
+          bucket = buckets[key] = { latlng: L.latLng(c[1], c[0]), count: 0, members: [] };
+          merged.push(bucket);
+        }
+        bucket.count += f.properties.count;
+        bucket.members.push(f.properties);
+      });
+      return merged;
+    }
+
     function countLayer(name, data) {
       var cls = name === "enterprises" ? "zf-count zf-enterprise" : "zf-count";
       var what = name === "enterprises" ? t("Enterprises here") : t("Households here");
-      return L.geoJSON(data, {
-        pointToLayer: function (feature, latlng) {
-          return L.marker(latlng, {
-            pane: "zf-" + name,
-            icon: L.divIcon({
-              className: "zf-count-icon zf-count-" + name,
-              html: '<span class="' + cls + '">' + esc(formatCount(feature.properties.count)) + "</span>",
-              iconSize: [0, 0]
-            })
-          });
-        },
-        onEachFeature: function (feature, layer) {
-          var p = feature.properties;
-          var title, rows;
-          if (p.grid_id) {
-            title = t("Grid") + " " + p.grid_id;
-            rows = [[t("Village"), village(p.village_id)], [t("Team"), teamName(p.team_id)]];
-          } else if (p.village_id) {
-            title = t("Village") + " " + village(p.village_id);
-            rows = [];
-          } else {
-            title = t("Town") + " " + (p.name || p.town_id);
-            rows = [[t("ID"), p.town_id]];
-          }
-          rows.push([what, p.count]);
-          layer.bindPopup(popup(title, rows));
+      var group = L.featureGroup();
+      mergeOverlapping(data.features).forEach(function (bubble) {
+        var marker = L.marker(bubble.latlng, {
+          pane: "zf-" + name,
+          icon: L.divIcon({
+            className: "zf-count-icon zf-count-" + name,
+            html: '<span class="' + cls + '">' + esc(formatCount(bubble.count)) + "</span>",
+            iconSize: [0, 0]
+          })
+        });
+        var p = bubble.members[0];
+        var title, rows;
+        if (bubble.members.length > 1) {
+          title = what + " " + bubble.count;
+          rows = bubble.members.slice(0, MERGE_LIST).map(function (m) { return [unitLabel(m), m.count]; });
+          if (bubble.members.length > MERGE_LIST) { rows.push(["…", bubble.members.length - MERGE_LIST]); }
+        } else if (p.grid_id) {
+          title = unitLabel(p);
+          rows = [[t("Village"), village(p.village_id)], [t("Team"), teamName(p.team_id)], [what, p.count]];
+        } else {
+          title = unitLabel(p);
+          rows = [[what, p.count]];
         }
+        marker.bindPopup(popup(title, rows));
+        group.addLayer(marker);
       });
+      return group;
     }
 
     var builders = {
