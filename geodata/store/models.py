@@ -1,0 +1,189 @@
+"""The app database's tables (SQLAlchemy 2.x declarative models).
+
+One database may hold several campaigns. Visits and problems name their
+household / enterprise / village by the campaign file's ids (the campaign
+GeoPackage stays the source of places; the database holds what happened).
+
+Tables:
+
+``campaigns``        a campaign (活动) by key, with the files it was planned from
+``visits``           one visit (走访记录, 留痕) per row; ``client_id`` is the id the
+                     recording phone or page generated, unique per campaign, so a
+                     re-sent batch never duplicates
+``entity_counters``  pre-aggregated visit counts per household / enterprise /
+                     village, updated in the same transaction as each new visit
+``problems``         problems raised in a visit (问题清单), with their status and owner
+``problem_events``   every transition and hand-over (交办) of a problem
+``accounts``         log-in accounts with a role (planner, cadre, leader, admin)
+``api_tokens``       bearer tokens for phone clients (only a hash is stored)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: Constraint names fixed so that migrations name the same things on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC, naive (what every timestamp column holds)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    campaign_path: Mapped[str | None] = mapped_column(String(1000))
+    plan_path: Mapped[str | None] = mapped_column(String(1000))
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "client_id", name="uq_visits_campaign_client"),
+        Index("ix_visits_campaign_entity", "campaign_id", "entity_type", "entity_id"),
+        Index("ix_visits_campaign_cadre_time", "campaign_id", "cadre_id", "visited_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(16))  # household | enterprise | village
+    entity_id: Mapped[str] = mapped_column(String(64))
+    cadre_id: Mapped[str] = mapped_column(String(64))
+    visited_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # visited | not_home | refused | phone
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    contact_card: Mapped[bool] = mapped_column(Boolean, default=False)  # 走访联系卡 left
+    survey: Mapped[dict | None] = mapped_column(JSON)  # 入户调查表 fields
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+
+    problems: Mapped[list["Problem"]] = relationship(back_populates="visit")
+
+
+class EntityCounter(Base):
+    __tablename__ = "entity_counters"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    visited: Mapped[int] = mapped_column(Integer, default=0)
+    phone: Mapped[int] = mapped_column(Integer, default=0)
+    not_home: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Problem(Base):
+    __tablename__ = "problems"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "client_id", name="uq_problems_campaign_client"),
+        Index("ix_problems_campaign_owner", "campaign_id", "owner_cadre_id"),
+        Index("ix_problems_campaign_entity", "campaign_id", "entity_type", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(24))
+    level: Mapped[str] = mapped_column(String(16))  # on_spot | town | department | policy
+    description: Mapped[str] = mapped_column(Text)
+    suggestion: Mapped[str | None] = mapped_column(Text)  # 办理意见
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    raised_by: Mapped[str] = mapped_column(String(64))  # the visiting cadre
+    owner_cadre_id: Mapped[str] = mapped_column(String(64))  # 谁走访、谁处理 until handed over
+    owner_unit: Mapped[str | None] = mapped_column(String(200))  # a department or level it was handed to
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    solved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+    visit: Mapped[Visit | None] = relationship(back_populates="problems")
+    events: Mapped[list["ProblemEvent"]] = relationship(
+        back_populates="problem", order_by="ProblemEvent.id", cascade="all, delete-orphan")
+
+
+class ProblemEvent(Base):
+    __tablename__ = "problem_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    from_owner: Mapped[str | None] = mapped_column(String(64))
+    to_owner: Mapped[str | None] = mapped_column(String(64))
+    to_unit: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    problem: Mapped[Problem] = relationship(back_populates="events")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # planner | cadre | leader | admin
+    cadre_id: Mapped[str | None] = mapped_column(String(64))  # for role cadre
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    account: Mapped[Account] = relationship()

@@ -1,0 +1,227 @@
+"""Recording visits (留痕) in batches, idempotent by the client's id, and
+reading them back as frames for :mod:`planner.coverage` and the reports.
+
+``record_visits(session, batch, campaign_id=...)`` → one result per record, in
+order: ``{"index", "client_id", "status": "created" | "duplicate" | "error",
+"visit_id", "problem_ids", "errors"}``. A record already stored (same
+``client_id`` in the campaign) is answered ``duplicate`` with its stored id and
+changes nothing; a bad record is answered ``error`` with every fault and the
+good ones are stored. New visits bump :class:`EntityCounter` in the same
+transaction, in one sorted pass (a fixed lock order: no deadlocks between
+batches on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections import defaultdict
+
+import pandas as pd
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from geodata.store.engine import session_scope
+from geodata.store.models import CampaignRow, EntityCounter, Problem, ProblemEvent, Visit, utcnow
+from geodata.store.validate import CleanVisit, clean_visit
+from geodata.store.vocab import DEFAULT_DUE_DAYS, OUTCOMES
+
+#: Most records one batch may hold (a phone syncs a day's work at a time).
+MAX_BATCH = 1000
+
+
+def ensure_campaign(session: Session, key: str, *, name: str | None = None, campaign_path=None, plan_path=None,
+                    start_date: dt.date | None = None, end_date: dt.date | None = None) -> CampaignRow:
+    """The campaign row ``key``, created (or its given fields updated) as needed."""
+    row = session.scalar(select(CampaignRow).where(CampaignRow.key == key))
+    if row is None:
+        row = CampaignRow(key=key, name=name or key)
+        session.add(row)
+    for attr, val in (("name", name), ("campaign_path", campaign_path), ("plan_path", plan_path),
+                      ("start_date", start_date), ("end_date", end_date)):
+        if val is not None:
+            setattr(row, attr, str(val) if attr.endswith("_path") else val)
+    session.flush()
+    return row
+
+
+def _insert(session: Session, model):
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover
+        raise NotImplementedError(f"database {name!r} is not supported (SQLite or PostgreSQL)")
+    return insert(model)
+
+
+def record_visits(session: Session, batch, *, campaign_id: int, recorded_by: str | None = None, known=None,
+                  due_days: dict | None = None, now: dt.datetime | None = None) -> list[dict]:
+    """Store the good records of ``batch`` (a list of visit dicts, see
+    :mod:`geodata.store.validate`) and answer each; the caller commits."""
+    if not isinstance(batch, list):
+        raise TypeError("a batch is a list of visit records")
+    if len(batch) > MAX_BATCH:
+        raise ValueError(f"a batch holds at most {MAX_BATCH} visits, got {len(batch)}; send it in parts")
+    due_days = {**DEFAULT_DUE_DAYS, **(due_days or {})}
+    results: list[dict] = []
+    seen: dict[str, int] = {}
+    bumps: dict[tuple[str, str], list[CleanVisit]] = defaultdict(list)
+    for i, rec in enumerate(batch):
+        visit, errors = clean_visit(rec, known=known, now=now)
+        cid = rec.get("client_id") if isinstance(rec, dict) else None
+        res = {"index": i, "client_id": cid if isinstance(cid, str) else None, "status": "error",
+               "visit_id": None, "problem_ids": [], "errors": errors}
+        results.append(res)
+        if visit is None:
+            continue
+        if visit.client_id in seen:  # the same record twice in one batch
+            first = results[seen[visit.client_id]]
+            res.update(status="duplicate", visit_id=first["visit_id"], problem_ids=first["problem_ids"])
+            continue
+        seen[visit.client_id] = i
+        try:
+            with session.begin_nested():
+                vid, pids, created = _store_one(session, visit, campaign_id=campaign_id, recorded_by=recorded_by,
+                                                due_days=due_days)
+        except (IntegrityError, DataError) as exc:
+            res["errors"] = [f"refused by the database: {exc.orig}"]
+            continue
+        res.update(status="created" if created else "duplicate", visit_id=vid, problem_ids=pids)
+        if created:
+            bumps[(visit.entity_type, visit.entity_id)].append(visit)
+    _bump_counters(session, campaign_id, bumps)
+    return results
+
+
+def _store_one(session: Session, v: CleanVisit, *, campaign_id: int, recorded_by, due_days):
+    stmt = _insert(session, Visit).values(
+        campaign_id=campaign_id, client_id=v.client_id, entity_type=v.entity_type, entity_id=v.entity_id,
+        cadre_id=v.cadre_id, visited_at=v.visited_at, outcome=v.outcome, lon=v.lon, lat=v.lat,
+        contact_card=v.contact_card, survey=v.survey, notes=v.notes, recorded_at=utcnow(),
+        recorded_by=recorded_by,
+    ).on_conflict_do_nothing(index_elements=["campaign_id", "client_id"]).returning(Visit.id)
+    vid = session.execute(stmt).scalar()
+    if vid is None:  # stored before: answer with what is there
+        vid = session.scalar(select(Visit.id).where(Visit.campaign_id == campaign_id, Visit.client_id == v.client_id))
+        pids = list(session.scalars(select(Problem.id).where(Problem.visit_id == vid).order_by(Problem.id)))
+        return vid, pids, False
+    pids = []
+    for p in v.problems:
+        due = p.due_date or (v.visited_at.date() + dt.timedelta(days=int(due_days[p.level])))
+        pstmt = _insert(session, Problem).values(
+            campaign_id=campaign_id, client_id=p.client_id, visit_id=vid, entity_type=v.entity_type,
+            entity_id=v.entity_id, category=p.category, level=p.level, description=p.description,
+            suggestion=p.suggestion, status="open", raised_by=v.cadre_id, owner_cadre_id=v.cadre_id,
+            due_date=due, created_at=v.visited_at, updated_at=v.visited_at, reopened=0,
+        ).on_conflict_do_nothing(index_elements=["campaign_id", "client_id"]).returning(Problem.id)
+        pid = session.execute(pstmt).scalar()
+        if pid is None:
+            raise IntegrityError("problem client_id", None,
+                                 Exception(f"problem client_id {p.client_id!r} is already used by another visit"))
+        session.add(ProblemEvent(problem_id=pid, at=v.visited_at, actor=v.cadre_id, action="create",
+                                 from_status=None, to_status="open", from_owner=None, to_owner=v.cadre_id))
+        pids.append(pid)
+    session.flush()
+    return vid, pids, True
+
+
+def _bump_counters(session: Session, campaign_id: int, bumps: dict) -> None:
+    if not bumps:
+        return
+    rows = []
+    for (etype, eid), visits in sorted(bumps.items()):
+        counts = {o: sum(1 for v in visits if v.outcome == o) for o in OUTCOMES}
+        times = [v.visited_at for v in visits]
+        rows.append(dict(campaign_id=campaign_id, entity_type=etype, entity_id=eid, visits=len(visits),
+                         first_at=min(times), last_at=max(times), **counts))
+    t = EntityCounter.__table__
+    for row in rows:  # one statement per entity, in sorted order
+        stmt = _insert(session, EntityCounter).values(**row)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["campaign_id", "entity_type", "entity_id"],
+            set_={
+                **{c: t.c[c] + ex[c] for c in ("visits", *OUTCOMES)},
+                "first_at": case((t.c.first_at <= ex.first_at, t.c.first_at), else_=ex.first_at),
+                "last_at": case((t.c.last_at >= ex.last_at, t.c.last_at), else_=ex.last_at),
+            },
+        )
+        session.execute(stmt)
+
+
+def _retryable(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    if code in ("40001", "40P01"):  # serialization failure, deadlock detected (PostgreSQL)
+        return True
+    return "database is locked" in str(exc.orig) or "deadlock" in str(exc.orig).lower()
+
+
+def submit_visits(engine, batch, *, campaign_id: int, recorded_by: str | None = None, known=None,
+                  due_days: dict | None = None, attempts: int = 6) -> list[dict]:
+    """:func:`record_visits` in its own transaction, retried on a deadlock or a
+    lock time-out (the whole batch again: idempotent by client id)."""
+    for attempt in range(attempts):
+        try:
+            with session_scope(engine) as session:
+                return record_visits(session, batch, campaign_id=campaign_id, recorded_by=recorded_by,
+                                     known=known, due_days=due_days)
+        except OperationalError as exc:
+            if attempt == attempts - 1 or not _retryable(exc):
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+VISIT_COLUMNS = ["visit_id", "client_id", "entity_type", "entity_id", "cadre_id", "visited_at", "outcome",
+                 "lon", "lat", "contact_card", "recorded_by"]
+
+
+def visits_frame(session: Session, *, campaign_id: int, start: dt.datetime | None = None,
+                 end: dt.datetime | None = None) -> pd.DataFrame:
+    """Visits as a frame (no survey text): :data:`VISIT_COLUMNS`, ``visited_at`` in [start, end)."""
+    q = select(Visit.id, Visit.client_id, Visit.entity_type, Visit.entity_id, Visit.cadre_id, Visit.visited_at,
+               Visit.outcome, Visit.lon, Visit.lat, Visit.contact_card, Visit.recorded_by
+               ).where(Visit.campaign_id == campaign_id)
+    if start is not None:
+        q = q.where(Visit.visited_at >= start)
+    if end is not None:
+        q = q.where(Visit.visited_at < end)
+    rows = session.execute(q.order_by(Visit.id)).all()
+    df = pd.DataFrame(rows, columns=VISIT_COLUMNS)
+    df["visited_at"] = pd.to_datetime(df["visited_at"])
+    return df
+
+
+COUNTER_COLUMNS = ["entity_type", "entity_id", "visits", *OUTCOMES, "first_at", "last_at"]
+
+
+def counters_frame(session: Session, *, campaign_id: int) -> pd.DataFrame:
+    """The pre-aggregated visit counts per entity (:data:`COUNTER_COLUMNS`)."""
+    t = EntityCounter
+    rows = session.execute(select(t.entity_type, t.entity_id, t.visits, *(getattr(t, o) for o in OUTCOMES),
+                                  t.first_at, t.last_at).where(t.campaign_id == campaign_id)
+                           .order_by(t.entity_type, t.entity_id)).all()
+    df = pd.DataFrame(rows, columns=COUNTER_COLUMNS)
+    for c in ("first_at", "last_at"):
+        df[c] = pd.to_datetime(df[c])
+    return df
+
+
+def rebuild_counters(session: Session, *, campaign_id: int) -> int:
+    """Recount :class:`EntityCounter` from the visits (repair tool); returns rows written."""
+    session.query(EntityCounter).filter(EntityCounter.campaign_id == campaign_id).delete()
+    agg = session.execute(
+        select(Visit.entity_type, Visit.entity_id, func.count(),
+               *(func.sum(case((Visit.outcome == o, 1), else_=0)) for o in OUTCOMES),
+               func.min(Visit.visited_at), func.max(Visit.visited_at))
+        .where(Visit.campaign_id == campaign_id).group_by(Visit.entity_type, Visit.entity_id)).all()
+    for et, eid, n, *rest in agg:
+        counts = dict(zip(OUTCOMES, rest[:len(OUTCOMES)]))
+        session.add(EntityCounter(campaign_id=campaign_id, entity_type=et, entity_id=eid, visits=n,
+                                  first_at=rest[-2], last_at=rest[-1], **counts))
+    session.flush()
+    return len(agg)
