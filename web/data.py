@@ -26,7 +26,7 @@ Configuration read here (see :func:`web.create_app`):
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -126,7 +126,6 @@ class CampaignData:
     teams: dict[str, str]
     #: (west, south, east, north) in WGS-84
     bounds: tuple[float, float, float, float]
-    extra: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -191,54 +190,10 @@ def load(config) -> CampaignData:
 
 
 def read_campaign(path) -> Campaign:
-    """Read a campaign file with :func:`geodata.load_campaign`.
+    """Read, normalise and validate a campaign file (:func:`geodata.load_campaign`)."""
+    from geodata import load_campaign
 
-    While that loader is being written (geodata/load.py), fall back to a bare
-    reader of the GeoPackage layers: no validation, no derivation.
-    """
-    import geodata
-
-    try:
-        return geodata.load_campaign(path)
-    except ModuleNotFoundError as exc:
-        if exc.name != "geodata.load":
-            raise
-    return _read_campaign_bare(path)
-
-
-def _read_campaign_bare(path) -> Campaign:
-    # TODO(web): remove once geodata.load_campaign exists in every checkout.
-    import pyogrio
-
-    try:
-        present = {str(row[0]) for row in pyogrio.list_layers(path)}
-    except Exception as exc:  # pyogrio raises its own DataSourceError types
-        raise CampaignReadError(f"cannot read campaign file {path}: {exc}") from exc
-    missing = [n for n, lay in LAYERS.items() if lay.required and n not in present]
-    if missing:
-        raise CampaignReadError(f"{path}: missing layer(s) {', '.join(missing)}")
-    frames = {}
-    for name, layer in LAYERS.items():
-        if name not in present:
-            frames[name] = None
-            continue
-        df = pyogrio.read_dataframe(path, layer=name, read_geometry=layer.geometry is not None)
-        if layer.id_column and layer.id_column in df:
-            df[layer.id_column] = df[layer.id_column].astype(str)
-        frames[name] = df
-    villages = frames["villages"]
-    crs = villages.crs
-    if crs is None or not crs.is_projected:
-        crs = villages.to_crs(4326).estimate_utm_crs()
-    for name, df in frames.items():
-        if isinstance(df, gpd.GeoDataFrame) and df.crs != crs:
-            frames[name] = df.to_crs(crs)
-    if frames["enterprises"] is None:
-        frames["enterprises"] = gpd.GeoDataFrame(
-            {c.name: pd.Series(dtype=object) for c in LAYERS["enterprises"].columns},
-            geometry=gpd.GeoSeries([], crs=crs),
-        )
-    return Campaign(crs=crs, name=str(path).rsplit("/", 1)[-1].removesuffix(".gpkg"), **frames)
+    return load_campaign(path)
 
 
 def read_plan(path) -> pd.DataFrame:
@@ -272,11 +227,8 @@ def _display_shift(tile_crs: str):
     sit 100–700 m away from true WGS-84 positions inside China, so with such
     tiles our layers must be shifted the same way.
     """
-    tile_crs = tile_crs.lower()
-    if tile_crs in ("wgs84", "epsg:4326", "cgcs2000"):
+    if tile_crs != "gcj02":  # checked against TILE_CRS_VALUES by init_app
         return None
-    if tile_crs != "gcj02":
-        raise CampaignReadError(f"TILE_CRS must be 'wgs84' or 'gcj02', not {tile_crs!r}")
     from geodata.crs import wgs84_to_gcj02
 
     def shift(coords: np.ndarray) -> np.ndarray:
