@@ -1,0 +1,1 @@
+def check_schedule(*a, **k): return []

@@ -1,0 +1,199 @@
+"""``schedule()``: an assignment → every cadre's days to the deadline, each day routed.
+
+Steps: visits (:mod:`.tasks`) → campaign level (:mod:`.sweep`) → day level
+(:mod:`.day`, in parallel by :mod:`.run`) → joint visits settled (a group
+whose member did not fit its day leaves every member's day) → one repair
+round (what did not fit is placed again on the remaining room, existing
+visits kept) → frames (:mod:`.frames`). What still does not fit is the
+*shortfall*, each visit with its reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import warnings
+from collections.abc import Callable
+
+import pandas as pd
+
+from geodata.network import NetworkWarning
+from planner.schedule.calendar import campaign_dates
+from planner.schedule.day import DayJob, DayResult
+from planner.schedule.frames import Schedule, build_schedule
+from planner.schedule.rules import ScheduleRules
+from planner.schedule.run import route_days
+from planner.schedule.sweep import Day, Sweep
+from planner.schedule.tasks import build_tasks
+
+
+def team_starts(campaign) -> dict[str, tuple[float, float]]:
+    """Team base (驻点) in the campaign CRS, for teams that have one."""
+    teams = campaign.teams
+    out = {}
+    if "base_x" in teams and "base_y" in teams:
+        for tid, x, y in zip(teams["team_id"].astype(str), teams["base_x"], teams["base_y"]):
+            if pd.notna(x) and pd.notna(y):
+                out[tid] = (float(x), float(y))
+    return out
+
+
+def schedule(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | None, rules: ScheduleRules, *,
+             start: dt.date, end: dt.date, time_limit: float = 0.5, iterations: int | None = 300, seed: int = 0,
+             workers: int = 1, network=None, progress: Callable[[str, int, int], None] | None = None) -> Schedule:
+    """Plan every visit of the assignment between ``start`` and ``end`` (inclusive).
+
+    ``time_limit`` (s) and ``iterations`` bound each day's route search
+    (iterations make it reproducible: same seed, same schedule).
+    ``workers`` > 1 routes days in that many processes. ``network``: a
+    :class:`geodata.network.RoadNetwork` (default: from ``campaign.roads``).
+    ``progress(phase, done, total)`` is called as days are routed.
+    Straight-line travel estimates raise one :class:`NetworkWarning` each.
+    """
+    t0 = time.perf_counter()
+    if network is None:
+        from geodata.network import network_from_campaign_roads
+
+        network = network_from_campaign_roads(campaign.roads)
+    dates = campaign_dates(start, end)
+    tasks = build_tasks(campaign, assignment, must_visits, rules)
+    sweep = Sweep(tasks, dates, rules, team_starts(campaign))
+    unplaced = sweep.run(tasks["task"].to_numpy())
+    t_sweep = time.perf_counter() - t0
+    opts = {"time_limit": time_limit, "iterations": iterations, "seed": seed,
+            "walk_within_village": rules.walk_within_village, "drive_between_villages": rules.drive_between_villages}
+    ctx = _Ctx(sweep, tasks, network, opts, workers, progress)
+    ctx.route(sorted(sweep.days), required_all=True, phase="routing")
+    ctx.settle_joint(unplaced)
+    # repair round: what did not fit goes to the remaining room; existing visits stay
+    unplaced.update(ctx.dropped)
+    ctx.dropped.clear()
+    retry = {i: why for i, why in unplaced.items() if not why.startswith("no cadre")}
+    if retry:
+        for i in retry:
+            del unplaced[i]
+        before = {k: list(d.tasks) for k, d in sweep.days.items()}
+        for key, day in sweep.days.items():
+            res = ctx.results.get(key)
+            if res is not None:
+                day.used = (res.end - res.start) / 60.0
+                day.last_xy, day.last_village = day.start_xy, day.start_village
+                day.appt_free = res.end / 60.0
+        again = sweep.run(pd.Index(sorted(retry)).to_numpy())
+        changed = sorted(k for k, d in sweep.days.items() if before.get(k) != d.tasks)
+        ctx.route(changed, required_all=False, phase="repair", old=before)
+        for i, why in again.items():
+            unplaced[i] = why if why.startswith("joint") else retry[i]
+        ctx.settle_joint(unplaced)
+    for i, why in ctx.dropped.items():
+        unplaced.setdefault(i, why)
+    notes = sorted({n for r in ctx.results.values() for n in r.notes})
+    if notes:
+        warnings.warn(f"travel on part of the routes is estimated or off the road network ({len(notes)} distinct "
+                      f"note(s) from the road network, e.g. {notes[0]!r}); see info['notes']",
+                      NetworkWarning, stacklevel=2)
+    timing = {"wall_time": time.perf_counter() - t0, "sweep_time": t_sweep, "route_time": ctx.route_time}
+    return build_schedule(campaign, tasks, sweep, ctx.results, unplaced, rules, dates=dates, timing=timing,
+                          notes=tuple(notes), seed=seed, time_limit=time_limit, iterations=iterations)
+
+
+class _Ctx:
+    """Routing state shared by the rounds: results per (cadre, date), visits dropped by the router."""
+
+    def __init__(self, sweep: Sweep, tasks, network, opts, workers, progress):
+        self.sweep, self.tasks, self.network, self.opts = sweep, tasks, network, opts
+        self.workers, self.progress = workers, progress
+        self.results: dict[tuple, DayResult] = {}
+        self.dropped: dict[int, str] = {}
+        self.route_time = 0.0
+
+    def job(self, day: Day, required: set[int] | None) -> DayJob:
+        s, t = self.sweep, day.tasks
+        return DayJob(
+            cadre_id=day.cadre, date=day.date.isoformat(), session=day.session.kind,
+            shift=(day.session.start * 60, day.session.end * 60), start_xy=tuple(day.start_xy),
+            start_village=day.start_village, tasks=tuple(t),
+            xy=tuple((float(s.x[i]), float(s.y[i])) for i in t), village=tuple(str(s.village[i]) for i in t),
+            service=tuple(int(self.tasks["service_s"].iat[i]) for i in t),
+            phone=tuple(s.cls[i] == "phone" for i in t),
+            window=tuple((day.windows[i][0] * 60, day.windows[i][1] * 60) if i in day.windows else None for i in t),
+            required=() if required is None else tuple(i in required for i in t),
+        )
+
+    def route(self, keys, *, required_all: bool, phase: str, old: dict | None = None) -> None:
+        jobs, prev = [], {}
+        for key in keys:
+            day = self.sweep.days[key]
+            if required_all or old is None:
+                req = None
+            else:
+                res = self.results.get(key)
+                req = {v.task for v in res.visits} if res is not None else set()
+                prev[key] = res
+            jobs.append(self.job(day, req))
+        total = len(jobs)
+        count = [0]
+
+        def tick(n):
+            count[0] += n
+            if self.progress:
+                self.progress(phase, count[0], total)
+
+        if self.progress:
+            self.progress(phase, 0, total)
+        t0 = time.perf_counter()
+        results = route_days(self.network, jobs, options=self.opts, workers=self.workers, progress=tick)
+        self.route_time += time.perf_counter() - t0
+        for key, job, res in zip(keys, jobs, results):
+            keep_old = prev.get(key)
+            if job.required and keep_old is not None:
+                lost = {i for i, r in zip(job.tasks, job.required) if r} - {v.task for v in res.visits}
+                if lost:  # the re-route lost a visit it had: keep the old day, the new visits do not fit
+                    day = self.sweep.days[key]
+                    new = [i for i in day.tasks if i not in {v.task for v in keep_old.visits}]
+                    for i in new:
+                        self.dropped[i] = "day is full: no room besides the visits already planned"
+                    day.tasks = [i for i in day.tasks if i not in new]
+                    res = keep_old
+            self.results[key] = res
+            for i, why in res.dropped:
+                self.dropped[i] = _plain(why)
+            day = self.sweep.days[key]
+            gone = {i for i, _ in res.dropped}
+            if gone:
+                day.tasks = [i for i in day.tasks if i not in gone]
+
+    def settle_joint(self, unplaced: dict[int, str]) -> None:
+        """A joint visit happens with all its cadres or not at all on that day."""
+        group = self.sweep.group
+        for _ in range(3):
+            missing = {int(group[i]) for i in list(self.dropped) + list(unplaced) if group[i] >= 0}
+            if not missing:
+                return
+            touched = []
+            for key, day in self.sweep.days.items():
+                out = [i for i in day.tasks if group[i] >= 0 and int(group[i]) in missing]
+                if out:
+                    day.tasks = [i for i in day.tasks if i not in out]
+                    for i in out:
+                        day.windows.pop(i, None)
+                        unplaced[i] = "joint visit: a partner's day could not hold the appointment"
+                    touched.append(key)
+            for i in list(self.dropped):
+                if group[i] >= 0 and int(group[i]) in missing:
+                    unplaced[i] = "joint visit: " + self.dropped.pop(i)
+            if not touched:
+                return
+            keep = [k for k in touched if self.sweep.days[k].tasks]
+            for k in touched:
+                if not self.sweep.days[k].tasks:
+                    self.results.pop(k, None)
+                    self.sweep.drop_day(k)
+            old = {k: None for k in keep}
+            self.route(keep, required_all=False, phase="joint", old=old)
+
+
+def _plain(reason: str) -> str:
+    if reason.startswith("optional stop left out"):
+        return "day is full: no room besides the visits already planned"
+    return reason
