@@ -310,6 +310,13 @@ def test_large_layers_are_gzipped_for_clients_that_accept_it(client):  # noqa: F
     assert len(packed.data) < len(plain.data) / 2
 
 
+def test_layers_can_be_revalidated_with_their_etag(client):  # noqa: F811
+    first = client.get("/api/layers/grids.geojson")
+    assert first.headers["ETag"]
+    again = client.get("/api/layers/grids.geojson", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
 def test_campaign_api_lists_counts_and_team_colours(client):  # noqa: F811
     data = client.get("/api/campaign").get_json()
     assert data["counts"] == LAYER_COUNTS

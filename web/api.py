@@ -89,7 +89,13 @@ def layer(name: str):
 
 
 @bp.after_request
-def _compress(response):
+def _cache_and_compress(response):
+    # The data do not change while the app runs: an ETag lets the browser
+    # revalidate (304, no body) instead of downloading a layer again.
+    if response.status_code == 200 and not response.direct_passthrough:
+        response.add_etag(weak=True)  # gzip makes other bytes of the same data
+        response.make_conditional(request)
+        response.cache_control.no_cache = True  # revalidate every time
     if (
         response.status_code == 200
         and not response.direct_passthrough

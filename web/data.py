@@ -63,6 +63,11 @@ MAJOR_HIGHWAYS = frozenset(
 )
 #: Coordinates sent to the browser are rounded to this many decimals (~0.1 m).
 COORD_DECIMALS = 6
+#: Lines and polygons are simplified for the map with this tolerance (metres,
+#: topology kept): it drops most vertices of surveyed boundaries and OSM
+#: ways, with no change visible even at zoom 19. The API serves maps, not
+#: survey data.
+SIMPLIFY_METRES = 1.0
 
 _EXTENSION = "zoufang.data"
 _LOCK = threading.Lock()
@@ -247,6 +252,10 @@ def prepare(campaign: Campaign, plan: pd.DataFrame | None = None, *, shift=None)
         if frame is None:
             continue
         gdf = _public(frame, name)
+        if name not in POINT_LAYERS and SIMPLIFY_METRES > 0:
+            gdf = gdf.set_geometry(
+                shapely.simplify(gdf.geometry.values, SIMPLIFY_METRES, preserve_topology=True)
+            )
         if name == "grids":
             gdf["team_id"] = gdf["grid_id"].map(grid_team) if plan is not None else None
         elif name in POINT_LAYERS:
@@ -265,6 +274,8 @@ def prepare(campaign: Campaign, plan: pd.DataFrame | None = None, *, shift=None)
         str(row.team_id): str(row.name)
         for row in campaign.teams[["team_id", "name"]].itertuples(index=False)
     }
+    for gdf in [*layers.values(), *counts.values()]:
+        gdf.sindex  # build the spatial indexes now, not in the first requests
     west, south, east, north = layers["villages"].total_bounds
     return CampaignData(
         campaign=campaign,
