@@ -1,0 +1,184 @@
+"""Fixtures for the visits / problems / coverage / reports tests (issue 6).
+
+``tiny()``: a hand-made campaign small enough that every expected figure is
+counted by hand in the tests (see the table in ``TINY_VISITS``); plain
+DataFrames, no geometry. ``postgres_url()``: a throwaway PostgreSQL server
+(initdb + pg_ctl into a temp folder on a free 127.0.0.1 port), started once
+per test run; ``None`` with the reason when the binaries are absent.
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from types import SimpleNamespace
+
+import pandas as pd
+
+
+def tiny() -> SimpleNamespace:
+    """2 towns, 3 villages, 4 grids, 10 households, 2 enterprises, 2 teams, 3 cadres."""
+    towns = pd.DataFrame({"town_id": ["T1", "T2"], "name": ["一镇", "二镇"]})
+    villages = pd.DataFrame({"village_id": ["V1", "V2", "V3"], "name": ["一村", "二社区", "三村"],
+                             "town_id": ["T1", "T1", "T2"], "kind": ["village", "community", "village"],
+                             "weak": [False, True, False]})
+    grids = pd.DataFrame({"grid_id": ["G1", "G2", "G3", "G4"], "village_id": ["V1", "V1", "V2", "V3"]})
+    hgrid = ["G1", "G1", "G1", "G2", "G2", "G3", "G3", "G4", "G4", "G4"]
+    gv = dict(zip(grids.grid_id, grids.village_id))
+    households = pd.DataFrame({
+        "household_id": [f"H{i}" for i in range(1, 11)], "grid_id": hgrid, "village_id": [gv[g] for g in hgrid],
+        "status": ["resident", "resident", "vacant", "away", "resident", "resident", "resident", "resident",
+                   "resident", "vacant"],
+        "head_name": [f"王{n}" for n in "一二三四五六七八九十"],
+        "phone": [f"1390000000{i}" for i in range(10)],
+        "address": [f"{gv[g]}路{i}号" for i, g in enumerate(hgrid, 1)],
+    })
+    enterprises = pd.DataFrame({"enterprise_id": ["E1", "E2"], "name": ["甲厂", "乙公司"], "grid_id": ["G1", "G4"],
+                                "village_id": ["V1", "V3"], "listed": [False, True]})
+    teams = pd.DataFrame({"team_id": ["A", "B"], "name": ["一镇工作组", "县工作组"], "level": ["town", "county"],
+                          "unit": ["一镇", "县民政局"]})
+    cadres = pd.DataFrame({"cadre_id": ["C1", "C2", "C3"], "team_id": ["A", "A", "B"],
+                           "name": ["李明", "赵强", "孙丽"], "level": ["town", "town", "county"],
+                           "rank": ["staff", "section", "deputy_division"]})
+    cadre_of = {"H1": "C1", "H2": "C1", "H3": "C1", "H4": "C2", "H5": "C2", "H6": "C2", "H7": "C2",
+                "H8": "C3", "H9": "C3", "H10": "C3", "E1": "C1", "E2": "C3"}
+    team_of_grid = {"G1": "A", "G2": "A", "G3": "A", "G4": "B"}
+    rows = [{"entity_type": "grid", "entity_id": g, "team_id": t, "cadre_id": None} for g, t in team_of_grid.items()]
+    rows += [{"entity_type": "household", "entity_id": h, "team_id": team_of_grid[g], "cadre_id": cadre_of[h]}
+             for h, g in zip(households.household_id, hgrid)]
+    rows += [{"entity_type": "enterprise", "entity_id": e, "team_id": team_of_grid[g], "cadre_id": cadre_of[e]}
+             for e, g in zip(enterprises.enterprise_id, enterprises.grid_id)]
+    assignment = pd.DataFrame(rows)
+    must_visits = pd.DataFrame({
+        "rule": ["weak_village", "listed_enterprise"], "entity_type": ["village", "enterprise"],
+        "entity_id": ["V2", "E2"], "cadre_id": ["C3", "C3"], "team_id": ["B", "B"],
+        "responsible_team_id": ["A", "B"], "joint": [True, False]})
+    return SimpleNamespace(towns=towns, villages=villages, grids=grids, households=households,
+                           enterprises=enterprises, teams=teams, cadres=cadres, assignment=assignment,
+                           must_visits=must_visits, name="tiny")
+
+
+def _v(cid, etype, eid, cadre, at, outcome, problems=()):
+    rec = {"client_id": cid, "entity_type": etype, "entity_id": eid, "cadre_id": cadre,
+           "visited_at": f"2026-03-{at}", "outcome": outcome}
+    if problems:
+        rec["problems"] = list(problems)
+    return rec
+
+
+#: The tiny campaign's visits. Expected: households covered H1, H7, H8 in
+#: person, H3 (vacant), H4 (away) by phone; H5's phone visit does not count
+#: (resident); H2 not at home (backlog); H6 refused; E2 covered, E1's phone
+#: visit does not count; must-visit V2 visited by C1, not the planned C3 (not
+#: done); E2 by C3 (done).
+TINY_VISITS = [
+    _v("v01", "household", "H1", "C1", "02T09:00:00", "visited",
+       [{"client_id": "p1", "category": "medical_health", "level": "town", "description": "村卫生室缺医生",
+         "suggestion": "协调镇卫生院派医生"}]),
+    _v("v02", "household", "H2", "C1", "02T09:40:00", "not_home"),
+    _v("v03", "household", "H3", "C1", "03T10:00:00", "phone"),
+    _v("v04", "household", "H4", "C2", "03T10:00:00", "phone"),
+    _v("v05", "household", "H5", "C2", "03T11:00:00", "phone"),
+    _v("v06", "household", "H6", "C2", "04T15:00:00", "refused"),
+    _v("v07", "household", "H7", "C2", "04T15:30:00", "not_home"),
+    _v("v08", "household", "H8", "C3", "05T09:00:00", "visited",
+       [{"client_id": "p2", "category": "difficulty", "level": "on_spot", "description": "低保申请表不会填"}]),
+    _v("v09", "enterprise", "E2", "C3", "05T14:00:00", "visited",
+       [{"client_id": "p4", "category": "employment", "level": "policy", "description": "招工难，希望出台用工补贴"}]),
+    _v("v10", "village", "V2", "C1", "06T14:00:00", "visited"),
+    _v("v11", "enterprise", "E1", "C1", "06T16:00:00", "phone"),
+    _v("v12", "household", "H7", "C2", "10T19:30:00", "visited",
+       [{"client_id": "p3", "category": "housing_land", "level": "department", "description": "危房改造补助未到位"}]),
+]
+
+
+def new_db(tmp_path, name="zoufang.sqlite") -> str:
+    from geodata import store
+
+    url = f"sqlite:///{tmp_path / name}"
+    store.upgrade(url)
+    return url
+
+
+# --- a throwaway PostgreSQL server -------------------------------------------------
+
+_PG: dict = {}
+
+
+def _pg_bin() -> str | None:
+    for name in ("initdb", "pg_ctl"):
+        if shutil.which(name) is None:
+            break
+    else:
+        return os.path.dirname(shutil.which("initdb"))
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def postgres_server() -> tuple[str | None, str]:
+    """``(server URL without database, "")`` or ``(None, reason)``; started once."""
+    if "url" in _PG or "reason" in _PG:
+        return _PG.get("url"), _PG.get("reason", "")
+    bindir = _pg_bin()
+    if bindir is None:
+        _PG["reason"] = "PostgreSQL binaries (initdb, pg_ctl) are not installed: scripts/setup.sh --test installs them"
+        return None, _PG["reason"]
+    run_as: list[str] = []
+    folder = tempfile.mkdtemp(prefix="zoufang-pg-")
+    if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres user
+        import pwd
+
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            _PG["reason"] = "running as root and there is no 'postgres' user to run the server as"
+            return None, _PG["reason"]
+        os.chown(folder, pw.pw_uid, pw.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data = os.path.join(folder, "data")
+    port = _free_port()
+    subprocess.run(run_as + [f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                             "--no-locale", "--no-sync"], check=True, capture_output=True)
+    opts = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", data, "-o", opts, "-l", os.path.join(folder, "log"), "-w",
+                             "start"], check=True, capture_output=True)
+    _PG["url"] = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+
+    def stop():
+        subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(stop)
+    return _PG["url"], ""
+
+
+def new_pg_db() -> str:
+    """A fresh, migrated database on the throwaway server (skips the test when absent)."""
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    from geodata import store
+
+    server, reason = postgres_server()
+    if server is None:
+        pytest.skip(reason)
+    name = "t_" + uuid.uuid4().hex[:12]
+    eng = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    url = f"{server}/{name}"
+    store.upgrade(url)
+    return url
