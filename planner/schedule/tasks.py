@@ -182,8 +182,8 @@ def _merge_same_cadre(t: pd.DataFrame) -> pd.DataFrame:
     multi = t[dup]
     agg = multi.groupby(key, sort=False).agg(
         {c: "first" for c in t.columns if c not in key + ["reason", "service_min", "must"]}
-        | {"reason": lambda r: ";".join(dict.fromkeys(x for s in r for x in s.split(";") if x != "assigned+joint"))
-           or "assigned+joint",
+        | {"reason": lambda r: ";".join(dict.fromkeys("assigned" if x == "assigned+joint" else x
+                                                      for s in r for x in s.split(";"))),
            "service_min": "max", "must": "any"}).reset_index()
     return pd.concat([single, agg[t.columns]], ignore_index=True)
 
