@@ -102,13 +102,19 @@ def _entities(campaign) -> pd.DataFrame:
     return out
 
 
+def covering_visits(campaign, visits: pd.DataFrame, *, rules: CoverageRules = CoverageRules()) -> pd.Series:
+    """Mask of the ``visits`` that cover their household or enterprise by the rules
+    (village visits are never covering: villages are not counted in coverage)."""
+    return _covering_visits(visits, _entities(campaign), rules)
+
+
 def _covering_visits(visits: pd.DataFrame, ent: pd.DataFrame, rules: CoverageRules) -> pd.Series:
     """Mask of visits that cover their entity by the rules."""
     status = ent.set_index(["entity_type", "entity_id"])["status"]
     st = status.reindex(pd.MultiIndex.from_arrays([visits["entity_type"], visits["entity_id"]])).to_numpy()
     phone_ok = np.where(visits["entity_type"].to_numpy() == "enterprise", rules.phone_ok_enterprise,
                         pd.Series(st).isin(rules.phone_ok_statuses).to_numpy())
-    out = visits["outcome"].to_numpy() == "visited"
+    out = (visits["outcome"].to_numpy() == "visited") & (visits["entity_type"].to_numpy() != "village")
     out |= (visits["outcome"].to_numpy() == "phone") & phone_ok
     return pd.Series(out, index=visits.index)
 
@@ -291,4 +297,4 @@ def expected_share(as_of, *, start, end) -> float:
     return float(min(max((t - s) / (e - s), 0.0), 1.0))
 
 
-__all__ = ["Coverage", "CoverageRules", "UNIT_COLUMNS", "coverage", "expected_share", "progress", "visit_counts"]
+__all__ = ["Coverage", "CoverageRules", "UNIT_COLUMNS", "coverage", "covering_visits", "expected_share", "progress", "visit_counts"]
