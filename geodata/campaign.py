@@ -27,6 +27,7 @@ class Campaign:
     teams: pd.DataFrame
     cadres: pd.DataFrame
     towns: gpd.GeoDataFrame | None = None
+    counties: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
     name: str = "campaign"
     #: non-fatal findings (warnings) from validation

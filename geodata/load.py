@@ -49,6 +49,7 @@ def campaign_from_validated(checked, *, name: str = "campaign") -> Campaign:
     return Campaign(
         crs=crs,
         towns=layers.get("towns").reset_index(drop=True) if "towns" in layers else None,
+        counties=layers.get("counties").reset_index(drop=True) if "counties" in layers else None,
         villages=spatial("villages"),
         grids=spatial("grids"),
         households=spatial("households"),

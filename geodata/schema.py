@@ -89,11 +89,20 @@ LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in [
         Layer(
+            "counties", "Polygon", "county_id", False, "县/市/区",
+            "Counties and districts (县/市/区), for campaigns above one county. Optional.",
+            (
+                _c("county_id", "str", True, "县编码", "Unique id of the county."),
+                _c("name", "str", True, "县名称", "Name of the county."),
+            ),
+        ),
+        Layer(
             "towns", "Polygon", "town_id", False, "镇/街道",
             "Towns, streets and parks (镇/街道/园区). Optional: villages may just carry a town_id.",
             (
                 _c("town_id", "str", True, "镇编码", "Unique id of the town."),
                 _c("name", "str", True, "镇名称", "Name of the town."),
+                _c("county_id", "str", False, "所属县", "County it belongs to (campaigns above one county)."),
             ),
         ),
         Layer(
@@ -178,7 +187,7 @@ LAYERS: dict[str, Layer] = {
 
 #: The layers that hold point features which must fall inside a grid.
 POINT_LAYERS = ("households", "enterprises")
-POLYGON_LAYERS = ("towns", "villages", "grids")
+POLYGON_LAYERS = ("counties", "towns", "villages", "grids")
 TABLE_LAYERS = ("teams", "cadres")
 
 BOOL_TRUE = {"1", "true", "t", "yes", "y", "是", "√", "✓", "x"}

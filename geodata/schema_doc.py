@@ -21,5 +21,22 @@ def markdown() -> str:
     return "\n".join(out)
 
 
+def update_readme(path="README.md") -> None:
+    """Replace the generated block of the README with the current tables."""
+    from pathlib import Path
+
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    start = text.index("<!-- schema:start")
+    start = text.index("\n", start) + 1
+    end = text.index("<!-- schema:end -->")
+    p.write_text(text[:start] + markdown() + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(markdown())
+    import sys
+
+    if sys.argv[1:] == ["--update-readme"]:
+        update_readme()
+    else:
+        print(markdown())

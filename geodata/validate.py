@@ -10,7 +10,7 @@ Rules (the ``rule`` of each finding):
 missing_layer, empty_layer, missing_column, missing_id, duplicate_id, wrong_geometry,
 empty_geometry, invalid_geometry, missing_crs, unknown_crs, swapped_coordinates,
 outside_region, grid_overlap, village_overlap, outside_grids, on_boundary,
-in_several_grids, unknown_grid, unknown_village, unknown_town, unknown_team,
+in_several_grids, unknown_grid, unknown_village, unknown_town, unknown_county, unknown_team,
 grid_outside_villages, team_without_cadres, bad_base, unknown_<column>,
 bad_<column>, grid_mismatch (warning), village_mismatch (warning).
 """
@@ -87,6 +87,7 @@ def validate_layers(raw: dict, *, crs=None, fix: bool = False, source: str = "")
         _check_overlaps(layers, "villages", "village_overlap", out)
         _derive_grid_villages(layers, out)
         _derive_village_towns(layers, out)
+        _check_town_counties(layers, out)
         for name in POINT_LAYERS:
             _check_points_in_grids(layers, name, out)
         _team_bases(layers, metric, out)
@@ -390,6 +391,17 @@ def _derive_grid_villages(layers, out: Collector):
                      "check the grid's village_id", gids[i])
     grids["village_id"] = pd.array(derived, dtype=object)
     layers["grids"] = grids
+
+
+def _check_town_counties(layers, out: Collector):
+    towns, counties = layers.get("towns"), layers.get("counties")
+    if towns is None or counties is None or "county_id" not in towns.columns:
+        return
+    known = set(counties["county_id"].dropna())
+    for tid, cid in zip(_ids(towns, "towns"), towns["county_id"].tolist()):
+        if cid is not None and cid not in known:
+            out.error("towns", "unknown_county", f"county_id {cid!r} is not in the counties layer",
+                      f"use one of ({_sample(known)}) or add the county", tid)
 
 
 def _derive_village_towns(layers, out: Collector):

@@ -137,6 +137,14 @@ def teams_half_base(L):
     L["teams"].loc[1, "base_lon"] = 119.9
 
 
+def towns_unknown_county(L):
+    from shapely.geometry import box
+
+    L["counties"] = gpd.GeoDataFrame({"county_id": ["K1"], "name": ["县1"]},
+                                     geometry=[box(119.9, 31.8, 120.1, 31.95)], crs=4326)
+    L["towns"]["county_id"] = ["K1", "K2"]
+
+
 def villages_empty_layer(L):
     L["villages"] = L["villages"].iloc[0:0]
 
@@ -168,6 +176,7 @@ CASES = [
     (villages_unknown_town_id, "villages", "unknown_town", "V11"),
     (teams_half_base, "teams", "bad_base", "TM2"),
     (villages_empty_layer, "villages", "empty_layer", None),
+    (towns_unknown_county, "towns", "unknown_county", "T2"),
 ]
 
 
