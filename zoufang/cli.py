@@ -23,7 +23,9 @@ COMMANDS = {
     "demo": "demo",
     "assign": "assign",
     "schedule": "schedule",
+    "route": "route",
     "serve": "serve",
+    "report": "report",
 }
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import click
 
@@ -86,6 +87,7 @@ def command(campaign, plan_path, start, end, rules_path, time_limit, iterations,
                         iterations=iterations or None, seed=seed, workers=workers, progress=bar)
     bar.close()
     problems = check_schedule(plan, assignment, must, rules, campaign=camp)
+    plan.info["campaign"] = str(Path(campaign).resolve())  # `zoufang route` finds names and addresses there
     write_schedule(plan, plan_path)
     info = plan.info
     if as_json:
