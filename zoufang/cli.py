@@ -26,6 +26,7 @@ COMMANDS = {
     "route": "route",
     "serve": "serve",
     "report": "report",
+    "report": "report",
 }
 
 

@@ -1,0 +1,89 @@
+"""``zoufang report``: a database with visits to the small good campaign → Excel files with the right cells."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from geodata import store
+from visit_factories import new_db
+from zoufang.cli import main
+
+
+def _visit(cid, hid, cadre, day, outcome="visited", problems=None):
+    rec = {"client_id": cid, "entity_type": "household", "entity_id": hid, "cadre_id": cadre,
+           "visited_at": f"2026-03-{day:02d}T10:00:00", "outcome": outcome}
+    if problems:
+        rec["problems"] = problems
+    return rec
+
+
+@pytest.fixture
+def db(tmp_path, campaign_file):
+    url = new_db(tmp_path)
+    eng = store.make_engine(url)
+    with store.session_scope(eng) as s:
+        cid = store.ensure_campaign(s, "cz", name="常州试点", campaign_path=campaign_file).id
+    batch = [
+        _visit("a", "H0001", "C01", 2, problems=[{"client_id": "pa", "category": "safety_governance",
+                                                   "description": "路灯坏了", "level": "on_spot"}]),
+        _visit("b", "H0002", "C01", 3),
+        _visit("c", "H0003", "C05", 3, "not_home"),
+        _visit("d", "H0041", "C02", 9, problems=[{"client_id": "pd", "category": "difficulty",
+                                                   "description": "需要助学金"}]),
+    ]
+    store.submit_visits(eng, batch, campaign_id=cid)
+    with store.session_scope(eng) as s:
+        pa = s.query(store.Problem).filter_by(client_id="pa").one().id
+        store.transition_problem(s, pa, "solve", actor="C01", at=dt.datetime(2026, 3, 2, 11))
+    eng.dispose()
+    return url
+
+
+def test_weekly_summary_and_problem_lists(db, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "w.xlsx"
+    r = runner.invoke(main, ["report", "weekly", "--from", "2026-03-01", "--to", "2026-03-07", "-o", str(out),
+                             "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "weekly report 2026-03-01..2026-03-07 written" in r.output
+    ws = load_workbook(out)["按工作组"]
+    total = [ws.cell(ws.max_row, c).value for c in range(1, 8)]
+    assert total == ["合计", None, 2, 2, 0, 1, 1]  # C01 and C05 went out (C05 found nobody home); H0041 is next week
+    out = tmp_path / "s.xlsx"
+    r = runner.invoke(main, ["report", "summary", "--from", "2026-03-01", "--to", "2026-03-15", "-o", str(out),
+                             "--db", db])
+    assert r.exit_code == 0, r.output
+    ws = load_workbook(out)["合计"]
+    assert ws["B2"].value == "常州试点"
+    assert [ws.cell(5, c).value for c in (3, 4, 5)] == [0, 1, 1]  # 困难需求
+    assert [ws.cell(9, c).value for c in (2, 3, 4, 5)] == ["平安治理", 1, 0, 1]
+    assert [ws.cell(13, c).value for c in (3, 4, 5)] == [1, 1, 2]
+    out = tmp_path / "p.xlsx"
+    r = runner.invoke(main, ["report", "problems", "--from", "2026-03-01", "--to", "2026-03-15", "-o", str(out),
+                             "--db", db, "--mask"])
+    assert r.exit_code == 0, r.output
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["汇总", "干部1", "干部2"]
+    assert wb["干部1"]["B6"].value == "张*（村11）" and wb["干部1"]["C6"].value == "路灯坏了"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--from", "2026-03-09", "--to", "2026-03-01"], "is before --from"),  # reversed period
+    (["--from", "March", "--to", "2026-03-01"], "expected YYYY-MM-DD"),  # not a date
+    (["--from", "2026-03-01", "--to", "2026-03-09", "--campaign-key", "nope"], "no campaign 'nope'"),
+])
+def test_bad_input_is_a_message_not_a_traceback(db, tmp_path, args, message):
+    r = CliRunner().invoke(main, ["report", "summary", *args, "-o", str(tmp_path / "x.xlsx"), "--db", db])
+    assert r.exit_code != 0 and message in r.output
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_missing_database_is_reported(tmp_path):
+    r = CliRunner().invoke(main, ["report", "weekly", "--from", "2026-03-01", "--to", "2026-03-07",
+                                  "-o", str(tmp_path / "x.xlsx"), "--db", str(tmp_path / "none.sqlite")])
+    assert r.exit_code == 1 and "no database at" in r.output
+    assert not (tmp_path / "none.sqlite").exists()
