@@ -26,7 +26,6 @@ COMMANDS = {
     "route": "route",
     "serve": "serve",
     "report": "report",
-    "report": "report",
 }
 
 
