@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up zoufang in ./.venv (Python >= 3.11). Usage: scripts/setup.sh [--test]
 #   --test  also installs the test tools and the system packages the tests need
-#           (Debian's chromium for the browser tests), with apt-get when run as root.
+#           (Debian's chromium for the browser tests, postgresql for the database
+#           tests), with apt-get when run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,15 @@ if [ "${1:-}" = "--test" ]; then
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     else
       echo "note: chromium is not installed and this is not root: the browser tests will be skipped" >&2
+    fi
+  fi
+  if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      echo "== installing Debian's postgresql for the database tests (a throwaway server per run)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+      echo "note: postgresql is not installed and this is not root: the PostgreSQL tests will be skipped" >&2
     fi
   fi
 fi
