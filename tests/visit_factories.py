@@ -171,6 +171,7 @@ def new_pg_db() -> str:
 
     from geodata import store
 
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver psycopg (v3) is not installed")
     server, reason = postgres_server()
     if server is None:
         pytest.skip(reason)
