@@ -183,3 +183,109 @@ def new_pg_db() -> str:
     url = f"{server}/{name}"
     store.upgrade(url)
     return url
+
+
+# --- many clients at once (the concurrency tests) -----------------------------------
+
+def synthetic_campaign(*, towns: int = 2, villages_per_town: int = 5, households_per_village: int = 160,
+                       enterprises_per_village: int = 10) -> SimpleNamespace:
+    """A plain-frame campaign large enough for 2,000 visits (1,600 households, 100 enterprises)."""
+    trows, vrows, grows, hrows, erows = [], [], [], [], []
+    for t in range(towns):
+        trows.append({"town_id": f"T{t}", "name": f"镇{t}"})
+        for v in range(villages_per_town):
+            vid = f"V{t}{v}"
+            vrows.append({"village_id": vid, "name": f"村{t}{v}", "town_id": f"T{t}", "kind": "village"})
+            for g in range(2):
+                grows.append({"grid_id": f"{vid}G{g}", "village_id": vid})
+            for h in range(households_per_village):
+                hrows.append({"household_id": f"{vid}H{h:03d}", "grid_id": f"{vid}G{h % 2}", "village_id": vid,
+                              "status": ("vacant", "away", "resident", "resident", "resident")[h % 5]})
+            for e in range(enterprises_per_village):
+                erows.append({"enterprise_id": f"{vid}E{e}", "grid_id": f"{vid}G0", "village_id": vid})
+    cadres = pd.DataFrame({"cadre_id": [f"C{i:02d}" for i in range(50)], "team_id": [f"K{i % 5}" for i in range(50)],
+                           "name": [f"干部{i}" for i in range(50)]})
+    return SimpleNamespace(towns=pd.DataFrame(trows), villages=pd.DataFrame(vrows), grids=pd.DataFrame(grows),
+                           households=pd.DataFrame(hrows), enterprises=pd.DataFrame(erows), cadres=cadres,
+                           teams=pd.DataFrame({"team_id": [f"K{i}" for i in range(5)],
+                                               "name": [f"组{i}" for i in range(5)]}))
+
+
+def client_workload(campaign, *, clients: int = 50, visits: int = 2000, bad_per_client: int = 3, seed: int = 0):
+    """Per client: a list of batches to post (with retries and malformed records mixed in), and
+    the good records (the truth every check compares with)."""
+    import random
+
+    rng = random.Random(seed)
+    entities = ([("household", h) for h in campaign.households["household_id"]]
+                + [("enterprise", e) for e in campaign.enterprises["enterprise_id"]])
+    outcomes = ("visited", "visited", "visited", "not_home", "phone", "refused")
+    per = visits // clients
+    plans, truth = [], []
+    for c in range(clients):
+        cadre = f"C{c:02d}"
+        good = []
+        for k in range(per):
+            etype, eid = rng.choice(entities)  # several cadres may visit one household: counters contend
+            outcome = rng.choice(outcomes)
+            rec = {"client_id": f"{cadre}-{k:03d}-{uuid.UUID(int=rng.getrandbits(128)).hex[:8]}",
+                   "entity_type": etype, "entity_id": eid, "cadre_id": cadre,
+                   "visited_at": f"2026-03-{1 + k % 28:02d}T{8 + k % 10:02d}:{rng.randrange(60):02d}:00+08:00",
+                   "outcome": outcome}
+            if outcome == "visited" and rng.random() < 0.15:
+                rec["problems"] = [{"client_id": rec["client_id"] + "-p", "category": rng.choice(
+                    ("difficulty", "housing_land", "medical_health", "other")), "description": "问题描述"}]
+            good.append(rec)
+        bad = [
+            {"client_id": f"{cadre}-bad-outcome", "entity_type": "household", "entity_id": entities[0][1],
+             "cadre_id": cadre, "visited_at": "2026-03-02T10:00:00", "outcome": "maybe"},
+            {"client_id": f"{cadre}-bad-date", "entity_type": "household", "entity_id": entities[0][1],
+             "cadre_id": cadre, "visited_at": "3月2日", "outcome": "visited"},
+            {"entity_type": "enterprise", "entity_id": entities[-1][1], "cadre_id": cadre,
+             "visited_at": "2026-03-02T10:00:00", "outcome": "visited"},  # no client id
+        ][:bad_per_client]
+        records = good + bad
+        rng.shuffle(records)
+        batches, i = [], 0
+        while i < len(records):
+            n = rng.randint(5, 15)
+            batches.append(records[i:i + n])
+            i += n
+        sends = []
+        for b in batches:
+            sends.append(b)
+            if rng.random() < 0.3:  # the answer was lost: the phone sends the batch again
+                sends.append(b)
+        sends.append(batches[0] + batches[-1])  # a sync after a restart re-sends old and new together
+        plans.append(sends)
+        truth.extend(good)
+    return plans, truth
+
+
+def run_clients(plans, post, *, threads: int | None = None) -> list[tuple[dict, dict]]:
+    """Post every client's batches from its own thread, all starting at once;
+    ``post(batch) -> results``. Returns (record, result) pairs of every answer."""
+    import threading
+
+    barrier = threading.Barrier(len(plans))
+    answers: list[list] = [[] for _ in plans]
+    errors: list[BaseException] = []
+
+    def client(i):
+        try:
+            barrier.wait()
+            for batch in plans[i]:
+                results = post(batch)
+                assert len(results) == len(batch)
+                answers[i].extend(zip(batch, results))
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(len(plans))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+    return [a for client_answers in answers for a in client_answers]

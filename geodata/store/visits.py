@@ -47,15 +47,40 @@ def ensure_campaign(session: Session, key: str, *, name: str | None = None, camp
     return row
 
 
-def _insert(session: Session, model):
-    name = session.get_bind().dialect.name
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:  # pragma: no cover
-        raise NotImplementedError(f"database {name!r} is not supported (SQLite or PostgreSQL)")
-    return insert(model)
+class _ProblemClash(Exception):
+    """A problem's client id is already used by another visit."""
+
+
+_STMTS: dict = {}
+
+
+def _statements(dialect: str) -> dict:
+    """The three statements of a batch, built once per dialect (compiled once, then cached)."""
+    if dialect not in _STMTS:
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:  # pragma: no cover
+            raise NotImplementedError(f"database {dialect!r} is not supported (SQLite or PostgreSQL)")
+        v, p, c = Visit.__table__, Problem.__table__, EntityCounter.__table__
+        up = insert(c)
+        ex = up.excluded
+        _STMTS[dialect] = {
+            "visit": insert(v).on_conflict_do_nothing(index_elements=["campaign_id", "client_id"])
+            .returning(v.c.id),
+            "problem": insert(p).on_conflict_do_nothing(index_elements=["campaign_id", "client_id"])
+            .returning(p.c.id),
+            "event": ProblemEvent.__table__.insert(),
+            "counter": up.on_conflict_do_update(
+                index_elements=["campaign_id", "entity_type", "entity_id"],
+                set_={
+                    **{k: c.c[k] + ex[k] for k in ("visits", *OUTCOMES)},
+                    "first_at": case((c.c.first_at <= ex.first_at, c.c.first_at), else_=ex.first_at),
+                    "last_at": case((c.c.last_at >= ex.last_at, c.c.last_at), else_=ex.last_at),
+                }),
+        }
+    return _STMTS[dialect]
 
 
 def record_visits(session: Session, batch, *, campaign_id: int, recorded_by: str | None = None, known=None,
@@ -68,8 +93,9 @@ def record_visits(session: Session, batch, *, campaign_id: int, recorded_by: str
         raise ValueError(f"a batch holds at most {MAX_BATCH} visits, got {len(batch)}; send it in parts")
     due_days = {**DEFAULT_DUE_DAYS, **(due_days or {})}
     results: list[dict] = []
-    seen: dict[str, int] = {}
-    bumps: dict[tuple[str, str], list[CleanVisit]] = defaultdict(list)
+    todo: list[tuple[dict, CleanVisit]] = []
+    seen: dict[str, dict] = {}
+    repeats: list[tuple[dict, dict]] = []
     for i, rec in enumerate(batch):
         visit, errors = clean_visit(rec, known=known, now=now)
         cid = rec.get("client_id") if isinstance(rec, dict) else None
@@ -78,79 +104,82 @@ def record_visits(session: Session, batch, *, campaign_id: int, recorded_by: str
         results.append(res)
         if visit is None:
             continue
-        if visit.client_id in seen:  # the same record twice in one batch
-            first = results[seen[visit.client_id]]
-            res.update(status="duplicate", visit_id=first["visit_id"], problem_ids=first["problem_ids"])
+        if visit.client_id in seen:  # the same record twice in one batch: answered like the first
+            repeats.append((res, seen[visit.client_id]))
             continue
-        seen[visit.client_id] = i
-        try:
-            with session.begin_nested():
-                vid, pids, created = _store_one(session, visit, campaign_id=campaign_id, recorded_by=recorded_by,
-                                                due_days=due_days)
-        except (IntegrityError, DataError) as exc:
-            res["errors"] = [f"refused by the database: {exc.orig}"]
-            continue
-        res.update(status="created" if created else "duplicate", visit_id=vid, problem_ids=pids)
-        if created:
-            bumps[(visit.entity_type, visit.entity_id)].append(visit)
-    _bump_counters(session, campaign_id, bumps)
+        seen[visit.client_id] = res
+        todo.append((res, visit))
+    conn = session.connection()
+    st = _statements(conn.dialect.name)
+    common = dict(campaign_id=campaign_id, recorded_by=recorded_by, due_days=due_days, st=st)
+    try:  # fast path: the whole batch under one savepoint
+        with conn.begin_nested():
+            created = [_store_one(conn, v, res, **common) for res, v in todo]
+    except (IntegrityError, DataError, _ProblemClash):
+        # some record is refused by the database: again, each under its own savepoint
+        created = []
+        for res, v in todo:
+            try:
+                with conn.begin_nested():
+                    created.append(_store_one(conn, v, res, **common))
+            except (IntegrityError, DataError, _ProblemClash) as exc:
+                reason = exc.args[0] if isinstance(exc, _ProblemClash) else f"refused by the database: {exc.orig}"
+                res.update(status="error", visit_id=None, problem_ids=[], errors=[reason])
+                created.append(None)
+    for res, first in repeats:
+        res.update(status="duplicate" if first["status"] != "error" else "error", visit_id=first["visit_id"],
+                   problem_ids=first["problem_ids"], errors=first["errors"])
+    _bump_counters(conn, campaign_id, [v for v in created if v is not None], st)
     return results
 
 
-def _store_one(session: Session, v: CleanVisit, *, campaign_id: int, recorded_by, due_days):
-    stmt = _insert(session, Visit).values(
+def _store_one(conn, v: CleanVisit, res: dict, *, campaign_id: int, recorded_by, due_days, st):
+    """Insert one visit and its problems; the visit when new, else ``None`` (answered duplicate)."""
+    vid = conn.execute(st["visit"], dict(
         campaign_id=campaign_id, client_id=v.client_id, entity_type=v.entity_type, entity_id=v.entity_id,
         cadre_id=v.cadre_id, visited_at=v.visited_at, outcome=v.outcome, lon=v.lon, lat=v.lat,
         contact_card=v.contact_card, survey=v.survey, notes=v.notes, recorded_at=utcnow(),
-        recorded_by=recorded_by,
-    ).on_conflict_do_nothing(index_elements=["campaign_id", "client_id"]).returning(Visit.id)
-    vid = session.execute(stmt).scalar()
+        recorded_by=recorded_by)).scalar()
     if vid is None:  # stored before: answer with what is there
-        vid = session.scalar(select(Visit.id).where(Visit.campaign_id == campaign_id, Visit.client_id == v.client_id))
-        pids = list(session.scalars(select(Problem.id).where(Problem.visit_id == vid).order_by(Problem.id)))
-        return vid, pids, False
+        vid = conn.execute(select(Visit.id).where(Visit.campaign_id == campaign_id,
+                                                  Visit.client_id == v.client_id)).scalar()
+        pids = list(conn.execute(select(Problem.id).where(Problem.visit_id == vid).order_by(Problem.id)).scalars())
+        res.update(status="duplicate", visit_id=vid, problem_ids=pids, errors=[])
+        return None
     pids = []
     for p in v.problems:
         due = p.due_date or (v.visited_at.date() + dt.timedelta(days=int(due_days[p.level])))
-        pstmt = _insert(session, Problem).values(
+        pid = conn.execute(st["problem"], dict(
             campaign_id=campaign_id, client_id=p.client_id, visit_id=vid, entity_type=v.entity_type,
             entity_id=v.entity_id, category=p.category, level=p.level, description=p.description,
             suggestion=p.suggestion, status="open", raised_by=v.cadre_id, owner_cadre_id=v.cadre_id,
-            due_date=due, created_at=v.visited_at, updated_at=v.visited_at, reopened=0,
-        ).on_conflict_do_nothing(index_elements=["campaign_id", "client_id"]).returning(Problem.id)
-        pid = session.execute(pstmt).scalar()
+            owner_unit=None, due_date=due, created_at=v.visited_at, updated_at=v.visited_at, solved_at=None,
+            confirmed_at=None, reopened=0)).scalar()
         if pid is None:
-            raise IntegrityError("problem client_id", None,
-                                 Exception(f"problem client_id {p.client_id!r} is already used by another visit"))
-        session.add(ProblemEvent(problem_id=pid, at=v.visited_at, actor=v.cadre_id, action="create",
-                                 from_status=None, to_status="open", from_owner=None, to_owner=v.cadre_id))
+            raise _ProblemClash(f"problem client_id {p.client_id!r} is already used by another visit")
+        conn.execute(st["event"], dict(problem_id=pid, at=v.visited_at, actor=v.cadre_id, action="create",
+                                       from_status=None, to_status="open", from_owner=None, to_owner=v.cadre_id,
+                                       to_unit=None, note=None))
         pids.append(pid)
-    session.flush()
-    return vid, pids, True
+    res.update(status="created", visit_id=vid, problem_ids=pids, errors=[])
+    return v
 
 
-def _bump_counters(session: Session, campaign_id: int, bumps: dict) -> None:
-    if not bumps:
+def _bump_counters(conn, campaign_id: int, visits: list[CleanVisit], st) -> None:
+    """One upsert per entity, in sorted order (a fixed lock order across concurrent batches)."""
+    if not visits:
         return
+    groups: dict[tuple[str, str], list[CleanVisit]] = defaultdict(list)
+    for v in visits:
+        groups[(v.entity_type, v.entity_id)].append(v)
     rows = []
-    for (etype, eid), visits in sorted(bumps.items()):
-        counts = {o: sum(1 for v in visits if v.outcome == o) for o in OUTCOMES}
-        times = [v.visited_at for v in visits]
-        rows.append(dict(campaign_id=campaign_id, entity_type=etype, entity_id=eid, visits=len(visits),
+    for (etype, eid), vs in sorted(groups.items()):
+        counts = {o: sum(1 for v in vs if v.outcome == o) for o in OUTCOMES}
+        times = [v.visited_at for v in vs]
+        rows.append(dict(campaign_id=campaign_id, entity_type=etype, entity_id=eid, visits=len(vs),
                          first_at=min(times), last_at=max(times), **counts))
-    t = EntityCounter.__table__
-    for row in rows:  # one statement per entity, in sorted order
-        stmt = _insert(session, EntityCounter).values(**row)
-        ex = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["campaign_id", "entity_type", "entity_id"],
-            set_={
-                **{c: t.c[c] + ex[c] for c in ("visits", *OUTCOMES)},
-                "first_at": case((t.c.first_at <= ex.first_at, t.c.first_at), else_=ex.first_at),
-                "last_at": case((t.c.last_at >= ex.last_at, t.c.last_at), else_=ex.last_at),
-            },
-        )
-        session.execute(stmt)
+    for row in rows:
+        conn.execute(st["counter"], row)
 
 
 def _retryable(exc: OperationalError) -> bool:
