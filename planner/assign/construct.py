@@ -174,6 +174,7 @@ def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.
     w_c = rules.compactness.weight * OBJ_SCALE / 1000.0
     w_b = round(rules.balance.weight * OBJ_SCALE / 60.0)
     w_e = round(rules.contiguity.weight * OBJ_SCALE)
+    w_i = round(rules.contiguity.detached_weight * OBJ_SCALE)
     target = ua.target_load()
     tol = rules.balance.tolerance
     hi = np.floor(target * (1 + tol))
@@ -183,6 +184,11 @@ def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.
     for i, j in ua.edges:
         nbrs[int(i)].append(int(j))
         nbrs[int(j)].append(int(i))
+    mates = np.zeros(U, int)  # touching units of the same team
+    for i, j in ua.edges:
+        if team[i] == team[j]:
+            mates[i] += 1
+            mates[j] += 1
     vil = ua.unit_village
     qmin = np.array([rules.quotas.for_level(lv).min_villages or 0 for lv in ua.team_level])
     qmax = np.array([rules.quotas.for_level(lv).max_villages if rules.quotas.for_level(lv).max_villages is not None
@@ -209,6 +215,17 @@ def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.
         return np.array([u])
 
     def apply_move(block, dst):
+        in_block = set(block.tolist())
+        for b in block:
+            for v in nbrs[b]:
+                if v in in_block:
+                    continue
+                if team[v] == team[b]:
+                    mates[v] -= 1
+                    mates[b] -= 1
+                if team[v] == dst:
+                    mates[v] += 1
+                    mates[b] += 1
         for b in block:
             src = team[b]
             load[src] -= ua.workload[b]
@@ -264,12 +281,28 @@ def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.
         d_com = sum(round(w_c * ua.dist_m[b, dst]) - round(w_c * ua.dist_m[b, team[b]]) for b in block)
         in_block = set(block.tolist())
         d_cut = 0
+        d_iso = 0
+        gained: dict[int, int] = {}
+        lost_m: dict[int, int] = {}
         for b in block:
+            outside_dst = 0
             for v in nbrs[b]:
                 if v in in_block:
                     continue
-                d_cut += int(team[v] == team[b]) - int(team[v] == dst)
-        return d_bal + d_com + w_e * d_cut
+                same_src = team[v] == team[b]
+                d_cut += int(same_src) - int(team[v] == dst)
+                if same_src:
+                    lost_m[v] = lost_m.get(v, 0) + 1
+                if team[v] == dst:
+                    gained[v] = gained.get(v, 0) + 1
+                    outside_dst += 1
+            after = outside_dst + sum(1 for v in nbrs[b] if v in in_block)
+            d_iso += int(after == 0) - int(mates[b] == 0)
+        for v, k in lost_m.items():
+            d_iso += int(mates[v] - k == 0) - int(mates[v] == 0)
+        for v, k in gained.items():
+            d_iso += int(mates[v] + k == 0) - int(mates[v] == 0)
+        return d_bal + d_com + w_e * d_cut + w_i * d_iso
 
     vgroup = groups["village"] if ua.level == "grid" else None
     for _ in range(max_passes):
@@ -296,6 +329,164 @@ def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.
                         break
                 if done:
                     break
+        # detached pieces: move a whole piece (not the team's largest) to a touching team
+        for block in _minor_pieces(ua, team):
+            if time.perf_counter() > t_end:
+                return team
+            touching = {int(team[v]) for b in block for v in nbrs[b]} - {int(team[block[0]])}
+            best = None
+            for dst in touching:
+                delta = move_delta(block, dst)
+                if delta is not None and delta < 0 and (best is None or delta < best[0]):
+                    best = (delta, dst)
+            if best is not None:
+                apply_move(block, best[1])
+                improved = True
         if not improved:
             break
     return team
+
+
+def _minor_pieces(ua: UnitArrays, team: np.ndarray) -> list[np.ndarray]:
+    """Every connected piece of a territory except its largest one."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]]
+    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(ua.n_units, ua.n_units))
+    _, lab = connected_components(g, directed=False)
+    out = []
+    for t in np.unique(team):
+        pieces = np.unique(lab[team == t])
+        if len(pieces) < 2:
+            continue
+        sizes = [(ua.workload[lab == p].sum(), p) for p in pieces]
+        sizes.sort(reverse=True)
+        out += [np.flatnonzero(lab == p) for _, p in sizes[1:]]
+    return out
+
+
+def grow(ua: UnitArrays, rules: Rules, cand: list[np.ndarray]) -> np.ndarray:
+    """Region growing: every team starts at its root (the allowed unit nearest its base) and,
+    least-loaded team first, takes the free touching block nearest its base until it reaches its
+    share; leftovers go to a touching team (or the nearest allowed one). Territories come out
+    contiguous where the map allows; balance is left to :func:`local_search`."""
+    import heapq
+
+    U, T = ua.n_units, ua.n_teams
+    team = np.full(U, -1)
+    allowed = np.zeros((U, T), bool)
+    for u in range(U):
+        allowed[u, cand[u]] = True
+    nbrs: list[list[int]] = [[] for _ in range(U)]
+    for i, j in ua.edges:
+        nbrs[int(i)].append(int(j))
+        nbrs[int(j)].append(int(i))
+    target = ua.target_load()
+    load = np.zeros(T)
+    qmax = [rules.quotas.for_level(lv).max_villages for lv in ua.team_level]
+    n_vill = np.zeros(T, int)
+    held: set = set()
+    groups = {g: ua.group_of(g) for g in ("village", "town")}
+
+    def block(u, t):
+        g = ua.team_granularity[t]
+        if g == ua.level:
+            return np.array([u])
+        grp = groups[g]
+        return np.flatnonzero(grp == grp[u])
+
+    def ok(us, t):
+        if (team[us] >= 0).any() or not allowed[us, t].all():
+            return False
+        if qmax[t] is not None:
+            new = {int(v) for v in ua.unit_village[us] if v >= 0 and (t, int(v)) not in held}
+            if n_vill[t] + len(new) > qmax[t]:
+                return False
+        return True
+
+    def give(us, t):
+        team[us] = t
+        load[t] += ua.workload[us].sum()
+        for v in ua.unit_village[us]:
+            if v >= 0 and (t, int(v)) not in held:
+                held.add((t, int(v)))
+                n_vill[t] += 1
+
+    frontier: list[list] = [[] for _ in range(T)]
+    order = np.argsort(-target, kind="stable")
+    for t in order:
+        roots = sorted(np.flatnonzero(allowed[:, t]), key=lambda u: ua.dist_m[u, t])
+        for u in roots[:50]:
+            us = block(int(u), int(t))
+            if ok(us, t):
+                give(us, t)
+                for b in us:
+                    for v in nbrs[b]:
+                        heapq.heappush(frontier[t], (ua.dist_m[v, t], v))
+                break
+    active = [(load[t] / max(target[t], 1.0), int(t)) for t in range(T) if load[t] > 0]
+    heapq.heapify(active)
+    while active:
+        ratio, t = heapq.heappop(active)
+        if ratio >= 1.0:
+            continue
+        took = False
+        while frontier[t]:
+            _, u = heapq.heappop(frontier[t])
+            if team[u] >= 0 or not allowed[u, t]:
+                continue
+            us = block(u, t)
+            if not ok(us, t):
+                continue
+            give(us, t)
+            for b in us:
+                for v in nbrs[b]:
+                    if team[v] < 0:
+                        heapq.heappush(frontier[t], (ua.dist_m[v, t], v))
+            took = True
+            break
+        if took:
+            heapq.heappush(active, (load[t] / max(target[t], 1.0), t))
+    # leftovers: touching team with the lowest load ratio, repeated; then nearest allowed team
+    changed = True
+    while changed and (team < 0).any():
+        changed = False
+        for u in np.flatnonzero(team < 0):
+            if team[u] >= 0:
+                continue
+            opts = sorted({int(team[v]) for v in nbrs[u] if team[v] >= 0},
+                          key=lambda t: (load[t] / max(target[t], 1.0), ua.dist_m[u, t]))
+            for t in opts:
+                us = block(int(u), t)
+                if ok(us, t):
+                    give(us, t)
+                    changed = True
+                    break
+    for u in np.flatnonzero(team < 0):
+        if team[u] >= 0:
+            continue
+        for t in sorted(cand[u], key=lambda t: (load[t] / max(target[t], 1.0), ua.dist_m[u, t])):
+            us = block(int(u), int(t))
+            if ok(us, int(t)):
+                give(us, int(t))
+                break
+    return team
+
+
+def score(ua: UnitArrays, rules: Rules, team: np.ndarray) -> float:
+    """The model's objective for a plan, approximately (detached units counted as units with no
+    touching unit of their team): used to pick the better warm start."""
+    from planner.assign.units import OBJ_SCALE
+
+    load = np.bincount(team, weights=ua.workload, minlength=ua.n_teams)
+    target, tol = ua.target_load(), rules.balance.tolerance
+    out = np.maximum(0, load - np.floor(target * (1 + tol))) + np.maximum(0, np.ceil(target * (1 - tol)) - load)
+    bal = round(rules.balance.weight * OBJ_SCALE / 60.0) * out.sum()
+    com = np.round(rules.compactness.weight * OBJ_SCALE / 1000.0 * ua.dist_m[np.arange(ua.n_units), team]).sum()
+    same = team[ua.edges[:, 0]] == team[ua.edges[:, 1]]
+    cut = round(rules.contiguity.weight * OBJ_SCALE) * int((~same).sum())
+    mates = np.zeros(ua.n_units, int)
+    np.add.at(mates, ua.edges[same].ravel(), 1)
+    det = round(rules.contiguity.detached_weight * OBJ_SCALE) * int((mates == 0).sum())
+    return float(bal + com + cut + det)

@@ -7,7 +7,8 @@ Variables, named by index:
   take[v,t]   team t holds some unit of village v (quota teams only)
   over[t], under[t]   minutes of team t's workload above / below its balance band
   same[e,t]   both ends of adjacency edge e are in team t (contiguity)
-  iso[u]      unit u has no touching unit of its own team (an enclave)
+  brk[u]      unit u is detached: it is not its team's root and no touching unit of its team is
+              nearer the root (graph distance); each extra piece of a territory costs ≥ 1
 Business rules that may conflict are guarded by enforcement literals
 (``rule:<name>``) so an infeasible model can be explained with
 ``sufficient_assumptions_for_infeasibility``.
@@ -49,7 +50,8 @@ class _Vars:
     over: dict
     under: dict
     same: dict
-    iso: dict
+    brk: dict
+    depth: dict  # team → {unit: graph distance from the team's root within its candidates}
     literals: dict  # rule name → enforcement literal
     terms: dict = field(default_factory=dict)  # soft goal name → linear expression (objective units)
 
@@ -153,13 +155,18 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
             same[e, t] = s
         if len(common) > 1:  # implied by exactly-one, but it gives the LP a sound bound
             m.add_at_most_one(same[e, t] for t in common)
-    iso = {}
-    if rules.contiguity.isolated_weight > 0:
-        for u in range(U):
-            iso[u] = m.new_bool_var(f"iso[{u}]")
-            for t in map(int, teams_of[u]):
-                mates = [x[v, t] for v in nbrs[u] if (v, t) in x]
-                m.add(x[u, t] <= sum(mates) + iso[u])
+    brk, depth = {}, {}
+    if rules.contiguity.detached_weight > 0:
+        for t in range(T):
+            depth[t] = _depths(units_of[t], nbrs, ua.dist_m[:, t], x, t)
+        brk = {u: m.new_bool_var(f"brk[{u}]") for u in range(U)}
+        for t in range(T):
+            d = depth[t]
+            for u in units_of[t]:
+                if d[u] == 0:
+                    continue
+                closer = [x[v, t] for v in nbrs[u] if (v, t) in x and d[v] < d[u]]
+                m.add(x[u, t] <= sum(closer) + brk[u])
 
     # ---- objective: named soft goals, all in objective units (OBJ_SCALE × weight × measure)
     terms = {}
@@ -169,8 +176,8 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
     terms["balance"] = int(round(w_b)) * sum(over.values()) + int(round(w_b)) * sum(under.values())
     w_e = int(round(rules.contiguity.weight * OBJ_SCALE))
     terms["contiguity"] = w_e * (len(ua.edges) - sum(same.values()))
-    w_i = int(round(rules.contiguity.isolated_weight * OBJ_SCALE))
-    terms["enclaves"] = w_i * sum(iso.values()) if iso else 0
+    w_i = int(round(rules.contiguity.detached_weight * OBJ_SCALE))
+    terms["detached"] = w_i * sum(brk.values()) if brk else 0
     if data.previous is not None:
         w_s = rules.stability.weight_per_household * OBJ_SCALE
         moved = []
@@ -186,7 +193,7 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
             m.add_assumption(lv)
         else:
             m.add(lv == 1)
-    return _Vars(m, x, take, over, under, same, iso, literals, terms)
+    return _Vars(m, x, take, over, under, same, brk, depth, literals, terms)
 
 
 def hint(v: _Vars, data: ModelData, team_of_unit: np.ndarray) -> None:
@@ -204,13 +211,41 @@ def hint(v: _Vars, data: ModelData, team_of_unit: np.ndarray) -> None:
     for (e, t), var in v.same.items():
         i, j = ua.edges[e]
         v.model.add_hint(var, int(team_of_unit[i] == t and team_of_unit[j] == t))
-    if v.iso:
-        mate = np.zeros(ua.n_units, bool)
-        same_team = team_of_unit[ua.edges[:, 0]] == team_of_unit[ua.edges[:, 1]]
-        mate[ua.edges[same_team, 0]] = True
-        mate[ua.edges[same_team, 1]] = True
-        for u, var in v.iso.items():
-            v.model.add_hint(var, int(not mate[u]))
+    if v.brk:
+        for u, var in v.brk.items():
+            t = int(team_of_unit[u])
+            d = v.depth.get(t, {})
+            du = d.get(u, np.inf)
+            ok = du == 0 or any(team_of_unit[w] == t and d.get(w, np.inf) < du for w in _nbrs(ua)[u])
+            v.model.add_hint(var, int(not ok))
+
+
+def _nbrs(ua) -> list[list[int]]:
+    out: list[list[int]] = [[] for _ in range(ua.n_units)]
+    for i, j in ua.edges:
+        out[int(i)].append(int(j))
+        out[int(j)].append(int(i))
+    return out
+
+
+def _depths(units: list[int], nbrs, dist_to_base, x, t) -> dict[int, float]:
+    """Breadth-first graph distance from the team's root (its candidate unit nearest its base),
+    within the team's candidate units; unreachable units get infinity."""
+    from collections import deque
+
+    d = {u: np.inf for u in units}
+    if not units:
+        return d
+    root = min(units, key=lambda u: (dist_to_base[u], u))
+    d[root] = 0
+    queue = deque([root])
+    while queue:
+        u = queue.popleft()
+        for v in nbrs[u]:
+            if (v, t) in x and d[v] == np.inf:
+                d[v] = d[u] + 1
+                queue.append(v)
+    return d
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):

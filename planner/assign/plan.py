@@ -15,7 +15,7 @@ import pandas as pd
 from geodata.errors import ZoufangError
 from planner.assign import model as _model
 from planner.assign.check import check_plan, contiguity
-from planner.assign.construct import candidates, construct, local_search
+from planner.assign.construct import candidates, construct, grow, local_search, score
 from planner.assign.explain import InfeasibleError, describe_literal, precheck
 from planner.assign.frames import assignment_frame, responsible_teams, teams_summary
 from planner.assign.mustvisit import plan_must_visits
@@ -30,7 +30,8 @@ class NoPlanError(ZoufangError, RuntimeError):
 
 def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2, seed: int = 0,
            previous: pd.DataFrame | None = None, progress=None, candidates_k: int = 10,
-           lns: bool = True, deterministic: bool = False) -> Assignment:
+           lns: bool = True, deterministic: bool = False, warm_start: str = "grow",
+           main_share: float = 0.4, lns_step: float = 1.5) -> Assignment:
     """Assign every unit (and so every household and enterprise) to exactly one team.
 
     ``previous``: the ``assignment`` frame of an earlier plan (only its grid
@@ -55,14 +56,24 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     prev = _previous_units(ua, previous) if previous is not None else None
     _emit(progress, "construct", t0)
     cand = candidates(ua, k=candidates_k, extra=[prev] if prev is not None else [])
-    warm = construct(ua, rules, cand, previous=prev)
-    cand = candidates(ua, k=candidates_k, extra=[warm] + ([prev] if prev is not None else []))
-    if prev is None:  # with a previous plan the warm start is the old plan itself
-        warm = local_search(ua, rules, cand, warm, time_budget=0.1 * time_limit)
+    if prev is not None:  # the old plan itself (completed greedily) is the warm start
+        warm = construct(ua, rules, cand, previous=prev)
+        cand = candidates(ua, k=candidates_k, extra=[warm, prev])
+    else:  # two constructions polished by local search; the better one starts the solver
+        starts = []
+        for make in (grow, construct):
+            w = make(ua, rules, cand)
+            if (w >= 0).all():
+                w = local_search(ua, rules, cand, w, time_budget=0.05 * time_limit)
+                starts.append((score(ua, rules, w), len(starts), w))
+        if not starts:
+            starts = [(0.0, 0, construct(ua, rules, cand))]
+        warm = min(starts, key=lambda s: s[:2])[2]
+        cand = candidates(ua, k=candidates_k, extra=[warm])
 
     data = _model.ModelData(ua, rules, cand, previous=prev)
     deadline = t0 + time_limit
-    main_limit = max(1.0, deadline - time.perf_counter()) * (0.6 if lns else 1.0)
+    main_limit = max(1.0, deadline - time.perf_counter()) * (main_share if lns else 1.0)
     out = _model.solve(data, time_limit=main_limit, workers=workers, seed=seed, hint_plan=warm,
                        progress=progress, phase="solve", deterministic=deterministic)
     if out.status == "INFEASIBLE" and candidates_k < ua.n_teams:
@@ -89,8 +100,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         from planner.assign.lns import improve
 
         team, objective, lns_info = improve(data, team, objective, deadline=deadline, workers=workers,
-                                           seed=seed, progress=progress, t0=t0,
-                                           steps=int(0.4 * time_limit / 2.0) if deterministic else None)
+                                           seed=seed, progress=progress, t0=t0, step_time=lns_step,
+                                           steps=int((1 - main_share) * time_limit / lns_step) if deterministic else None)
     if team is None:
         raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
                           f"raise --time-limit or --workers")

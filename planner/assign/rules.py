@@ -122,7 +122,7 @@ class CompactnessRules:
 @dataclass(frozen=True)
 class ContiguityRules:
     weight: float = 2
-    isolated_weight: float = 50
+    detached_weight: float = 50
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ def rules_from_dict(data: dict, *, source: str = "dict") -> Rules:
                     {"tolerance": _fraction, "weight": _nonneg_num})
     compactness = build(CompactnessRules, "compactness", section("compactness"), {"weight": _nonneg_num})
     contiguity = build(ContiguityRules, "contiguity", section("contiguity"),
-                       {"weight": _nonneg_num, "isolated_weight": _nonneg_num})
+                       {"weight": _nonneg_num, "detached_weight": _nonneg_num})
     stability = build(StabilityRules, "stability", section("stability"), {"weight_per_household": _nonneg_num})
 
     must = []
