@@ -24,6 +24,11 @@ import numpy as np
 from planner.routing import RoutingProblem, Stop, Vehicles, solve_routes
 
 
+#: route search iterations of a day: min(iterations, max(MIN_ITERATIONS, ITERATIONS_PER_STOP × stops))
+MIN_ITERATIONS = 20
+ITERATIONS_PER_STOP = 8
+
+
 @dataclass(frozen=True)
 class DayJob:
     cadre_id: str
@@ -143,7 +148,9 @@ def route_day(travel: Travel, job: DayJob, *, time_limit: float, iterations: int
             (Vehicles(1, start_location=0, shift_start=shift_start, shift_end=max(shift_start, shift_end - phone_s)),),
             distance_cost=0, duration_cost=1, name=f"{job.cadre_id} {job.date}",
         )
-        res = solve_routes(problem, time_limit=time_limit, seed=seed, workers=1, max_iterations=iterations)
+        # small days converge at once: iterations grow with the stops, up to ``iterations``
+        its = None if iterations is None else min(iterations, max(MIN_ITERATIONS, ITERATIONS_PER_STOP * len(stops)))
+        res = solve_routes(problem, time_limit=time_limit, seed=seed, workers=1, max_iterations=its)
         dropped.extend((job.tasks[person[u.stop]], u.reason) for u in res.unassigned)
         if res.routes:
             route = res.routes[0]

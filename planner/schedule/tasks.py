@@ -117,7 +117,7 @@ def build_tasks(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame, r
     t = _number_groups(t)
     vh = hilbert_index(vp["x"].to_numpy(), vp["y"].to_numpy())
     vrank = pd.Series(np.argsort(np.argsort(vh, kind="stable"), kind="stable"), index=vp.index)
-    t["order"] = hilbert_index(t["x"].to_numpy(), t["y"].to_numpy())
+    t["order"] = hilbert_index(t["x"].to_numpy(), t["y"].to_numpy(), bits=24)
     t["_v"] = vrank.reindex(t["village_id"]).fillna(-1).to_numpy()
     t = t.sort_values(["cadre_id", "_v", "grid_id", "order", "entity_id"], kind="stable").reset_index(drop=True)
     t["order"] = np.arange(len(t))
