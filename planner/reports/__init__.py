@@ -13,5 +13,24 @@ from planner.reports.problem_list import problem_list_workbook
 from planner.reports.summary import summary_table, summary_workbook
 from planner.reports.weekly import WeeklyFigures, weekly_figures, weekly_workbook
 
-__all__ = ["WeeklyFigures", "mask_name", "mask_phone", "mask_survey", "problem_list_workbook", "summary_table",
+KINDS = ("weekly", "summary", "problems")
+#: file names the web site offers the reports under
+FILE_NAMES = {"weekly": "走访周报", "summary": "问题建议汇总表", "problems": "走访收集问题清单"}
+
+
+def workbook(kind: str, campaign, visits, problems, *, start, end, assignment=None, campaign_name: str = "",
+             mask: bool = False):
+    """The ``kind`` report (weekly, summary, problems) as an openpyxl workbook.
+    ``mask`` applies to the problem lists (the only report naming households)."""
+    if kind == "weekly":
+        fig = weekly_figures(campaign, visits, problems, start=start, end=end, assignment=assignment)
+        return weekly_workbook(fig, campaign_name=campaign_name)
+    if kind == "summary":
+        return summary_workbook(campaign, problems, start=start, end=end, campaign_name=campaign_name)
+    if kind == "problems":
+        return problem_list_workbook(campaign, problems, start=start, end=end, mask=mask)
+    raise ValueError(f"unknown report {kind!r}; reports are {', '.join(KINDS)}")
+
+
+__all__ = ["FILE_NAMES", "KINDS", "WeeklyFigures", "workbook", "mask_name", "mask_phone", "mask_survey", "problem_list_workbook", "summary_table",
            "summary_workbook", "weekly_figures", "weekly_workbook"]

@@ -18,7 +18,7 @@ import click
 
 from geodata.errors import ZoufangError
 
-KINDS = ("weekly", "summary", "problems")
+KINDS = ("weekly", "summary", "problems")  # planner.reports.KINDS (not imported: --help stays fast)
 
 
 class ReportError(ZoufangError, ValueError):
@@ -92,17 +92,13 @@ def build_report(kind: str, *, start: dt.date, end: dt.date, db: str, campaign_p
     if not campaign_path:
         raise ReportError("which campaign file? give --campaign (the database recorded none)")
     campaign = load_campaign(campaign_path)
-    if kind == "weekly":
-        assignment = None
-        if plan_path:
-            from zoufang.commands.assign import read_previous
+    assignment = None
+    if kind == "weekly" and plan_path:
+        from zoufang.commands.assign import read_previous
 
-            assignment = read_previous(plan_path)
-        fig = reports.weekly_figures(campaign, visits, problems, start=start, end=end, assignment=assignment)
-        return reports.weekly_workbook(fig, campaign_name=name)
-    if kind == "summary":
-        return reports.summary_workbook(campaign, problems, start=start, end=end, campaign_name=name)
-    return reports.problem_list_workbook(campaign, problems, start=start, end=end, mask=mask)
+        assignment = read_previous(plan_path)
+    return reports.workbook(kind, campaign, visits, problems, start=start, end=end, assignment=assignment,
+                            campaign_name=name, mask=mask)
 
 
 @click.command("report")
