@@ -22,6 +22,7 @@ COMMANDS = {
     "import": "import_",
     "demo": "demo",
     "assign": "assign",
+    "plan-province": "province",
     "schedule": "schedule",
     "route": "route",
     "serve": "serve",
