@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from pathlib import Path
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         bks_vehicles, bks_distance = bks[name]
         row = {"instance": name, "bks_vehicles": bks_vehicles, "bks_distance": bks_distance}
 
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         result = solve_routes(to_problem(inst), time_limit=t, seed=args.seed, engine=args.engine, workers=args.workers)
         wall = time.perf_counter() - started
@@ -108,11 +110,18 @@ def main(argv: list[str] | None = None) -> int:
         ok = res.feasible and not result.unassigned
         gap = 100.0 * (res.distance - bks_distance) / bks_distance
         row.update(
-            feasible=ok, vehicles=res.vehicles, distance=round(res.distance, 4), gap=round(gap, 4), wall=round(wall, 2)
+            feasible=ok,
+            vehicles=res.vehicles,
+            distance=round(res.distance, 4),
+            gap=round(gap, 4),
+            wall=round(wall, 2),
+            load_before=round(load_before, 2),
+            notes=" | ".join(result.notes),
         )
         line = f"{name:8} | {_cell(ok, res.vehicles, res.distance, gap, wall):>33}"
 
         if args.reference == "pyvrp":
+            ref_load = os.getloadavg()[0]
             started = time.perf_counter()
             ref = plain_pyvrp(to_problem(inst, round_durations_up=False), time_limit=t, seed=args.seed)
             ref_wall = time.perf_counter() - started
@@ -125,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                 ref_distance=round(ref_check.distance, 4),
                 ref_gap=round(ref_gap, 4),
                 ref_wall=round(ref_wall, 2),
+                ref_load_before=round(ref_load, 2),
+                ref_notes=" | ".join(ref.notes),
             )
             line += f" | {_cell(ref_ok, ref_check.vehicles, ref_check.distance, ref_gap, ref_wall):>33}"
         rows.append(row)

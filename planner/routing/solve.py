@@ -27,6 +27,7 @@ from .model import Route, RouteResult, RoutingProblem, Unassigned
 from .schedule import solo_reason, timeline
 
 ENGINES = ("pyvrp", "ortools")
+_READOUT_MARGIN = 0.1  # seconds kept for stopping workers and building the result
 
 
 def solve_routes(
@@ -77,7 +78,9 @@ def solve_routes(
             problem, candidates, force_all=force_all, time_limit=seconds, seed=seed
         )
 
-    raw = run(True, time_limit)
+    # the whole call, set-up and read-out included, should fit in time_limit
+    budget = time_limit - (time.perf_counter() - started) - _READOUT_MARGIN * min(1.0, time_limit)
+    raw = run(True, max(0.01, budget))
     notes = list(raw.notes)
     if not raw.feasible and name == "pyvrp":  # OR-Tools stops are soft already
         notes.append("no plan serves every required stop; repair search drops the fewest")
