@@ -167,15 +167,121 @@ def web_files(tmp_path_factory, web_campaign, web_plan):
     return campaign_path, plan_path
 
 
+#: test accounts: user name → (password, role, cadre_id)
+ACCOUNTS = {
+    "planner": ("planner-pass", "planner", None),
+    "leader": ("leader-pass", "leader", None),
+    "admin": ("admin-pass", "admin", None),
+    "cadre1": ("cadre1-pass", "cadre", "C1"),
+    "cadre2": ("cadre2-pass", "cadre", "C2"),
+}
+#: the planned campaign's calendar (see ``planned``)
+START, END, TODAY = "2026-03-02", "2026-03-31", "2026-03-04"
+
+
+@pytest.fixture(scope="session")
+def db_template(tmp_path_factory):
+    """A migrated SQLite database holding :data:`ACCOUNTS` (copied per test:
+    migrating and hashing passwords once keeps the tests fast)."""
+    from geodata import store
+
+    path = tmp_path_factory.mktemp("web_db") / "template.sqlite"
+    engine = store.make_engine(path)
+    store.upgrade(engine)
+    with store.session_scope(engine) as s:
+        for name, (password, role, cadre) in ACCOUNTS.items():
+            store.create_account(s, name, password, role=role, cadre_id=cadre)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(web_campaign, web_plan):
+def db_url(db_template, tmp_path):
+    import shutil
+
+    path = tmp_path / "zoufang.sqlite"
+    shutil.copyfile(db_template, path)
+    return f"sqlite:///{path}"
+
+
+def make_app(db_url, tmp_path, **config):
     from web import create_app
 
     return create_app({
-        "TESTING": True, "SECRET_KEY": "test", "CAMPAIGN": web_campaign, "PLAN": web_plan,
+        "TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": db_url,
+        "PLAN_FOLDER": str(tmp_path / "plans"), "UPLOAD_FOLDER": str(tmp_path / "uploads"), **config,
     })
 
 
 @pytest.fixture
+def app(web_campaign, web_plan, db_url, tmp_path):
+    return make_app(db_url, tmp_path, CAMPAIGN=web_campaign, PLAN=web_plan)
+
+
+def csrf_token(client) -> str:
+    """The session's CSRF token, read from the log-in form."""
+    import re
+
+    html = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def login(client, username: str):
+    """Sign ``client`` in as one of :data:`ACCOUNTS`; returns the client."""
+    response = client.post("/login", data={
+        "username": username, "password": ACCOUNTS[username][0], "csrf_token": csrf_token(client),
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.fixture
 def client(app):
+    """A planner's client (planners see every page of the foundation)."""
+    return login(app.test_client(), "planner")
+
+
+@pytest.fixture
+def anon(app):
     return app.test_client()
+
+
+# --- a planned and scheduled campaign -------------------------------------------
+
+
+#: rules of the test campaign: no must-visit rule (it has no senior cadre)
+PLAN_RULES = {"must_visit": []}
+
+
+@pytest.fixture(scope="session")
+def planned(web_campaign):
+    """(assignment, must_visits, teams_summary, stops, days) from
+    :func:`planner.assign.assign` and :func:`planner.schedule.schedule` on the
+    test campaign, once per session (about half a second)."""
+    import datetime as dt
+    import warnings
+
+    from planner.assign import assign, rules_from_dict
+    from planner.schedule import load_schedule_rules, schedule
+
+    plan = assign(web_campaign, rules_from_dict(PLAN_RULES), time_limit=5, workers=1, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # straight-line travel estimates on the toy roads
+        sched = schedule(web_campaign, plan.assignment, plan.must_visits, load_schedule_rules(None),
+                         start=dt.date.fromisoformat(START), end=dt.date.fromisoformat(END),
+                         time_limit=0.2, iterations=50, seed=0, workers=1)
+    return plan.assignment, plan.must_visits, plan.teams_summary, sched.stops, sched.days
+
+
+@pytest.fixture
+def planned_app(web_campaign, planned, db_url, tmp_path):
+    from planner.assign import rules_from_dict
+
+    assignment, must, summary, stops, days = planned
+    return make_app(db_url, tmp_path, CAMPAIGN=web_campaign, PLAN=assignment, MUST_VISITS=must,
+                    TEAMS_SUMMARY=summary, SCHEDULE=(stops, days), RULES=rules_from_dict(PLAN_RULES),
+                    TODAY=TODAY, CAMPAIGN_START=START, CAMPAIGN_END=END)
+
+
+def client_as(app, username: str):
+    return login(app.test_client(), username)

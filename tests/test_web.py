@@ -20,6 +20,10 @@ from conftest_web import (  # noqa: F401  (fixtures)
     Y0,
     app,
     client,
+    db_template,
+    db_url,
+    login,
+    make_app,
     personal_values,
     web_campaign,
     web_files,
@@ -29,7 +33,7 @@ from web import create_app
 from web.data import get_data
 from web.maps import MissingVendorAsset, campaign_map, offline
 
-PAGES = ["/planner/map", "/cadre/", "/leader/", "/planner/map?lang=en"]
+PAGES = ["/planner/map", "/planner/plan", "/planner/upload", "/planner/map?lang=en"]
 LAYER_COUNTS = {"towns": 1, "villages": 4, "grids": 8, "roads": 2, "households": N_HOUSEHOLDS, "enterprises": 2}
 _TO_WGS84 = Transformer.from_crs(32631, 4326, always_xy=True)
 
@@ -64,35 +68,14 @@ def test_create_app_rejects_an_unknown_language():
         create_app({"TESTING": True, "LANGUAGE": "fr"})
 
 
-def test_without_a_campaign_pages_say_how_to_start_and_the_api_answers_503():
-    client = create_app({"TESTING": True}).test_client()  # noqa: F811
+def test_without_a_campaign_pages_say_how_to_start_and_the_api_answers_503(db_url, tmp_path):  # noqa: F811
+    client = login(make_app(db_url, tmp_path).test_client(), "planner")  # noqa: F811
     page = client.get("/planner/map")
     assert page.status_code == 503
     assert "zoufang serve CAMPAIGN.gpkg" in page.get_data(as_text=True)
     api = client.get("/api/layers/villages.geojson")
     assert api.status_code == 503
     assert "no campaign configured" in api.get_json()["error"]
-
-
-def test_root_redirects_to_the_planner_map(client):  # noqa: F811
-    response = client.get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/planner/map")
-
-
-@pytest.mark.parametrize("path, text", [
-    ("/cadre/", "走访干部页面"),
-    ("/leader/", "领导页面"),
-    ("/planner/", None),  # redirects to the map
-])
-def test_audience_sections_answer(client, path, text):  # noqa: F811
-    response = client.get(path)
-    if text is None:
-        assert response.status_code == 302
-        return
-    assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    assert text in html and "即将推出" in html
 
 
 def test_campaign_is_loaded_once_per_app(app):  # noqa: F811
@@ -128,7 +111,7 @@ def test_map_page_switches_to_english_and_remembers_it(client):  # noqa: F811
     assert _js_name("Villages") in html and "Weak village (must visit)" in html
     again = client.get("/planner/map").get_data(as_text=True)
     assert '<html lang="en">' in again
-    back = client.get("/leader/?lang=zh").get_data(as_text=True)
+    back = client.get("/planner/plan?lang=zh").get_data(as_text=True)
     assert '<html lang="zh-CN">' in back
 
 
@@ -150,9 +133,9 @@ def test_campaign_map_object_fits_the_villages_without_tiles(app):  # noqa: F811
     assert not any(isinstance(c, folium.TileLayer) for c in cmap.map._children.values())
 
 
-def test_tile_layer_is_added_and_allowed_only_when_configured(web_campaign):  # noqa: F811
+def test_tile_layer_is_added_and_allowed_only_when_configured(web_campaign, db_url, tmp_path):  # noqa: F811
     url = "http://tiles.intranet.example/{z}/{x}/{y}.png"
-    client = create_app({"TESTING": True, "CAMPAIGN": web_campaign, "TILE_URL": url}).test_client()  # noqa: F811
+    client = login(make_app(db_url, tmp_path, CAMPAIGN=web_campaign, TILE_URL=url).test_client(), "planner")  # noqa: F811
     response = client.get("/planner/map")
     assert url in response.get_data(as_text=True)
     assert "img-src 'self' data: http://tiles.intranet.example" in response.headers["Content-Security-Policy"]
@@ -177,12 +160,12 @@ def _moved_to_china(campaign):
     return replace(campaign, crs=CRS.from_epsg(32650), **layers)
 
 
-def test_gcj02_tiles_shift_our_layers_by_the_gcj02_offset(web_campaign):  # noqa: F811
+def test_gcj02_tiles_shift_our_layers_by_the_gcj02_offset(web_campaign, db_url, tmp_path):  # noqa: F811
     from geodata.crs import wgs84_to_gcj02
 
     china = _moved_to_china(web_campaign)
-    plain = create_app({"TESTING": True, "CAMPAIGN": china}).test_client()
-    shifted = create_app({"TESTING": True, "CAMPAIGN": china, "TILE_CRS": "gcj02"}).test_client()
+    plain = login(make_app(db_url, tmp_path, CAMPAIGN=china).test_client(), "planner")
+    shifted = login(make_app(db_url, tmp_path, CAMPAIGN=china, TILE_CRS="gcj02").test_client(), "planner")
     [(lon, lat)] = [f["geometry"]["coordinates"] for f in geojson(plain, "enterprises")["features"][:1]]
     [(glon, glat)] = [f["geometry"]["coordinates"] for f in geojson(shifted, "enterprises")["features"][:1]]
     want_lon, want_lat = wgs84_to_gcj02(lon, lat)
@@ -190,8 +173,8 @@ def test_gcj02_tiles_shift_our_layers_by_the_gcj02_offset(web_campaign):  # noqa
     assert abs(glon - lon) + abs(glat - lat) > 1e-3  # hundreds of metres, not rounding
 
 
-def test_without_a_plan_grids_are_unassigned_and_the_legend_says_so(web_campaign):  # noqa: F811
-    client = create_app({"TESTING": True, "CAMPAIGN": web_campaign}).test_client()  # noqa: F811
+def test_without_a_plan_grids_are_unassigned_and_the_legend_says_so(web_campaign, db_url, tmp_path):  # noqa: F811
+    client = login(make_app(db_url, tmp_path, CAMPAIGN=web_campaign).test_client(), "planner")  # noqa: F811
     html = client.get("/planner/map").get_data(as_text=True)
     assert "未加载分配方案" in html
     grids = geojson(client, "grids")
@@ -251,11 +234,11 @@ def test_grid_counts_match_the_households_of_each_grid_and_carry_its_team(client
     assert {g: p["team_id"] for g, p in got.items()} == PLAN_TEAMS
 
 
-def test_town_counts_come_from_the_villages_when_there_is_no_towns_layer(web_campaign):  # noqa: F811
+def test_town_counts_come_from_the_villages_when_there_is_no_towns_layer(web_campaign, db_url, tmp_path):  # noqa: F811
     from dataclasses import replace
 
-    app = create_app({"TESTING": True, "CAMPAIGN": replace(web_campaign, towns=None)})  # noqa: F811
-    data = geojson(app.test_client(), "households", agg="town")
+    app = make_app(db_url, tmp_path, CAMPAIGN=replace(web_campaign, towns=None))  # noqa: F811
+    data = geojson(login(app.test_client(), "planner"), "households", agg="town")
     [feature] = data["features"]
     assert feature["properties"]["town_id"] == "T01"
     assert feature["properties"]["count"] == N_HOUSEHOLDS
@@ -343,9 +326,10 @@ def test_bad_layer_requests_are_refused_with_a_reason(client, query, status, mes
     assert message in response.get_json()["error"]
 
 
-def test_campaign_and_plan_load_from_geopackages(web_files):  # noqa: F811
+def test_campaign_and_plan_load_from_geopackages(web_files, db_url, tmp_path):  # noqa: F811
     campaign_path, plan_path = web_files
-    client = create_app({"TESTING": True, "CAMPAIGN_PATH": str(campaign_path), "PLAN_PATH": str(plan_path)}).test_client()  # noqa: F811
+    app = make_app(db_url, tmp_path, CAMPAIGN_PATH=str(campaign_path), PLAN_PATH=str(plan_path))  # noqa: F811
+    client = login(app.test_client(), "planner")  # noqa: F811
     data = client.get("/api/campaign").get_json()
     assert data["counts"] == LAYER_COUNTS and data["planned"] is True
     grids = {f["properties"]["grid_id"]: f["properties"]["team_id"] for f in geojson(client, "grids")["features"]}
@@ -457,9 +441,12 @@ def _messages_in_the_code():
         found |= set(re.findall(r"""_\(\s*["']([^"']+)["']\s*\)""", path.read_text(encoding="utf-8")))
     js = (root / "static/js/campaign_map.js").read_text(encoding="utf-8")
     found |= set(re.findall(r"""\bt\(\s*"([^"]+)"\s*\)""", js))
+    from web.cadre import CATEGORY_LABELS, LEVEL_LABELS, OUTCOME_LABELS
     from web.maps import LAYER_LABELS
 
     found |= {label for label, _show in LAYER_LABELS.values()}
+    for labels in (OUTCOME_LABELS, CATEGORY_LABELS, LEVEL_LABELS):
+        found |= set(labels.values())
     return found
 
 

@@ -34,8 +34,28 @@ def test_serve_loads_the_campaign_and_plan_then_serves_on_host_and_port(web_file
     assert app.config["PLAN_PATH"] == str(plan_path)
     assert app.config["LANGUAGE"] == "en" and app.config["TILE_URL"] is None
     assert app.config["SECRET_KEY"] != "dev" and len(app.config["SECRET_KEY"]) == 64
-    page = app.test_client().get("/planner/map")
+    assert app.config["DATABASE_URL"] == f"sqlite:///{campaign_path.resolve().with_name('zoufang.sqlite')}"
+    # the first admin account was created and its password printed once
+    [line] = [x for x in result.output.splitlines() if "first admin account" in x]
+    password = line.split("admin / ")[1].split()[0]
+    client = app.test_client()
+    assert client.get("/planner/map").status_code == 302  # to /login
+    login_page = client.get("/login").get_data(as_text=True)
+    token = login_page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/login", data={"username": "admin", "password": password, "csrf_token": token}).status_code == 302
+    page = client.get("/planner/map")
     assert page.status_code == 200 and '<html lang="en">' in page.get_data(as_text=True)
+
+
+def test_serve_uses_the_database_given_and_keeps_its_accounts(web_files, started, tmp_path):  # noqa: F811
+    campaign_path, _plan = web_files
+    db = tmp_path / "site.sqlite"
+    first = CliRunner().invoke(main, ["serve", str(campaign_path), "--db", str(db)])
+    assert first.exit_code == 0, first.output
+    assert f"app database sqlite:///{db}" in first.output and "first admin account" in first.output
+    again = CliRunner().invoke(main, ["serve", str(campaign_path), "--db", f"sqlite:///{db}"])
+    assert again.exit_code == 0 and "first admin account" not in again.output
+    assert [app.config["DATABASE_URL"] for app, _kw in started] == [f"sqlite:///{db}", f"sqlite:///{db}"]
 
 
 def test_serve_refuses_a_missing_campaign_file(tmp_path, started):

@@ -4,8 +4,8 @@ Shaped like Flask's tutorial app (flaskr)::
 
     app = create_app({"CAMPAIGN_PATH": "campaign.gpkg"})
 
-Blueprints: ``planner`` (/planner/), ``cadre`` (/cadre/), ``leader``
-(/leader/) and ``api`` (/api/). The site works with no internet: every
+Blueprints: ``auth`` (/login, /logout), ``planner`` (/planner/), ``cadre``
+(/cadre/), ``leader`` (/leader/), ``admin`` (/admin/) and ``api`` (/api/). The site works with no internet: every
 JS/CSS asset is served from ``static/vendor/`` and a Content-Security-Policy
 forbids the browser to fetch from any other host (except a configured tile
 server).
@@ -20,13 +20,16 @@ Configuration keys (defaults in :data:`DEFAULTS`):
 ``LANGUAGE``        ``zh`` (default) or ``en``; ``?lang=`` switches per session
 ``ZOOM_VILLAGE_COUNTS``, ``ZOOM_GRID_COUNTS``, ``ZOOM_POINTS``, ``ZOOM_ALL_ROADS``  see :class:`web.data.Zoom`
 ``API_MAX_FEATURES`` most features one layer request returns
+``DATABASE_URL``    the app database (default: zoufang.sqlite beside the campaign); see :mod:`web.db`
+``RULES_PATH``      campaign rules TOML for planning runs (or ``RULES``: ready Rules)
+``TODAY``           pin "today" (ISO date) for demos and tests
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, redirect, render_template, request
 
 DEFAULTS = {
     "SECRET_KEY": "dev",
@@ -62,23 +65,25 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
     app.config.from_mapping(overrides or {})
     app.json.sort_keys = False  # GeoJSON keeps its natural key order, and it is faster
 
-    from web import auth, data, i18n
+    from web import auth, data, db, i18n
 
     i18n.init_app(app)
-    auth.init_app(app)
     data.init_app(app)
+    db.init_app(app)
+    auth.init_app(app)
 
-    from web import api, cadre, leader, planner
+    from web import admin, api, cadre, leader, planner
 
     app.register_blueprint(planner.bp)
     app.register_blueprint(cadre.bp)
     app.register_blueprint(leader.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
 
     @app.route("/")
     def index():
-        # TODO(web auth): send each role to its home page, anonymous to /login.
-        return redirect(url_for("planner.map_page"))
+        """Each role to its home page, an anonymous visitor to /login."""
+        return redirect(auth.home_url())
 
     @app.errorhandler(data.NoCampaignError)
     def no_campaign(exc):

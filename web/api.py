@@ -8,6 +8,19 @@
     :func:`web.data.query_layer` for the foreign members.
 ``GET /api/campaign``
     Name, extent, feature counts and teams (with their map colours).
+``GET /api/jobs/<id>``
+    A background planning run: ``{id, kind, state, progress, message, result, error}``
+    (planners and admins; started by ``POST /planner/run``).
+``GET /api/coverage``
+    Coverage totals and by town, village and grid (:func:`planner.coverage.coverage`
+    of the stored visits; aggregates only) for leaders, planners and admins.
+``GET /api/coverage/map.geojson?layer=grids|villages|households&bbox=``
+    The leader map's layers: grids and villages with their coverage (villages
+    with their must-visit status), households as covered / not covered points
+    (ids only; in the bbox, at most ``API_MAX_FEATURES``).
+
+Access: every signed-in role reaches ``/api/``; each endpoint narrows it
+(cadres get only ``/api/campaign``). Anonymous requests get 401.
 """
 
 from __future__ import annotations
@@ -16,7 +29,8 @@ import gzip
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from web.auth import require_role
+from web import jobs
+from web.auth import require_role, roles_allowed
 from web.data import (
     LayerQueryError,
     MAP_LAYERS,
@@ -60,6 +74,7 @@ def campaign():
 
 
 @bp.route("/layers/<name>.geojson")
+@roles_allowed("planner", "leader")
 def layer(name: str):
     data = get_data()
     args = request.args
@@ -83,6 +98,80 @@ def layer(name: str):
         limit=limit,
         zooms=Zoom.from_config(current_app.config),
     )
+    response = current_app.json.response(collection)
+    response.mimetype = GEOJSON
+    return response
+
+
+@bp.route("/jobs/<job_id>")
+@roles_allowed("planner")
+def job(job_id: str):
+    found = jobs.get(job_id)
+    if found is None:
+        return jsonify(error=f"no job {job_id}"), 404
+    return jsonify(found.to_dict())
+
+
+def _records(frame) -> list[dict]:
+    import json
+
+    return json.loads(frame.to_json(orient="records", force_ascii=False))
+
+
+@bp.route("/coverage")
+@roles_allowed("leader", "planner")
+def coverage():
+    from web.leader import current_coverage
+
+    cov = current_coverage()
+    return jsonify({
+        "totals": cov.totals,
+        "by_town": _records(cov.by_town),
+        "by_village": _records(cov.by_village),
+        "by_grid": _records(cov.by_grid),
+    })
+
+
+@bp.route("/coverage/map.geojson")
+@roles_allowed("leader", "planner")
+def coverage_map():
+    from web.leader import current_coverage
+
+    data = get_data()
+    cov = current_coverage()
+    name = request.args.get("layer", "grids")
+    if name in ("grids", "villages"):
+        key = name[:-1] + "_id"
+        gdf = data.layers[name][[key, "geometry"] + (["name", "weak", "resettlement"] if name == "villages" else [])]
+        figures = cov.by(name[:-1]).set_index(key)[["households", "households_covered", "enterprises",
+                                                    "enterprises_covered", "not_home_backlog", "coverage",
+                                                    "must_visits_due", "must_visits_done"]]
+        gdf = gdf.join(figures, on=key)
+        if name == "villages":
+            mv = cov.must_visits
+            mv = mv[mv["entity_type"] == "village"] if len(mv) else mv
+            due = mv.groupby("entity_id").size() if len(mv) else {}
+            done = mv[mv["done"].astype(bool)].groupby("entity_id").size() if len(mv) else {}
+            gdf["village_visits_due"] = gdf[key].map(due).fillna(0).astype(int)
+            gdf["village_visits_done"] = gdf[key].map(done).fillna(0).astype(int)
+        collection = gdf.to_geo_dict(na="null", drop_id=True)
+    elif name == "households":
+        pts = data.layers["households"][["household_id", "grid_id", "geometry"]]
+        bbox = parse_bbox(request.args.get("bbox"))
+        if bbox is not None:
+            import shapely
+
+            pts = pts.iloc[sorted(pts.sindex.query(shapely.box(*bbox), predicate="intersects"))]
+        ent = cov.entities
+        covered = ent[ent["entity_type"] == "household"].set_index("entity_id")["covered"]
+        pts = pts.assign(covered=pts["household_id"].map(covered).fillna(False).astype(bool))
+        limit = int(current_app.config["API_MAX_FEATURES"])
+        total = len(pts)
+        collection = pts.iloc[:limit].to_geo_dict(na="null", drop_id=True)
+        collection.update(total=total, truncated=total > limit)
+    else:
+        raise LayerQueryError(f"layer must be grids, villages or households, not {name!r}")
+    collection["layer"] = name
     response = current_app.json.response(collection)
     response.mimetype = GEOJSON
     return response

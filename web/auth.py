@@ -1,36 +1,232 @@
-"""Access control: the hook every blueprint calls before each request.
+"""Accounts, log-in and access control.
 
-There are no accounts yet. Each audience's blueprint registers
-``bp.before_request(require_role(...))`` naming the roles allowed in; today
-:func:`require_role` lets everyone through. The accounts work (web issue,
-point 2: Flask-Login, hashed passwords, roles planner / cadre / leader /
-admin, 403 on every forbidden access) replaces the body of ``check`` below and
-adds the login views here, without touching the blueprints.
+Accounts live in the app database (:mod:`geodata.store`: Werkzeug password
+hashes, roles planner / cadre / leader / admin, a cadre account linked to its
+``cadre_id``). Sessions are Flask-Login's; every form carries a CSRF token
+(Flask-WTF's :data:`csrf`; a JSON API authenticated by bearer token exempts
+its blueprint with ``csrf.exempt(bp)``).
+
+Each audience's blueprint registers ``bp.before_request(require_role(...))``:
+an anonymous visitor is sent to ``/login`` (an ``/api/`` request gets 401),
+a signed-in user whose role is not listed gets 403. Admins pass everywhere.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-ROLES = ("planner", "cadre", "leader", "admin")
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
+
+from geodata import store
+from web import db
+from web.i18n import gettext as _
+
+ROLES = store.ROLES
+#: each role's home page (endpoint)
+HOME = {"planner": "planner.home", "cadre": "cadre.home", "leader": "leader.home", "admin": "admin.home"}
+#: which roles may see personal data (names, phones) of every household
+FULL_DATA_ROLES = ("planner", "admin")
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+bp = Blueprint("auth", __name__)
+
+
+@dataclass
+class User:
+    """The signed-in account as Flask-Login sees it (no password hash kept)."""
+
+    id: int
+    username: str
+    role: str
+    cadre_id: str | None
+    display_name: str | None
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role in FULL_DATA_ROLES
+
+    @classmethod
+    def from_account(cls, acc: store.Account) -> User:
+        return cls(acc.id, acc.username, acc.role, acc.cadre_id, acc.display_name)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        key = int(user_id)
+    except ValueError:
+        return None
+    with db.session() as s:
+        acc = s.get(store.Account, key)
+        return User.from_account(acc) if acc is not None and acc.active else None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if request.path.startswith("/api/"):
+        return jsonify(error="sign in first"), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def require_role(*roles: str):
-    """A ``before_request`` hook admitting only ``roles`` (today: everyone)."""
+    """A ``before_request`` hook admitting only ``roles`` (and admins)."""
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise ValueError(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
 
     def check():
-        # TODO(web auth): load the user (flask_login.current_user); redirect an
-        # anonymous visitor to /login; abort(403) unless the user's role is in
-        # `roles` (admin always allowed).
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        if current_user.role != "admin" and current_user.role not in roles:
+            abort(403)
         return None
 
     check.roles = roles
     return check
 
 
+def has_role(*roles: str) -> bool:
+    return current_user.is_authenticated and (current_user.role == "admin" or current_user.role in roles)
+
+
+def roles_allowed(*roles: str):
+    """A view decorator: 403 unless the user has one of ``roles`` (or is admin);
+    for endpoints narrower than their blueprint."""
+    from functools import wraps
+
+    def deco(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.roles = roles
+        return wrapped
+
+    return deco
+
+
+def home_url(user=None) -> str:
+    user = user or current_user
+    if not user.is_authenticated:
+        return url_for("auth.login")
+    return url_for(HOME[user.role])
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (no scheme, no host) is followed after log-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        with db.session() as s:
+            acc = store.authenticate(s, username, password)
+            user = User.from_account(acc) if acc is not None else None
+        if user is None:
+            error = _("Wrong user name or password")
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash(_("Signed out"))
+    return redirect(url_for("auth.login"))
+
+
+def create_account(username: str, password: str, *, role: str, cadre_id: str | None = None,
+                   display_name: str | None = None, app: Flask | None = None) -> int:
+    """Create an account (used by the admin page, ``zoufang serve`` and the demo)."""
+    with db.session(app) as s:
+        if s.scalar(select(store.Account).where(store.Account.username == username)) is not None:
+            raise ValueError(f"the user name {username!r} is taken")
+        return store.create_account(s, username, password, role=role, cadre_id=cadre_id or None,
+                                    display_name=display_name or None).id
+
+
+def ensure_account(username: str, password: str, *, role: str, cadre_id: str | None = None,
+                   display_name: str | None = None, app: Flask | None = None) -> bool:
+    """Create the account unless the user name exists; True when created."""
+    with db.session(app) as s:
+        if s.scalar(select(store.Account).where(store.Account.username == username)) is not None:
+            return False
+        store.create_account(s, username, password, role=role, cadre_id=cadre_id or None,
+                             display_name=display_name or None)
+        return True
+
+
+def count_accounts(role: str | None = None, app: Flask | None = None) -> int:
+    from sqlalchemy import func
+
+    with db.session(app) as s:
+        q = select(func.count()).select_from(store.Account)
+        if role:
+            q = q.where(store.Account.role == role)
+        return int(s.scalar(q))
+
+
+def _forbidden(exc):
+    if request.path.startswith("/api/"):
+        return jsonify(error="forbidden for your role"), 403
+    return render_template("error.html", code=403, message=_("Your role may not open this page.")), 403
+
+
+def _csrf_error(exc):
+    if request.path.startswith("/api/"):
+        return jsonify(error=f"CSRF check failed: {exc.description}"), 400
+    return render_template("error.html", code=400,
+                           message=_("The form expired or was not sent from this site; reload the page and try again.")), 400
+
+
 def init_app(app: Flask) -> None:
-    """Set up sessions for log-in (later: LoginManager, CSRF protection)."""
+    """Sessions (Flask-Login), CSRF protection on every form, the log-in views."""
+    from flask_wtf.csrf import CSRFError
+
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a cadre's page may stay open all day
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    app.register_error_handler(403, _forbidden)
+    app.register_error_handler(CSRFError, _csrf_error)
     app.extensions.setdefault("zoufang.auth", {"roles": ROLES})

@@ -38,10 +38,11 @@ from geodata.campaign import Campaign
 from geodata.errors import CampaignReadError
 from geodata.schema import LAYERS
 
-#: The columns of each layer that any visitor may see. Household names, phone
-#: numbers, addresses and poverty status are personal data: they are withheld
-#: until accounts and roles exist (web issue, point 2), and then shown only to
-#: the roles allowed to see them.
+#: The columns of each layer the map API serves to every role allowed to use
+#: it. Household names, phone numbers, addresses and poverty status are
+#: personal data: they never go through the map API; pages that show them
+#: check the role (planner/admin in full, the visiting cadre for their own
+#: stops, leaders masked).
 PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
     "towns": ("town_id", "name"),
     "villages": ("village_id", "name", "town_id", "kind", "weak", "resettlement"),
@@ -173,6 +174,16 @@ def get_data(app: Flask | None = None) -> CampaignData:
                 data = load(app.config)
                 app.extensions[_EXTENSION] = data
     return data
+
+
+def replace_plan(app: Flask, plan: pd.DataFrame | None) -> CampaignData:
+    """Rebuild the app's map data for a new plan (same campaign)."""
+    data = get_data(app)
+    if plan is not None:
+        plan = _normalise_plan(plan)
+    new = prepare(data.campaign, plan, shift=_display_shift(app.config.get("TILE_CRS") or "wgs84"))
+    app.extensions[_EXTENSION] = new
+    return new
 
 
 def load(config) -> CampaignData:

@@ -1,27 +1,260 @@
-"""Leader pages (/leader/): coverage, progress and warnings.
+"""Leader pages (/leader/): coverage from the stored visits, progress against
+the deadline with a forecast, red/yellow warnings and the weekly figures.
 
-Placeholder until visits are recorded and coverage computed (web issue, point 5).
+Every figure is :mod:`planner.coverage` / :mod:`planner.problems` /
+:mod:`planner.reports` over the visits and problems in the app database;
+this module only gathers the frames and renders. Leaders see aggregates;
+where a household is named (the must-visit list), its name and phone are
+masked.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import datetime as dt
+import math
 
+import pandas as pd
+from flask import Blueprint, current_app, render_template, url_for
+
+from geodata import store
+from web import db, maps, plans
 from web.auth import require_role
+from web.data import get_data
 from web.i18n import gettext as _
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
 bp.before_request(require_role("leader", "admin"))
 
+#: weeks shown in the weekly figures table
+WEEKS = 6
+
+
+# --- the figures (also used by the API) -------------------------------------------
+
+
+def as_of() -> dt.date:
+    """Today in the campaign's time zone (``TODAY`` in the config pins it, for tests and demos)."""
+    fixed = current_app.config.get("TODAY")
+    return dt.date.fromisoformat(str(fixed)) if fixed else plans.today()
+
+
+def visits() -> pd.DataFrame:
+    with db.session() as s:
+        return store.visits_frame(s, campaign_id=db.campaign_id())
+
+
+def problems() -> pd.DataFrame:
+    with db.session() as s:
+        return store.problems_frame(s, campaign_id=db.campaign_id())
+
+
+def current_coverage(visit_frame: pd.DataFrame | None = None):
+    """:func:`planner.coverage.coverage` of the site's campaign, plan and stored visits."""
+    from planner.coverage import coverage
+
+    state = plans.get_plan()
+    v = visits() if visit_frame is None else visit_frame
+    return coverage(get_data().campaign, v, assignment=state.assignment, must_visits=state.must_visits)
+
+
+def campaign_dates(visit_frame: pd.DataFrame | None = None) -> tuple[dt.date, dt.date]:
+    """Start and deadline: config ``CAMPAIGN_START``/``CAMPAIGN_END``, else the
+    campaign row, else the schedule's, else from the first visit for 60 days."""
+    cfg = current_app.config
+    if cfg.get("CAMPAIGN_START") and cfg.get("CAMPAIGN_END"):
+        return dt.date.fromisoformat(str(cfg["CAMPAIGN_START"])), dt.date.fromisoformat(str(cfg["CAMPAIGN_END"]))
+    with db.session() as s:
+        row = s.get(store.CampaignRow, db.campaign_id())
+        if row is not None and row.start_date and row.end_date:
+            return row.start_date, row.end_date
+    info = plans.get_plan().info
+    if info.get("start") and info.get("end"):
+        try:
+            return dt.date.fromisoformat(str(info["start"])), dt.date.fromisoformat(str(info["end"]))
+        except ValueError:
+            pass
+    v = visits() if visit_frame is None else visit_frame
+    first = pd.to_datetime(v["visited_at"]).min().date() if len(v) else as_of()
+    return first, first + dt.timedelta(days=60)
+
+
+def forecast(cov, *, start: dt.date, end: dt.date, today: dt.date, window: int = 14) -> dict:
+    """Pace (entities covered per day over the last ``window`` days, or since the
+    start when shorter) and the finish date at that pace."""
+    covered_at = pd.to_datetime(cov.entities["covered_at"]).dropna()
+    total = len(cov.entities)
+    covered = int(cov.entities["covered"].sum())
+    days = max((today - start).days + 1, 1)
+    span = min(window, days)
+    since = pd.Timestamp(today - dt.timedelta(days=span - 1))
+    recent = int((covered_at >= since).sum()) if len(covered_at) else 0
+    pace = recent / span
+    remaining = total - covered
+    if remaining <= 0:
+        finish = covered_at.max().date() if len(covered_at) else today
+    elif pace > 0:
+        finish = today + dt.timedelta(days=math.ceil(remaining / pace))
+    else:
+        finish = None
+    return {"pace": round(pace, 1), "remaining": remaining, "finish": finish,
+            "late": finish is None or finish > end, "days_left": (end - today).days}
+
+
+def progress_svg(frame: pd.DataFrame, *, total: int, today: dt.date, finish: dt.date | None,
+                 width: int = 640, height: int = 220) -> str:
+    """The progress chart as inline SVG (no script, prints): covered so far,
+    the straight-line schedule to the deadline, and today's mark."""
+    from html import escape
+
+    if not len(frame) or total <= 0:
+        return ""
+    pad_l, pad_r, pad_t, pad_b = 44, 10, 10, 26
+    n = len(frame)
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+
+    def xy(i, v):
+        return pad_l + (w * i / max(n - 1, 1)), pad_t + h * (1 - v / total)
+
+    dates = [d.date() for d in pd.to_datetime(frame["date"])]
+    upto = [i for i, d in enumerate(dates) if d <= today]
+    expected = " ".join("%.1f,%.1f" % xy(i, v) for i, v in enumerate(frame["expected"]))
+    covered = " ".join("%.1f,%.1f" % xy(i, frame["covered"].iat[i]) for i in upto)
+    parts = [f'<svg class="zf-chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(_("Progress"))}">',
+             f'<line x1="{pad_l}" y1="{pad_t + h}" x2="{pad_l + w}" y2="{pad_t + h}" stroke="#999"/>',
+             f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + h}" stroke="#999"/>']
+    for frac in (0.5, 1.0):
+        y = pad_t + h * (1 - frac)
+        parts.append(f'<text x="{pad_l - 4}" y="{y + 4:.0f}" text-anchor="end" font-size="11">{frac:.0%}</text>')
+    parts.append(f'<polyline class="zf-expected" points="{expected}" fill="none" stroke="#999" stroke-dasharray="5 4"/>')
+    if covered:
+        parts.append(f'<polyline class="zf-covered" points="{covered}" fill="none" stroke="#b71c1c" stroke-width="2.5"/>')
+    if upto:
+        x, _y = xy(upto[-1], 0)
+        parts.append(f'<line x1="{x:.1f}" y1="{pad_t}" x2="{x:.1f}" y2="{pad_t + h}" stroke="#1f77b4" stroke-dasharray="2 3"/>')
+    parts.append(f'<text x="{pad_l}" y="{height - 6}" font-size="11">{dates[0]:%m-%d}</text>')
+    parts.append(f'<text x="{pad_l + w}" y="{height - 6}" font-size="11" text-anchor="end">{dates[-1]:%m-%d}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def rollup(cov) -> list[dict]:
+    """Town → village → grid, each with its figures (nested lists of dicts)."""
+    grids = cov.by_grid
+    villages = cov.by_village
+    out = []
+    for town in cov.by_town.to_dict("records"):
+        vs = []
+        for v in villages[villages["town_id"] == town["town_id"]].to_dict("records"):
+            v["grids"] = grids[grids["village_id"] == v["village_id"]].to_dict("records")
+            vs.append(v)
+        town["villages"] = vs
+        out.append(town)
+    return out
+
+
+def weekly(campaign, visit_frame, problem_frame, *, start: dt.date, today: dt.date, weeks: int = WEEKS) -> list[dict]:
+    """The weekly figures of the last ``weeks`` weeks (Monday to Sunday), newest first."""
+    from planner.reports.weekly import weekly_figures
+
+    monday = today - dt.timedelta(days=today.weekday())
+    rows = []
+    for k in range(weeks):
+        a = monday - dt.timedelta(weeks=k)
+        b = a + dt.timedelta(days=6)
+        if b < start - dt.timedelta(days=6):
+            break
+        f = weekly_figures(campaign, visit_frame, problem_frame, start=a, end=b,
+                           assignment=plans.get_plan().assignment)
+        rows.append({"start": a, "end": b, **f.total})
+    return rows
+
+
+def must_visit_list(cov, *, masked: bool) -> list[dict]:
+    """Each must-visit (四个必到) with its place and status; household names masked for leaders."""
+    from planner.reports.privacy import mask_name
+
+    mv = cov.must_visits
+    if not len(mv):
+        return []
+    campaign = get_data().campaign
+    names = {"village": campaign.villages.set_index(campaign.villages["village_id"].astype(str))["name"].astype(str)}
+    hh = campaign.households
+    if "head_name" in hh:
+        names["household"] = hh.set_index(hh["household_id"].astype(str))["head_name"].astype(str)
+    ent = campaign.enterprises
+    if ent is not None and len(ent):
+        names["enterprise"] = ent.set_index(ent["enterprise_id"].astype(str))["name"].astype(str)
+    cadres = campaign.cadres.set_index(campaign.cadres["cadre_id"].astype(str))["name"].astype(str)
+    out = []
+    for r in mv.to_dict("records"):
+        name = names.get(r["entity_type"], pd.Series(dtype=str)).get(str(r["entity_id"]), "")
+        if masked and r["entity_type"] == "household":
+            name = mask_name(name) or ""
+        out.append({**r, "name": name, "cadre": cadres.get(str(r["cadre_id"]), str(r["cadre_id"]))})
+    return out
+
+
+# --- the page ---------------------------------------------------------------------
+
 
 @bp.route("/")
 def home():
+    from planner.problems import problem_warnings, unit_warnings
+
+    data = get_data()
+    v = visits()
+    p = problems()
+    cov = current_coverage(v)
+    today = as_of()
+    start, end = campaign_dates(v)
+    from planner.coverage import progress
+
+    prog = progress(cov, start=start, end=end)
+    fc = forecast(cov, start=start, end=end, today=today)
+    parts = [unit_warnings(cov.by_grid, unit="grid", today=today, start=start, end=end),
+             unit_warnings(cov.by_village, unit="village", today=today, start=start, end=end)]
+    if len(p):
+        parts.append(problem_warnings(p, today=today))
+    parts = [w for w in parts if len(w)]
+    warn = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["colour"])
+    vnames = data.campaign.villages.set_index(data.campaign.villages["village_id"].astype(str))["name"].astype(str)
+    solved = int(p["status"].isin(("solved", "confirmed")).sum()) if len(p) else 0
+
     return render_template(
-        "placeholder.html",
-        section="leader",
-        title=_("Leader"),
-        text=_(
-            "Leader pages: coverage map and heat map, roll-up by town, village and grid, "
-            "progress against the deadline and warnings for units behind schedule."
-        ),
+        "leader/index.html", section="leader", totals=cov.totals, start=start, end=end, today=today,
+        forecast=fc, chart=progress_svg(prog, total=len(cov.entities), today=today, finish=fc["finish"]),
+        rollup=rollup(cov), warnings=warn.to_dict("records"), vnames=vnames,
+        weekly=weekly(data.campaign, v, p, start=start, today=today),
+        must=must_visit_list(cov, masked=True), problems_total=len(p), problems_solved=solved,
+        map_config={"url": url_for("api.coverage_map"), "points_zoom": int(current_app.config["ZOOM_POINTS"]) - 1,
+                    "colours": {"covered": COVERED_COLOUR, "missing": MISSING_COLOUR},
+                    "labels": {"grids": _("Coverage by grid"), "villages": _("Coverage by village"),
+                               "points": _("Households covered / not covered"), "coverage": _("Coverage"),
+                               "households": _("Households"), "not_home": _("Not at home"), "grid": _("Grid")}},
+        map_html=_coverage_map_parts(data), colour_names={"red": _("Red"), "yellow": _("Yellow")},
+        unit_names={"grid": _("Grid"), "village": _("Village"), "town": _("Town"), "team": _("Team"),
+                    "household": _("Household"), "enterprise": _("Enterprise")},
     )
+
+
+COVERED_COLOUR = "#2ca02c"
+MISSING_COLOUR = "#d62728"
+
+
+def _coverage_map_parts(data) -> dict:
+    """A folium frame fitted to the campaign (layers come from ``/api/coverage/map.geojson``)."""
+    import folium
+
+    west, south, east, north = data.bounds
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=13,
+                   control_scale=True)
+    tile_url = current_app.config.get("TILE_URL")
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=current_app.config.get("TILE_ATTRIBUTION") or _("Base map"),
+                         name=_("Base map"), max_zoom=19).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    maps.offline(m)
+    root = m.get_root()
+    root.render()
+    return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render(),
+            "map_name": m.get_name()}

@@ -1,20 +1,46 @@
-"""Planner pages (/planner/): the campaign map today; later upload and
-validation, assignment and scheduling runs, hand edits, downloads."""
+"""Planner pages (/planner/): the campaign map, upload and validation, the
+assignment and scheduling run (a background job the page polls), the team
+table, moving a grid by hand with the hard rules re-checked, downloads."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+import datetime as dt
+import time
+import uuid
+import warnings
+from dataclasses import replace
+from pathlib import Path
 
-from web import maps
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.utils import secure_filename
+
+from web import jobs, maps, plans
 from web.auth import require_role
 from web.data import POINT_LAYERS, get_data
 from web.i18n import ZH, get_language, messages
+from web.i18n import gettext as _
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
 bp.before_request(require_role("planner", "admin"))
 
 #: layers loaded once; the others are reloaded for the view on every move
 STATIC_LAYERS = ("towns", "villages", "grids")
+#: accepted campaign uploads
+UPLOAD_SUFFIXES = (".gpkg", ".geojson", ".json", ".zip", ".xlsx", ".csv")
+MAX_TIME_LIMIT = 600.0
 
 
 @bp.route("/")
@@ -61,3 +87,273 @@ def map_page():
         legend_teams=legend_teams,
         colours=js_config["colours"],
     )
+
+
+# --- upload and validation ------------------------------------------------------
+
+
+def _upload_folder() -> Path:
+    folder = Path(current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+def upload():
+    """Upload a campaign file → the validation report (every finding, with its fix)."""
+    if request.method == "GET":
+        return render_template("planner/upload.html", section="planner")
+    file = request.files.get("campaign")
+    if file is None or not file.filename:
+        flash(_("Choose a campaign file first."))
+        return render_template("planner/upload.html", section="planner"), 400
+    name = secure_filename(file.filename) or "campaign.gpkg"
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        flash(_("Unsupported file type; upload one of: %(types)s", types=", ".join(UPLOAD_SUFFIXES)))
+        return render_template("planner/upload.html", section="planner"), 400
+    token = uuid.uuid4().hex[:12]
+    path = _upload_folder() / f"{token}-{name}"
+    file.save(path)
+    from geodata.errors import ZoufangError
+    from geodata.load import check_campaign
+
+    try:
+        checked = check_campaign(path)
+    except ZoufangError as exc:
+        return render_template("planner/report.html", section="planner", filename=file.filename, error=str(exc),
+                               report=None, counts={}, token=None, severity_names=severity_names()), 422
+    report = checked.report
+    counts = {layer: len(frame) for layer, frame in checked.layers.items()}
+    return render_template("planner/report.html", section="planner", filename=file.filename, error=None,
+                           report=report, counts=counts, token=token if report.ok else None,
+                           severity_names=severity_names())
+
+
+@bp.route("/upload/<token>/use", methods=["POST"])
+def use_upload(token: str):
+    """Make a validated upload the site's campaign (the current plan is dropped)."""
+    from web import data
+
+    found = [p for p in _upload_folder().glob(f"{secure_filename(token)}-*") if p.is_file()]
+    if not found:
+        abort(404)
+    current_app.config.update(CAMPAIGN=None, CAMPAIGN_PATH=str(found[0]), PLAN=None, PLAN_PATH=None)
+    current_app.extensions[data._EXTENSION] = None
+    current_app.extensions.pop(plans._EXTENSION, None)
+    current_app.extensions["zoufang.db"]["campaign_id"] = None
+    get_data()  # load now: errors show here
+    flash(_("The uploaded campaign is now the site's campaign."))
+    return redirect(url_for("planner.plan_page"))
+
+
+# --- the plan: run, review, edit, download -----------------------------------------
+
+
+def _rules():
+    from planner.assign import load_rules
+
+    rules = current_app.config.get("RULES")
+    return rules if rules is not None else load_rules(current_app.config.get("RULES_PATH"))
+
+
+def _schedule_rules():
+    from planner.schedule import load_schedule_rules
+
+    rules = current_app.config.get("SCHEDULE_RULES")
+    return rules if rules is not None else load_schedule_rules(current_app.config.get("RULES_PATH"))
+
+
+@bp.route("/plan")
+def plan_page():
+    data = get_data()
+    state = plans.get_plan()
+    job = jobs.get(request.args["job"]) if request.args.get("job") else None
+    job = job or jobs.latest("plan")
+    table = plans.teams_table(data.campaign, state)
+    grids = data.layers["grids"][["grid_id", "village_id", "team_id"]].sort_values("grid_id")
+    today = plans.today()
+    return render_template(
+        "planner/plan.html", section="planner", state=state, job=job.to_dict() if job else None,
+        table=table.to_dict("records"), grids=grids.to_dict("records"), teams=data.teams,
+        colours=maps.team_colours(data.teams), default_start=today.isoformat(),
+        default_end=(today + dt.timedelta(days=59)).isoformat(), info=_info_lines(state), job_states=job_states(),
+    )
+
+
+def job_states() -> dict[str, str]:
+    return {"queued": _("Waiting"), "running": _("Running"), "done": _("Done"), "failed": _("Failed"),
+            "assign": _("Assigning teams"), "schedule": _("Scheduling days")}
+
+
+def severity_names() -> dict[str, str]:
+    return {"error": _("Error"), "warning": _("Warning"), "fixed": _("Fixed")}
+
+
+def _info_lines(state) -> list[tuple[str, str]]:
+    keys = ("status", "gap", "wall_time", "cadre_days", "stops", "first_visit", "last_visit", "shortfall_visits")
+    return [(k, str(state.info[k])) for k in keys if k in state.info]
+
+
+def _parse_date(text):
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        abort(400, description=f"{text!r} is not a date YYYY-MM-DD")
+
+
+@bp.route("/run", methods=["POST"])
+def run():
+    """Start assignment (and scheduling when dates are given) in the background."""
+    wants_json = request.accept_mimetypes.best == "application/json" or request.is_json
+    busy = jobs.running("plan")
+    if busy is not None:
+        if wants_json:
+            return jsonify(job_id=busy.id, url=url_for("api.job", job_id=busy.id), state=busy.state), 409
+        flash(_("A planning run is already going on."))
+        return redirect(url_for("planner.plan_page", job=busy.id))
+    form = request.get_json(silent=True) or request.form
+    try:
+        time_limit = min(max(float(form.get("time_limit") or 30), 1.0), MAX_TIME_LIMIT)
+        seed = int(form.get("seed") or 0)
+    except ValueError:
+        abort(400, description="time_limit and seed must be numbers")
+    start, end = _parse_date(form.get("start")), _parse_date(form.get("end"))
+    if (start is None) != (end is None) or (start and end < start):
+        abort(400, description="give both a start and an end date (end not before start) to schedule")
+    campaign = get_data().campaign
+    rules = _rules()
+    srules = _schedule_rules() if start else None
+    job = jobs.start("plan", lambda report: _run_plan(report, campaign, rules, srules, time_limit=time_limit,
+                                                      seed=seed, start=start, end=end),
+                     owner=current_user.username)
+    if wants_json:
+        return jsonify(job_id=job.id, url=url_for("api.job", job_id=job.id), state=job.state), 202
+    return redirect(url_for("planner.plan_page", job=job.id))
+
+
+def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end):
+    """The background run: assign, check, schedule, write the plan file, make it current."""
+    from planner.assign import InfeasibleError, NoPlanError, assign, check_plan
+
+    report(0.01, "assign")
+    t0 = time.perf_counter()
+    share = 0.7 if start else 0.95
+    stop = _ticker(lambda: report(share * min((time.perf_counter() - t0) / time_limit, 0.99), "assign"))
+    try:
+        plan = assign(campaign, rules, time_limit=time_limit, workers=1, seed=seed)
+    except InfeasibleError as exc:
+        raise jobs.JobError("; ".join(exc.conflicts)) from None
+    except NoPlanError as exc:
+        raise jobs.JobError(str(exc)) from None
+    finally:
+        stop()
+    violations = check_plan(campaign, plan.assignment, plan.must_visits, rules)
+    info = {k: v for k, v in plan.plan_info.items() if isinstance(v, (str, int, float, type(None)))}
+    state = plans.PlanState(assignment=plan.assignment, must_visits=plan.must_visits,
+                            teams_summary=plan.teams_summary, info=info)
+    notes = []
+    if start:
+        from planner.schedule import schedule
+
+        report(share, "schedule")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sched = schedule(campaign, plan.assignment, plan.must_visits, srules, start=start, end=end,
+                             time_limit=0.2, iterations=100, seed=seed, workers=1,
+                             progress=lambda phase, done, total: report(share + (0.97 - share) * done / max(total, 1),
+                                                                       "schedule"))
+        notes = [str(w.message) for w in caught]
+        sinfo = {k: v for k, v in sched.info.items() if isinstance(v, (str, int, float, type(None)))}
+        state = replace(state, stops=sched.stops, days=sched.days, info={**info, **sinfo})
+    path = plans.plan_folder() / f"plan-{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}.gpkg"
+    plans.write_plan_file(state, path)
+    plans.set_plan(replace(state, path=str(path)))
+    a = plan.assignment
+    return {
+        "status": plan.status, "violations": violations, "notes": notes, "path": path.name,
+        "grids": int((a["entity_type"] == "grid").sum()), "households": int((a["entity_type"] == "household").sum()),
+        "teams": int(a.loc[a["entity_type"] == "grid", "team_id"].nunique()),
+        "must_visits": int(len(plan.must_visits)),
+        "stops": int(len(state.stops)) if state.stops is not None else None,
+        "wall_time": round(time.perf_counter() - t0, 2),
+    }
+
+
+def _ticker(tick, every: float = 0.25):
+    import threading
+
+    done = threading.Event()
+
+    def loop():
+        while not done.wait(every):
+            tick()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return done.set
+
+
+@bp.route("/move", methods=["POST"])
+def move():
+    """Move a grid to another team: the hard rules are re-checked and every
+    violation shown; the move is saved only when asked and no rule breaks."""
+    from planner.assign import check_plan
+
+    data = get_data()
+    state = plans.get_plan()
+    if not state.planned:
+        flash(_("No plan yet: run the assignment first."))
+        return redirect(url_for("planner.plan_page"))
+    grid_id, team_id = request.form.get("grid_id", ""), request.form.get("team_id", "")
+    if team_id not in data.teams:
+        abort(400, description=f"unknown team {team_id!r}")
+    try:
+        moved = plans.move_grid(data.campaign, state.assignment, grid_id, team_id)
+    except KeyError:
+        abort(400, description=f"grid {grid_id!r} is not in the plan")
+    old = state.assignment
+    old_team = str(old.loc[(old["entity_type"] == "grid") & (old["entity_id"].astype(str) == grid_id), "team_id"].iloc[0])
+    violations = check_plan(data.campaign, moved, state.must_visits, _rules())
+    households = int(((moved["entity_type"] == "household") & (moved["team_id"] == team_id)).sum()
+                     - ((old["entity_type"] == "household") & (old["team_id"].astype(str) == team_id)).sum())
+    if request.form.get("confirm") == "1" and not violations and old_team != team_id:
+        path = plans.plan_folder() / f"plan-{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}.gpkg"
+        # the schedule was made for the old teams: it is dropped with the move
+        new = replace(state, assignment=moved, stops=None, days=None, path=str(path),
+                      info={**state.info, "edited": f"grid {grid_id}: {old_team} → {team_id}"})
+        plans.write_plan_file(new, path)
+        plans.set_plan(new)
+        flash(_("Grid %(grid)s moved to %(team)s.", grid=grid_id, team=data.teams[team_id]))
+        return redirect(url_for("planner.plan_page"))
+    status = 200 if not violations else 422
+    return render_template("planner/move.html", section="planner", grid_id=grid_id, team_id=team_id,
+                           old_team=old_team, teams=data.teams, violations=violations, households=households,
+                           same=old_team == team_id, had_schedule=state.scheduled), status
+
+
+@bp.route("/download/plan.gpkg")
+def download_plan():
+    state = plans.get_plan()
+    if not state.planned:
+        abort(404)
+    path = plans.plan_folder() / f"download-{uuid.uuid4().hex[:8]}.gpkg"
+    plans.write_plan_file(state, path)
+    payload = path.read_bytes()
+    path.unlink(missing_ok=True)
+    return Response(payload, mimetype="application/geopackage+sqlite3",
+                    headers={"Content-Disposition": f'attachment; filename="{get_data().name}-plan.gpkg"'})
+
+
+@bp.route("/download/teams.xlsx")
+def download_teams():
+    state = plans.get_plan()
+    if not state.planned:
+        abort(404)
+    data = get_data()
+    payload = plans.team_lists_xlsx(data.campaign, state, masked=not current_user.sees_personal_data)
+    import io
+
+    return send_file(io.BytesIO(payload), as_attachment=True, download_name=f"{data.name}-teams.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -43,7 +43,49 @@ def command(out_dir, seed, time_limit, no_plan, no_serve, host, port):
     from zoufang.commands.serve import serve
 
     click.echo(f"[3/3] serving the map on http://{host}:{port}/ (Ctrl+C stops)")
-    serve(campaign_path, plan_path, host=host, port=port)
+    serve(campaign_path, plan_path, host=host, port=port,
+          before_serving=lambda app: demo_accounts(app, campaign, plan_path))
+
+
+#: demo accounts: user name → (password, role); the cadre account is linked to a cadre of the plan
+DEMO_ACCOUNTS = {
+    "planner": ("planner-demo", "planner"),
+    "cadre": ("cadre-demo", "cadre"),
+    "leader": ("leader-demo", "leader"),
+    "admin": ("admin-demo", "admin"),
+}
+
+
+def demo_accounts(app, campaign, plan_path=None) -> dict[str, tuple[str, str]]:
+    """Create the demo accounts (one per role) in the app database, unless they
+    exist, and print them. The cadre account is the first cadre with work in the plan."""
+    from web import auth
+
+    cadre_id = _demo_cadre(campaign, plan_path)
+    with app.app_context():
+        for name, (password, role) in DEMO_ACCOUNTS.items():
+            auth.ensure_account(name, password, role=role, cadre_id=cadre_id if role == "cadre" else None,
+                                display_name=f"demo {role}")
+    click.echo("      demo accounts (user / password):")
+    for name, (password, role) in DEMO_ACCOUNTS.items():
+        extra = f", cadre {cadre_id}" if role == "cadre" else ""
+        click.echo(f"        {role:8s} {name} / {password}{extra}")
+    return DEMO_ACCOUNTS
+
+
+def _demo_cadre(campaign, plan_path) -> str:
+    """A cadre with households in the plan (else the campaign's first cadre)."""
+    if plan_path is not None:
+        import pyogrio
+
+        try:
+            a = pyogrio.read_dataframe(plan_path, layer="assignment", read_geometry=False)
+            held = a.loc[a["entity_type"] == "household", "cadre_id"].dropna().astype(str)
+            if len(held):
+                return held.value_counts().index[0]
+        except Exception:  # the plan file is optional for the accounts
+            pass
+    return str(campaign.cadres["cadre_id"].iloc[0])
 
 
 def _plan(campaign, plan_path: Path, *, time_limit: float):

@@ -1,5 +1,10 @@
 """``zoufang serve``: the web site for one campaign (and optionally its plan).
 
+The app database (accounts, visits, problems) is ``--db URL`` (SQLite file
+or PostgreSQL URL), by default ``zoufang.sqlite`` next to the campaign; its
+migrations run at start. With no admin account yet, one named ``admin`` is
+created and its password printed once.
+
 Served by waitress (a production WSGI server, pure Python, also on Windows)
 when it is installed, else by Flask's development server; ``--dev`` always
 uses Flask's server with the debugger and reloader.
@@ -28,26 +33,37 @@ import click
 @click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Default language of the pages (each visitor can switch).")
 @click.option("--threads", type=int, default=4, show_default=True, help="Worker threads (waitress).")
+@click.option("--db", "db_url", default=None,
+              help="App database: a SQLite file or URL, or postgresql://user:pass@host/name. "
+                   "Default: $ZOUFANG_DATABASE_URL, else zoufang.sqlite next to the campaign.")
 @click.option("--dev", is_flag=True, help="Flask's development server with debugger and reloader.")
-def command(campaign, plan, host, port, tile_url, tile_crs, language, threads, dev):
+def command(campaign, plan, host, port, tile_url, tile_crs, language, threads, db_url, dev):
     """Serve the planning site for CAMPAIGN (a campaign GeoPackage) on HOST:PORT."""
     serve(campaign, plan, host=host, port=port, tile_url=tile_url, tile_crs=tile_crs,
-          language=language, threads=threads, dev=dev)
+          language=language, threads=threads, dev=dev, db_url=db_url)
 
 
-def make_app(campaign, plan=None, *, tile_url=None, tile_crs="wgs84", language="zh"):
+def make_app(campaign, plan=None, *, tile_url=None, tile_crs="wgs84", language="zh", db_url=None,
+             before_serving=None):
     """The site for ``campaign`` with its data loaded, so that a broken file is
     reported here, at start, rather than on the first page view."""
+    import os
+
+    from geodata.store.engine import ENV_URL
     from web import create_app
     from web.data import get_data
 
-    app = create_app(overrides={
+    overrides = {
         "CAMPAIGN_PATH": str(campaign),
         "PLAN_PATH": str(plan) if plan else None,
         "TILE_URL": tile_url,
         "TILE_CRS": tile_crs,
         "LANGUAGE": language,
-    })
+    }
+    db_url = db_url or os.environ.get(ENV_URL)
+    if db_url:
+        overrides["DATABASE_URL"] = db_url
+    app = create_app(overrides=overrides)
     if app.config["SECRET_KEY"] == "dev":
         # No ZOUFANG_SECRET_KEY set: a fresh key (sessions end at restart).
         app.config["SECRET_KEY"] = secrets.token_hex(32)
@@ -58,13 +74,40 @@ def make_app(campaign, plan=None, *, tile_url=None, tile_crs="wgs84", language="
         f"{counts.get('grids', 0)} grids, {counts.get('households', 0):,} households"
         + (f"; plan {plan}: {len(data.teams)} teams" if plan else "; no plan")
     )
+    click.echo(f"app database {_shown_url(app.config['DATABASE_URL'])} (migrated)")
+    if before_serving is not None:
+        before_serving(app)
+    _first_admin(app)
     return app
 
 
+def _shown_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    from geodata.store import normalise_url
+
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def _first_admin(app) -> None:
+    """With no admin account yet, create ``admin`` with a random password and print it once."""
+    from web import auth
+
+    with app.app_context():
+        if auth.count_accounts("admin") == 0:
+            password = secrets.token_urlsafe(9)
+            if auth.ensure_account("admin", password, role="admin", display_name="管理员"):
+                click.echo(f"created the first admin account: admin / {password} "
+                           "(sign in at /login and change it; create the other accounts at /admin/)")
+
+
 def serve(campaign, plan=None, *, host="127.0.0.1", port=5000, tile_url=None, tile_crs="wgs84",
-          language="zh", threads=4, dev=False):
-    """Load the campaign and serve the site until interrupted."""
-    app = make_app(campaign, plan, tile_url=tile_url, tile_crs=tile_crs, language=language)
+          language="zh", threads=4, dev=False, db_url=None, before_serving=None):
+    """Load the campaign and serve the site until interrupted. ``before_serving(app)``
+    runs once the app is ready (the demo creates its accounts there)."""
+    app = make_app(campaign, plan, tile_url=tile_url, tile_crs=tile_crs, language=language, db_url=db_url,
+                   before_serving=before_serving)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"zoufang site on http://{shown}:{port}/ (Ctrl+C stops)")
     _run(app, host=host, port=port, threads=threads, dev=dev)

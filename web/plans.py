@@ -1,0 +1,296 @@
+"""The site's current plan: assignment, must-visits, team summary and schedule.
+
+Loaded once per app from ``PLAN_PATH`` (a plan GeoPackage from ``zoufang
+assign`` / ``zoufang schedule``, or written by the site) or from frames in the
+config (``PLAN``: the assignment table, ``MUST_VISITS``, ``SCHEDULE``: a
+``(stops, days)`` pair). A background run or a hand edit replaces it with
+:func:`set_plan`, which also refreshes the map data (:mod:`web.data`).
+
+Thin: the rules, checks and exports are :mod:`planner`'s; this module keeps
+the current frames and writes files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+from flask import Flask, current_app
+
+_EXTENSION = "zoufang.plan"
+_LOCK = threading.Lock()
+MV_COLUMNS = ["rule", "entity_type", "entity_id", "cadre_id", "team_id", "responsible_team_id", "joint"]
+
+
+@dataclass(frozen=True)
+class PlanState:
+    assignment: pd.DataFrame | None = None
+    must_visits: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MV_COLUMNS))
+    teams_summary: pd.DataFrame | None = None
+    #: the schedule's ``stops`` and ``days`` (GeoDataFrames), or None
+    stops: object = None
+    days: object = None
+    info: dict = field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def planned(self) -> bool:
+        return self.assignment is not None
+
+    @property
+    def scheduled(self) -> bool:
+        return self.stops is not None and self.days is not None and len(self.days) > 0
+
+
+def _read_layer(path, layer, geometry=False):
+    import pyogrio
+
+    try:
+        if layer not in {name for name, _ in pyogrio.list_layers(path)}:
+            return None
+        return pyogrio.read_dataframe(path, layer=layer, read_geometry=geometry)
+    except Exception:
+        return None
+
+
+def read_plan_file(path) -> PlanState:
+    from web.data import read_plan
+
+    assignment = read_plan(path)
+    mv = _read_layer(path, "must_visits")
+    summary = _read_layer(path, "teams_summary")
+    stops = _read_layer(path, "stops", geometry=True)
+    days = _read_layer(path, "days", geometry=True)
+    info = {}
+    for layer in ("plan_info", "schedule_info"):
+        frame = _read_layer(path, layer)
+        if frame is not None and {"key", "value"} <= set(frame.columns):
+            info.update(dict(zip(frame["key"], frame["value"])))
+    return PlanState(assignment=assignment, must_visits=mv if mv is not None else PlanState().must_visits,
+                     teams_summary=summary, stops=stops, days=days, info=info, path=str(path))
+
+
+def load(config) -> PlanState:
+    if config.get("PLAN") is not None:
+        sched = config.get("SCHEDULE")
+        mv = config.get("MUST_VISITS")
+        return PlanState(assignment=config["PLAN"], must_visits=mv if mv is not None else PlanState().must_visits,
+                         teams_summary=config.get("TEAMS_SUMMARY"),
+                         stops=sched[0] if sched else None, days=sched[1] if sched else None)
+    if config.get("PLAN_PATH"):
+        return read_plan_file(config["PLAN_PATH"])
+    return PlanState()
+
+
+def get_plan(app: Flask | None = None) -> PlanState:
+    app = app or current_app._get_current_object()
+    state = app.extensions.get(_EXTENSION)
+    if state is None:
+        with _LOCK:
+            state = app.extensions.get(_EXTENSION)
+            if state is None:
+                state = load(app.config)
+                app.extensions[_EXTENSION] = state
+    return state
+
+
+def set_plan(state: PlanState, app: Flask | None = None) -> PlanState:
+    """Make ``state`` the site's plan and recolour the map's grids."""
+    from web import data
+
+    app = app or current_app._get_current_object()
+    with _LOCK:
+        app.extensions[_EXTENSION] = state
+        data.replace_plan(app, state.assignment)
+    return state
+
+
+def plan_folder(app: Flask | None = None) -> Path:
+    """Where the site writes plans: ``PLAN_FOLDER``, else the instance folder's ``plans/``."""
+    app = app or current_app._get_current_object()
+    folder = Path(app.config.get("PLAN_FOLDER") or Path(app.instance_path) / "plans")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_plan_file(state: PlanState, path) -> Path:
+    """The plan's layers in one GeoPackage (replacing the file)."""
+    import pyogrio
+
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    frames = {"assignment": state.assignment, "must_visits": state.must_visits,
+              "teams_summary": state.teams_summary}
+    if state.info:
+        frames["plan_info"] = pd.DataFrame([(str(k), str(v)) for k, v in state.info.items()], columns=["key", "value"])
+    for layer, frame in frames.items():
+        if frame is None:
+            continue
+        pyogrio.write_dataframe(_plain(pd.DataFrame(frame)), path, layer=layer, driver="GPKG")
+    for layer, frame in (("stops", state.stops), ("days", state.days)):
+        if frame is not None and len(frame):
+            pyogrio.write_dataframe(_plain(frame), path, layer=layer, driver="GPKG")
+    return path
+
+
+def _plain(frame):
+    frame = frame.copy()
+    for col in frame.columns:
+        if col != "geometry" and (frame[col].dtype == object or str(frame[col].dtype).startswith("str")):
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    return frame
+
+
+# --- hand edits ----------------------------------------------------------------
+
+
+def move_grid(campaign, assignment: pd.DataFrame, grid_id: str, team_id: str) -> pd.DataFrame:
+    """The assignment with ``grid_id`` (and its households and enterprises)
+    given to ``team_id``; each of them goes to the new team's cadre holding
+    the fewest households so far."""
+    a = assignment.copy()
+    a["entity_id"] = a["entity_id"].astype(str)
+    a["team_id"] = a["team_id"].astype(str)
+    cadres = campaign.cadres[campaign.cadres["team_id"].astype(str) == team_id]["cadre_id"].astype(str).tolist()
+    grid_rows = (a["entity_type"] == "grid") & (a["entity_id"] == grid_id)
+    if not grid_rows.any():
+        raise KeyError(f"grid {grid_id!r} is not in the plan")
+    a.loc[grid_rows, "team_id"] = team_id
+    members = set()
+    for etype, frame, idcol in (("household", campaign.households, "household_id"),
+                                ("enterprise", campaign.enterprises, "enterprise_id")):
+        if frame is None or not len(frame):
+            continue
+        ids = set(frame.loc[frame["grid_id"].astype(str) == grid_id, idcol].astype(str))
+        members |= {(etype, i) for i in ids}
+    rows = a[[(t, i) in members for t, i in zip(a["entity_type"], a["entity_id"])]].index
+    load = a[(a["entity_type"] == "household") & a["cadre_id"].isin(cadres)]["cadre_id"].value_counts()
+    load = {c: int(load.get(c, 0)) for c in cadres}
+    for k in rows:
+        a.at[k, "team_id"] = team_id
+        if cadres:
+            c = min(cadres, key=lambda c: (load[c], c))
+            a.at[k, "cadre_id"] = c
+            if a.at[k, "entity_type"] == "household":
+                load[c] += 1
+        else:
+            a.at[k, "cadre_id"] = None
+    return a
+
+
+def teams_table(campaign, state: PlanState) -> pd.DataFrame:
+    """Per team: name, level, cadres, grids, villages, households, enterprises,
+    must-visits (from the plan's summary when it has one)."""
+    teams = campaign.teams.copy()
+    teams["team_id"] = teams["team_id"].astype(str)
+    a = state.assignment
+    out = pd.DataFrame({"team_id": teams["team_id"], "name": teams["name"].astype(str),
+                        "level": teams["level"].astype(str) if "level" in teams else ""})
+    cad = campaign.cadres["team_id"].astype(str).value_counts()
+    out["cadres"] = out["team_id"].map(cad).fillna(0).astype(int)
+    if a is None:
+        for col in ("grids", "villages", "households", "enterprises", "must_visits"):
+            out[col] = 0
+        return out
+    a = a.astype({"entity_id": str, "team_id": str})
+    g = a[a["entity_type"] == "grid"]
+    gv = campaign.grids.set_index(campaign.grids["grid_id"].astype(str))["village_id"].astype(str)
+    out["grids"] = out["team_id"].map(g["team_id"].value_counts()).fillna(0).astype(int)
+    vil = g.assign(v=g["entity_id"].map(gv)).groupby("team_id")["v"].nunique()
+    out["villages"] = out["team_id"].map(vil).fillna(0).astype(int)
+    for etype, col in (("household", "households"), ("enterprise", "enterprises")):
+        n = a[a["entity_type"] == etype]["team_id"].value_counts()
+        out[col] = out["team_id"].map(n).fillna(0).astype(int)
+    mv = state.must_visits
+    n = mv["team_id"].astype(str).value_counts() if len(mv) and "team_id" in mv else pd.Series(dtype=int)
+    out["must_visits"] = out["team_id"].map(n).fillna(0).astype(int)
+    return out
+
+
+def team_lists_xlsx(campaign, state: PlanState, *, masked: bool) -> bytes:
+    """Team lists (工作组名单) as an Excel workbook: a summary sheet and one
+    sheet of households and enterprises per team. ``masked``: names and
+    phones masked (for roles that may not see them)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from planner.reports.privacy import mask_name, mask_phone
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    table = teams_table(campaign, state)
+    head = ["工作组编码", "工作组", "层级", "干部数", "网格数", "村/社区数", "住户数", "企业数", "必访数"]
+    ws.append(head)
+    for r in table.itertuples(index=False):
+        ws.append([r.team_id, r.name, r.level, r.cadres, r.grids, r.villages, r.households, r.enterprises,
+                   r.must_visits])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    a = state.assignment
+    if a is None:
+        return _save(wb)
+    a = a.astype({"entity_id": str, "team_id": str})
+    hh = campaign.households.set_index(campaign.households["household_id"].astype(str))
+    ent = campaign.enterprises
+    ent = ent.set_index(ent["enterprise_id"].astype(str)) if ent is not None and len(ent) else None
+    vil = campaign.villages.set_index(campaign.villages["village_id"].astype(str))["name"].astype(str)
+    cad = campaign.cadres.set_index(campaign.cadres["cadre_id"].astype(str))["name"].astype(str)
+    for r in table.itertuples(index=False):
+        ws = wb.create_sheet(title=_sheet_title(f"{r.team_id} {r.name}"))
+        ws.append(["类型", "编码", "名称/户主", "电话", "地址", "村/社区", "网格", "责任干部"])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        rows = a[(a["team_id"] == r.team_id) & a["entity_type"].isin(["household", "enterprise"])]
+        for x in rows.itertuples(index=False):
+            cadre = cad.get(str(x.cadre_id), str(x.cadre_id) if x.cadre_id is not None else "")
+            if x.entity_type == "household" and x.entity_id in hh.index:
+                h = hh.loc[x.entity_id]
+                name, phone = _text(h.get("head_name")), _text(h.get("phone"))
+                address = _text(h.get("address"))
+                if masked:
+                    name, phone, address = mask_name(name) or "", mask_phone(phone) or "", ""
+                ws.append(["住户", x.entity_id, name, phone, address, vil.get(str(h["village_id"]), ""),
+                           str(h["grid_id"]), cadre])
+            elif x.entity_type == "enterprise" and ent is not None and x.entity_id in ent.index:
+                e = ent.loc[x.entity_id]
+                ws.append(["企业", x.entity_id, _text(e.get("name")), "", "", vil.get(str(e["village_id"]), ""),
+                           str(e["grid_id"]), cadre])
+    return _save(wb)
+
+
+def _sheet_title(text: str) -> str:
+    for ch in "[]:*?/\\":
+        text = text.replace(ch, " ")
+    return text[:31]
+
+
+def _text(v) -> str:
+    return "" if v is None or (isinstance(v, float) and v != v) else str(v)
+
+
+def _save(wb) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def schedule_dates(state: PlanState) -> list[str]:
+    if not state.scheduled:
+        return []
+    return sorted(set(state.days["date"].astype(str)))
+
+
+def today() -> dt.date:
+    from geodata.store.validate import CAMPAIGN_TZ
+
+    return dt.datetime.now(CAMPAIGN_TZ).date()
+
+
+__all__ = ["PlanState", "get_plan", "move_grid", "read_plan_file", "replace", "set_plan", "team_lists_xlsx",
+           "teams_table", "write_plan_file"]
