@@ -1,0 +1,95 @@
+"""`zoufang plan-province`: one plan file with county_id on every row from a province file, and from
+a folder of county files where a broken county fails alone, named, with exit 1."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from click.testing import CliRunner
+from factories import good_layers
+
+from geodata.io import write_layers
+from zoufang.cli import main
+
+SHIFT_DEG = 0.05  # east, per county (the good campaign is ~4 km wide, ~0.04° at 32°N)
+
+
+def county_layers(k: int) -> dict:
+    """The small good campaign as county K<k>: ids prefixed, shifted east, county ids given."""
+    tag = f"K{k}"
+    layers = good_layers(seed=k)
+    prefix = {"towns": ["town_id"], "villages": ["village_id", "town_id"], "grids": ["grid_id", "village_id"],
+              "households": ["household_id"], "enterprises": ["enterprise_id"], "teams": ["team_id"],
+              "cadres": ["cadre_id", "team_id"]}
+    out = {}
+    for name, frame in layers.items():
+        f = frame.copy()
+        for col in prefix[name]:
+            f[col] = tag + f[col].astype(str)
+        if isinstance(f, gpd.GeoDataFrame):
+            f["geometry"] = shapely.transform(f.geometry.to_numpy(), lambda xy: xy + [(k - 1) * SHIFT_DEG, 0.0])
+        out[name] = f
+    out["teams"]["base_lon"] = out["teams"]["base_lon"] + (k - 1) * SHIFT_DEG
+    out["towns"]["county_id"] = tag
+    out["teams"]["county_id"] = tag
+    return out
+
+
+def province_layers(n: int = 2) -> dict:
+    parts = [county_layers(k) for k in range(1, n + 1)]
+    out = {}
+    for name in parts[0]:
+        frames = [p[name] for p in parts]
+        cat = pd.concat(frames, ignore_index=True)
+        out[name] = gpd.GeoDataFrame(cat, geometry="geometry", crs=4326) if isinstance(frames[0], gpd.GeoDataFrame) \
+            else cat
+    counties = out["towns"].dissolve("county_id").reset_index()[["county_id", "geometry"]]
+    counties["name"] = [f"县{c}" for c in counties["county_id"]]
+    out["counties"] = counties[["county_id", "name", "geometry"]]
+    return out
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["plan-province", *map(str, args)], catch_exceptions=False)
+
+
+def test_province_file_gives_one_plan_with_county_id_on_every_row(tmp_path):
+    src = write_layers(province_layers(2), tmp_path / "province.gpkg")
+    out = tmp_path / "plan.gpkg"
+    res = run(src, "-o", out, "--workers", 2, "--time-limit", 1, "--seed", 0)
+    assert res.exit_code == 0, res.output
+    assert "2 of 2 counties planned" in res.output
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert layers == {"assignment", "must_visits", "teams_summary", "plan_info", "counties", "city_teams"}
+    for layer in ("assignment", "must_visits", "teams_summary"):
+        frame = pyogrio.read_dataframe(out, layer=layer, read_geometry=False)
+        assert frame["county_id"].notna().all() and set(frame["county_id"]) == {"K1", "K2"}, layer
+    a = pyogrio.read_dataframe(out, layer="assignment", read_geometry=False)
+    assert (a["entity_type"] == "household").sum() == 2 * 160
+    counties = pyogrio.read_dataframe(out, layer="counties", read_geometry=False)
+    assert list(counties["status"]) == ["ok", "ok"]
+
+
+def test_folder_of_county_files_with_one_broken_county(tmp_path):
+    folder = tmp_path / "province"
+    write_layers(county_layers(1), folder / "K1.gpkg")
+    broken = county_layers(2)
+    broken["villages"] = broken["villages"].iloc[0:0]  # an empty villages layer: bad data
+    write_layers(broken, folder / "K2.gpkg")
+    write_layers(county_layers(3), folder / "K3.gpkg")
+    out = tmp_path / "plan.gpkg"
+    res = CliRunner().invoke(main, ["plan-province", str(folder), "-o", str(out), "--workers", "2",
+                                    "--time-limit", "1", "--json"], catch_exceptions=False)
+    assert res.exit_code == 1
+    summary = json.loads(res.stdout)
+    assert summary["status"] == "PARTIAL" and summary["counties_planned"] == 2
+    (failure,) = summary["failures"]
+    assert failure["county_id"] == "K2" and failure["kind"] == "data" and "villages" in failure["reason"]
+    a = pyogrio.read_dataframe(out, layer="assignment", read_geometry=False)
+    assert set(a["county_id"]) == {"K1", "K3"}
+    counties = pyogrio.read_dataframe(out, layer="counties", read_geometry=False).set_index("county_id")
+    assert counties.loc["K2", "status"] == "failed" and "villages" in counties.loc["K2", "reason"]
