@@ -15,11 +15,14 @@ Public API::
                     time_limit=0.5, iterations=300, seed=0, workers=2)
     plan.stops, plan.days, plan.shortfall, plan.info
     problems = check_schedule(plan, assignment, must_visits, rules)   # [] when every rule holds
+    again = reschedule(campaign, assignment, must_visits, rules, stops=plan.stops, days=plan.days,
+                       outcomes=outcomes, today=date(2026, 3, 13), end=date(2026, 4, 30))
 """
 
 from planner.schedule.check import check_schedule
 from planner.schedule.frames import Schedule
 from planner.schedule.plan import schedule
+from planner.schedule.replan import OUTCOMES, OutcomeError, normalise_outcomes, reschedule
 from planner.schedule.rules import (
     ScheduleRules,
     ScheduleRulesError,
@@ -29,6 +32,6 @@ from planner.schedule.rules import (
 )
 
 __all__ = [
-    "Schedule", "ScheduleRules", "ScheduleRulesError", "ServiceMinutes", "check_schedule", "load_schedule_rules",
+    "OUTCOMES", "OutcomeError", "Schedule", "normalise_outcomes", "reschedule", "ScheduleRules", "ScheduleRulesError", "ServiceMinutes", "check_schedule", "load_schedule_rules",
     "schedule", "schedule_rules_from_dict",
 ]

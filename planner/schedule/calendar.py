@@ -16,7 +16,9 @@ from planner.schedule.rules import ScheduleRules
 
 SESSION_KINDS = ("day", "evening", "weekend")
 #: which task sessions (see planner.schedule.tasks) each session kind may hold
-HOLDS = {"day": ("day", "phone"), "evening": ("community", "phone"), "weekend": ("community", "phone")}
+#: (``evening``/``weekend``: revisits after a miss in another window, see planner.schedule.replan)
+HOLDS = {"day": ("day", "phone"), "evening": ("community", "evening", "phone"),
+         "weekend": ("community", "weekend", "phone")}
 
 
 @dataclass(frozen=True)

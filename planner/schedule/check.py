@@ -71,7 +71,7 @@ def check_schedule(plan, assignment: pd.DataFrame, must_visits: pd.DataFrame | N
         if start < s.start or end > s.end:
             bad_time.append(f"{r.cadre_id} on {r.date}: {r.start}-{r.end} outside the {r.session} session")
     for r in stops.itertuples():
-        if r.mode == "phone" or kinds is None or r.entity_type != "household":
+        if r.mode == "phone" or kinds is None or r.entity_type != "household" or r.reason.startswith("revisit"):
             continue
         community = kinds.get(str(r.village_id)) == "community"
         if community and r.session == "day":

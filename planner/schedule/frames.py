@@ -64,7 +64,7 @@ def hhmm(seconds: int) -> str:
 
 
 def build_schedule(campaign, tasks, sweep, results: dict, unplaced: dict[int, str], rules, *, dates, timing: dict,
-                   notes: tuple, seed: int, time_limit: float, iterations) -> Schedule:
+                   notes: tuple, seed: int, time_limit: float, iterations, frozen=None) -> Schedule:
     crs = campaign.crs
     t = tasks
     rows, geoms = [], []
@@ -96,6 +96,13 @@ def build_schedule(campaign, tasks, sweep, results: dict, unplaced: dict[int, st
                              geometry=gpd.points_from_xy([g[0] for g in geoms], [g[1] for g in geoms]), crs=crs)
     days = gpd.GeoDataFrame(pd.DataFrame(day_rows, columns=list(DAY_COLUMNS)), geometry=lines, crs=crs)
 
+    if frozen is not None:  # re-planning: the kept stops and days come first
+        fs, fd = frozen
+        stops = gpd.GeoDataFrame(pd.concat([fs[list(STOP_COLUMNS) + ["geometry"]].to_crs(crs), stops],
+                                           ignore_index=True), geometry="geometry", crs=crs)
+        days = gpd.GeoDataFrame(pd.concat([fd[list(DAY_COLUMNS) + ["geometry"]].to_crs(crs), days],
+                                          ignore_index=True), geometry="geometry", crs=crs)
+        dates = sorted(set(dates) | {dt.date.fromisoformat(d) for d in fd["date"].astype(str)})
     short_idx = sorted(unplaced)
     shortfall = pd.DataFrame({
         "cadre_id": t["cadre_id"].to_numpy()[short_idx], "team_id": t["team_id"].to_numpy()[short_idx],
@@ -136,8 +143,9 @@ def _summary(campaign, t, stops, days, shortfall, short_days, rules, dates, cadr
     avail = sum(session_min.get((d, s), 0) for d, s in zip(days["date"], days["session"]))
     worked = float(days["working_min"].sum()) if len(days) else 0.0
     visit_stops = stops[stops["reason"].str.contains("assigned")]
-    n_hh = int((t["entity_type"].eq("household") & t["reason"].str.contains("assigned")).sum())
-    n_ent = int((t["entity_type"].eq("enterprise") & t["reason"].str.contains("assigned")).sum())
+    first = t["reason"].str.contains("assigned|responsible")
+    n_hh = int((t["entity_type"].eq("household") & first).sum())
+    n_ent = int((t["entity_type"].eq("enterprise") & first).sum())
     must_stops = stops[stops["must"]]
     last_must = must_stops["date"].max() if len(must_stops) else None
     working = [d for d in dates if any(s.kind == "day" for s in sessions_on(d, rules))]

@@ -22,7 +22,7 @@ from planner.schedule.calendar import campaign_dates
 from planner.schedule.day import DayJob, DayResult
 from planner.schedule.frames import Schedule, build_schedule
 from planner.schedule.rules import ScheduleRules
-from planner.schedule.run import route_days
+from planner.schedule.run import REGIONAL_ROADS, RegionalNetworks, route_days
 from planner.schedule.sweep import Day, Sweep
 from planner.schedule.tasks import build_tasks
 
@@ -51,14 +51,26 @@ def schedule(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | Non
     Straight-line travel estimates raise one :class:`NetworkWarning` each.
     """
     t0 = time.perf_counter()
-    if network is None:
-        from geodata.network import network_from_campaign_roads
-
-        network = network_from_campaign_roads(campaign.roads)
-    dates = campaign_dates(start, end)
     tasks = build_tasks(campaign, assignment, must_visits, rules)
+    return plan_tasks(campaign, tasks, rules, dates=campaign_dates(start, end), time_limit=time_limit,
+                      iterations=iterations, seed=seed, workers=workers, network=network, progress=progress, t0=t0)
+
+
+def plan_tasks(campaign, tasks: pd.DataFrame, rules: ScheduleRules, *, dates: list[dt.date], time_limit: float,
+               iterations: int | None, seed: int, workers: int, network=None, progress=None,
+               pending=None, frozen=None, t0: float | None = None) -> Schedule:
+    """Schedule the ``pending`` rows of ``tasks`` (default: all) on ``dates``.
+
+    ``frozen``: an earlier schedule's ``(stops, days)`` that stay as they are
+    (re-planning); their sessions count towards the weekly cap.
+    """
+    t0 = time.perf_counter() if t0 is None else t0
+    if network is None:
+        network = _network(campaign, tasks)
     sweep = Sweep(tasks, dates, rules, team_starts(campaign))
-    unplaced = sweep.run(tasks["task"].to_numpy())
+    if frozen is not None:
+        sweep.count_frozen(frozen[1])
+    unplaced = sweep.run(tasks["task"].to_numpy() if pending is None else pending)
     t_sweep = time.perf_counter() - t0
     opts = {"time_limit": time_limit, "iterations": iterations, "seed": seed,
             "walk_within_village": rules.walk_within_village, "drive_between_villages": rules.drive_between_villages}
@@ -94,7 +106,27 @@ def schedule(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | Non
                       NetworkWarning, stacklevel=2)
     timing = {"wall_time": time.perf_counter() - t0, "sweep_time": t_sweep, "route_time": ctx.route_time}
     return build_schedule(campaign, tasks, sweep, ctx.results, unplaced, rules, dates=dates, timing=timing,
-                          notes=tuple(notes), seed=seed, time_limit=time_limit, iterations=iterations)
+                          notes=tuple(notes), seed=seed, time_limit=time_limit, iterations=iterations, frozen=frozen)
+
+
+def _network(campaign, tasks: pd.DataFrame):
+    """The campaign's road network, or one per team's area when the network is large."""
+    from geodata.network import network_from_campaign_roads
+
+    roads = campaign.roads
+    if roads is None or len(roads) <= REGIONAL_ROADS:
+        return network_from_campaign_roads(roads)
+    if roads.crs is not None and not roads.crs.is_projected:
+        roads = roads.to_crs(campaign.crs)
+    g = tasks.groupby("team_id")
+    boxes = {t: [x0, y0, x1, y1] for t, x0, y0, x1, y1 in zip(
+        g["x"].min().index, g["x"].min(), g["y"].min(), g["x"].max(), g["y"].max())}
+    for team, base in team_starts(campaign).items():
+        if team in boxes:
+            b = boxes[team]
+            boxes[team] = [min(b[0], base[0]), min(b[1], base[1]), max(b[2], base[0]), max(b[3], base[1])]
+    cadre_team = dict(zip(tasks["cadre_id"], tasks["team_id"]))
+    return RegionalNetworks(roads, {k: tuple(v) for k, v in boxes.items()}, cadre_team)
 
 
 class _Ctx:
@@ -122,6 +154,8 @@ class _Ctx:
 
     def route(self, keys, *, required_all: bool, phase: str, old: dict | None = None) -> None:
         jobs, prev = [], {}
+        if isinstance(self.network, RegionalNetworks):  # a team's days together: one area network each
+            keys = sorted(keys, key=lambda k: (self.network.region_of(k[0]), k[0], k[1]))
         for key in keys:
             day = self.sweep.days[key]
             if required_all or old is None:

@@ -3,7 +3,9 @@
 Days are independent once the campaign level has placed the visits, so they
 are grouped by cadre into chunks and sent to a ``ProcessPoolExecutor``; the
 road network is handed to each worker once (fork) and each day returns plain
-data (:class:`~planner.schedule.day.DayResult`).
+data (:class:`~planner.schedule.day.DayResult`). On a large network (more
+than :data:`REGIONAL_ROADS` segments) each team's days are routed on the
+roads of the team's own area (:class:`RegionalNetworks`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,46 @@ from collections.abc import Callable
 
 from planner.schedule.day import DayJob, DayResult, route_cadre
 
+#: above this many road segments, each team routes on the roads of its own area (see RegionalNetworks)
+REGIONAL_ROADS = 5_000
+#: metres of road kept around a team's area
+REGION_MARGIN_M = 3_000
+
 _NETWORK = None
 _OPTIONS: dict = {}
+
+
+class RegionalNetworks:
+    """Road networks cut to each team's area (its visits and base, plus a margin), built on first use.
+
+    Travel matrices on a whole county's network cost about sources × nodes;
+    a team's visits only need the roads around them. Each worker keeps the
+    last few networks (jobs come grouped by team).
+    """
+
+    def __init__(self, roads, boxes: dict, cadre_team: dict, *, margin: float = REGION_MARGIN_M, keep: int = 4):
+        self.roads, self.boxes, self.cadre_team, self.margin, self.keep = roads, boxes, cadre_team, margin, keep
+        self._cache: dict = {}
+
+    def region_of(self, cadre_id: str) -> str:
+        return str(self.cadre_team.get(cadre_id, ""))
+
+    def for_cadre(self, cadre_id: str):
+        from geodata.network import network_from_campaign_roads
+
+        team = self.region_of(cadre_id)
+        net = self._cache.get(team)
+        if net is None:
+            minx, miny, maxx, maxy = self.boxes.get(team, (0, 0, 0, 0))
+            import shapely
+
+            area = shapely.box(minx - self.margin, miny - self.margin, maxx + self.margin, maxy + self.margin)
+            idx = self.roads.sindex.query(area, predicate="intersects")
+            net = network_from_campaign_roads(self.roads.iloc[sorted(idx)])
+            if len(self._cache) >= self.keep:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[team] = net
+        return net
 
 
 def _init(network, options):
@@ -34,7 +74,8 @@ def _by_cadre(network, jobs: list[DayJob], options: dict) -> list[DayResult]:
         j = k
         while j < len(jobs) and jobs[j].cadre_id == jobs[k].cadre_id:
             j += 1
-        out.extend(route_cadre(network, jobs[k:j], **options))
+        net = network.for_cadre(jobs[k].cadre_id) if isinstance(network, RegionalNetworks) else network
+        out.extend(route_cadre(net, jobs[k:j], **options))
         k = j
     return out
 
@@ -59,12 +100,14 @@ def route_days(network, jobs: list[DayJob], *, options: dict, workers: int = 1,
     chunks: list[list[int]] = []
     current: list[int] = []
     last = None
-    for k, job in enumerate(jobs):  # jobs are sorted by cadre: keep a cadre's days together
-        if len(current) >= chunk_days and job.cadre_id != last:
+    regional = isinstance(network, RegionalNetworks)
+    for k, job in enumerate(jobs):  # jobs are sorted by cadre (by team first when regional): keep them together
+        unit = network.region_of(job.cadre_id) if regional else job.cadre_id
+        if len(current) >= chunk_days and unit != last:
             chunks.append(current)
             current = []
         current.append(k)
-        last = job.cadre_id
+        last = unit
     if current:
         chunks.append(current)
     ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None

@@ -123,6 +123,11 @@ class Sweep:
         self.week_count[(cadre, week_of(date))] += 1
         return day
 
+    def count_frozen(self, days: pd.DataFrame) -> None:
+        """Sessions of a kept (earlier) schedule count towards each cadre's weekly cap."""
+        for cadre, date in zip(days["cadre_id"].astype(str), days["date"].astype(str)):
+            self.week_count[(cadre, week_of(dt.date.fromisoformat(date)))] += 1
+
     def drop_day(self, key: tuple) -> None:
         day = self.days.pop(key)
         self.week_count[(day.cadre, week_of(day.date))] -= 1

@@ -44,6 +44,8 @@ def write_schedule(plan, path) -> None:
 
 
 def _date(ctx, param, value):
+    if value is None:
+        return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -53,7 +55,8 @@ def _date(ctx, param, value):
 @click.command("schedule")
 @click.argument("campaign", type=click.Path(exists=True, dir_okay=True))
 @click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
-@click.option("--start", required=True, callback=_date, help="First day of the campaign (YYYY-MM-DD).")
+@click.option("--start", default=None, callback=_date,
+              help="First day of the campaign (YYYY-MM-DD); not needed with --outcomes.")
 @click.option("--end", required=True, callback=_date, help="Deadline: last day of visits (YYYY-MM-DD).")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Campaign rules (TOML) with a [schedule] section; defaults: planner/rules_default.toml.")
@@ -62,8 +65,14 @@ def _date(ctx, param, value):
               help="Route search iterations per cadre-day (0: time limit only; iterations make runs repeatable).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Worker processes routing days in parallel.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same schedule).")
+@click.option("--outcomes", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Re-plan: visit outcomes so far (CSV or Excel: entity_type, entity_id, cadre_id, outcome = "
+                   "visited | not_home | refused | phone). Stops up to --today stay; the rest is planned again.")
+@click.option("--today", default=None, callback=_date,
+              help="With --outcomes: the last day whose routes stay as they are (default: today's date).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def command(campaign, plan_path, start, end, rules_path, time_limit, iterations, workers, seed, as_json):
+def command(campaign, plan_path, start, end, rules_path, time_limit, iterations, workers, seed, outcomes, today,
+            as_json):
     """Schedule every visit of PLAN.gpkg between --start and --end and route each cadre's day.
 
     Adds the layers stops, days, shortfall and schedule_info to PLAN.gpkg and
@@ -80,11 +89,23 @@ def command(campaign, plan_path, start, end, rules_path, time_limit, iterations,
     assignment, must = read_plan(plan_path)
     bar = _Progress(enabled=not as_json and sys.stderr.isatty())
     if not bar.enabled and not as_json:
-        click.echo(f"scheduling {start} .. {end} ({workers} worker(s), seed {seed}) ...", err=True)
+        click.echo(f"scheduling {start or 'after ' + str(today or dt.date.today())} .. {end} ({workers} worker(s), "
+                   f"seed {seed}) ...", err=True)
+    opts = {"time_limit": time_limit, "iterations": iterations or None, "seed": seed, "workers": workers,
+            "progress": bar}
+    if outcomes is None and start is None:
+        raise click.UsageError("give --start (or --outcomes to re-plan an existing schedule)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NetworkWarning)
-        plan = schedule(camp, assignment, must, rules, start=start, end=end, time_limit=time_limit,
-                        iterations=iterations or None, seed=seed, workers=workers, progress=bar)
+        if outcomes is None:
+            plan = schedule(camp, assignment, must, rules, start=start, end=end, **opts)
+        else:
+            from planner.schedule import reschedule
+            from zoufang.commands.route import read_schedule
+
+            stops, days, _ = read_schedule(plan_path)
+            plan = reschedule(camp, assignment, must, rules, stops=stops, days=days, outcomes=_read_table(outcomes),
+                              today=today or dt.date.today(), end=end, **opts)
     bar.close()
     problems = check_schedule(plan, assignment, must, rules, campaign=camp)
     plan.info["campaign"] = str(Path(campaign).resolve())  # `zoufang route` finds names and addresses there
@@ -111,6 +132,14 @@ def command(campaign, plan_path, start, end, rules_path, time_limit, iterations,
                 f"{r.cadre_id} ({r.shortfall} visits, {r.shortfall_cadre_days} days)" for r in worst.itertuples()))
     if problems:
         sys.exit(3)
+
+
+def _read_table(path):
+    import pandas as pd
+
+    if str(path).lower().endswith((".xlsx", ".xls")):
+        return pd.read_excel(path, dtype=str)
+    return pd.read_csv(path, dtype=str, encoding="utf-8-sig")
 
 
 def _print(info: dict, plan_path) -> None:
