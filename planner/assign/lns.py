@@ -1,11 +1,13 @@
 """Large-neighbourhood search over adjacent territories.
 
-Each step frees the units of one team and of the teams whose territories
-touch it (at most ``max_teams``), keeps every other unit where it is, and lets
-CP-SAT re-solve that sub-model from the current plan as a hint. A step is
-kept when the full objective (all soft goals, computed on the whole plan)
-improves. The sub-model is the same model with single-team candidates for
-the fixed units, so every hard rule still holds.
+Each step picks a team and the teams whose territories touch it (at most
+``max_teams``), cuts out a sub-problem of just their units and teams (the
+rest of the plan stays as it is; the teams keep their full-problem workload
+shares), re-solves it with CP-SAT from the current plan as a hint, and keeps
+the result when the sub-problem's objective improves. Every soft goal of the
+full objective that the step can change is in the sub-problem's objective,
+so an improvement there is one of the whole plan. Coarse teams only take
+villages/towns lying wholly inside the sub-problem, so every hard rule holds.
 """
 
 from __future__ import annotations
@@ -16,40 +18,58 @@ import numpy as np
 
 from planner.assign import model as _model
 from planner.assign.construct import close_groups
+from planner.assign.units import subproblem
 
 
 def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *, deadline: float,
             workers: int, seed: int, progress=None, t0: float, max_teams: int = 6,
-            step_time: float = 4.0, steps: int | None = None) -> tuple[np.ndarray, float | None, dict]:
+            step_time: float = 1.5, steps: int | None = None) -> tuple[np.ndarray, float | None, dict]:
     """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
-    deterministic steps of ``step_time / 2`` deterministic seconds each)."""
+    steps of ``step_time / 2`` deterministic seconds each)."""
     ua = data.ua
     rng = np.random.default_rng(seed)
     team = team.copy()
-    best = objective
     max_steps = steps
     steps = kept = 0
+    gained = 0.0
     while (steps < max_steps) if max_steps is not None else (deadline - time.perf_counter() > 1.0):
         steps += 1
         t = int(rng.choice(np.unique(team)))
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
-        free = np.isin(team, hood)
-        cand = [np.intersect1d(c, hood) if free[u] else np.array([team[u]]) for u, c in enumerate(data.cand)]
-        cand = close_groups(ua, cand)
-        sub = _model.ModelData(ua, data.rules, cand, previous=data.previous)
+        free = np.flatnonzero(np.isin(team, hood))
+        full_cand = [np.array([], int)] * ua.n_units
+        for u in free:
+            full_cand[u] = np.intersect1d(data.cand[u], hood)
+        for u in np.setdiff1d(np.arange(ua.n_units), free):
+            full_cand[u] = np.array([team[u]])
+        full_cand = close_groups(ua, full_cand)
+        tpos = {int(x): i for i, x in enumerate(hood)}
+        sub_ua = subproblem(ua, free, hood)
+        sub_cand = [np.array([tpos[int(x)] for x in full_cand[u]], int) for u in free]
+        cur = np.array([tpos[int(team[u])] for u in free])
+        prev = None
+        if data.previous is not None:
+            p = data.previous[free]
+            prev = np.array([tpos.get(int(x), -1) for x in p])
+        sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev)
         if max_steps is None:
             limit = min(step_time, deadline - time.perf_counter() - 0.5)
             if limit <= 0.3:
                 break
         else:
             limit = step_time / 2
-        out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + steps, hint_plan=team,
+        before = _model.solve(sub, time_limit=limit, workers=1, seed=seed, hint_plan=cur, fixed=cur,
+                              phase="lns", deterministic=max_steps is not None)
+        out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + steps, hint_plan=cur,
                            progress=None, phase="lns", deterministic=max_steps is not None)
-        if out.team_of_unit is not None and (best is None or out.objective < best - 1e-9):
-            team, best = out.team_of_unit, out.objective
+        if out.team_of_unit is not None and before.objective is not None and out.objective < before.objective - 1e-9:
+            team[free] = hood[out.team_of_unit]
+            gained += before.objective - out.objective
             kept += 1
             if progress is not None:
-                progress({"phase": "lns", "elapsed": time.perf_counter() - t0, "objective": best, "bound": None})
+                progress({"phase": "lns", "elapsed": time.perf_counter() - t0,
+                          "objective": None if objective is None else objective - gained, "bound": None})
+    best = None if objective is None else objective - gained
     return team, best, {"lns_steps": steps, "lns_improvements": kept}
 
 

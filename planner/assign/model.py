@@ -201,8 +201,9 @@ def hint(v: _Vars, data: ModelData, team_of_unit: np.ndarray) -> None:
     ua = data.ua
     for (u, t), var in v.x.items():
         v.model.add_hint(var, int(team_of_unit[u] == t))
+    held = set(zip(ua.unit_village.tolist(), team_of_unit.tolist()))
     for (vil, t), var in v.take.items():
-        v.model.add_hint(var, int(np.any((ua.unit_village == vil) & (team_of_unit == t))))
+        v.model.add_hint(var, int((vil, t) in held))
     loads = np.bincount(team_of_unit, weights=ua.workload, minlength=ua.n_teams)
     target, tol = ua.target_load(), data.rules.balance.tolerance
     for t in range(ua.n_teams):
@@ -212,11 +213,12 @@ def hint(v: _Vars, data: ModelData, team_of_unit: np.ndarray) -> None:
         i, j = ua.edges[e]
         v.model.add_hint(var, int(team_of_unit[i] == t and team_of_unit[j] == t))
     if v.brk:
+        nb = _nbrs(ua)
         for u, var in v.brk.items():
             t = int(team_of_unit[u])
             d = v.depth.get(t, {})
             du = d.get(u, np.inf)
-            ok = du == 0 or any(team_of_unit[w] == t and d.get(w, np.inf) < du for w in _nbrs(ua)[u])
+            ok = du == 0 or any(team_of_unit[w] == t and d.get(w, np.inf) < du for w in nb[u])
             v.model.add_hint(var, int(not ok))
 
 
@@ -264,12 +266,16 @@ class _Progress(cp_model.CpSolverSolutionCallback):
 
 
 def solve(data: ModelData, *, time_limit: float, workers: int, seed: int, hint_plan=None,
-          progress=None, phase: str = "solve", deterministic: bool = False) -> SolveOutcome:
+          progress=None, phase: str = "solve", deterministic: bool = False,
+          fixed: np.ndarray | None = None) -> SolveOutcome:
     """Build, solve and extract. On INFEASIBLE, re-solve with assumptions to name the conflicting rules."""
     t0 = time.perf_counter()
     v = build(data)
     if hint_plan is not None:
         hint(v, data, hint_plan)
+    if fixed is not None:  # evaluate a given plan: every x fixed
+        for (u, t), var in v.x.items():
+            v.model.add(var == int(fixed[u] == t))
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.num_workers = int(workers)

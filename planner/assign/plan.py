@@ -71,6 +71,12 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         warm = min(starts, key=lambda s: s[:2])[2]
         cand = candidates(ua, k=candidates_k, extra=[warm])
 
+    warm_ok = _meets_hard_rules(ua, rules, cand, warm)
+    if warm_ok and progress is not None:
+        progress({"phase": "warm start", "elapsed": time.perf_counter() - t0, "objective": score(ua, rules, warm),
+                  "bound": None})
+    t_warm = time.perf_counter() - t0 if warm_ok else None
+
     data = _model.ModelData(ua, rules, cand, previous=prev)
     deadline = t0 + time_limit
     main_limit = max(1.0, deadline - time.perf_counter()) * (main_share if lns else 1.0)
@@ -90,18 +96,25 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         raise InfeasibleError(words)
     team = out.team_of_unit
     status, objective, bound = out.status, out.objective, out.bound
-    first = out.first_solution_time
+    first = min(x for x in (out.first_solution_time, t_warm) if x is not None) if (
+        out.first_solution_time is not None or t_warm is not None) else None
     lns_info = {}
     if team is None:
-        team = warm if (warm >= 0).all() else None
+        team = warm if warm_ok else None
         status = "FEASIBLE_CONSTRUCTIVE"
         objective = bound = None
     elif lns and status != "OPTIMAL" and deadline - time.perf_counter() > 1.0:
         from planner.assign.lns import improve
 
-        team, objective, lns_info = improve(data, team, objective, deadline=deadline, workers=workers,
+        reserve = 0.05 * time_limit
+        team, objective, lns_info = improve(data, team, objective, deadline=deadline - reserve, workers=workers,
                                            seed=seed, progress=progress, t0=t0, step_time=lns_step,
                                            steps=int((1 - main_share) * time_limit / lns_step) if deterministic else None)
+        if lns_info.get("lns_improvements"):  # the exact objective of the final plan
+            final = _model.solve(data, time_limit=max(5.0, reserve), workers=1, seed=seed, fixed=team)
+            if final.objective is not None:
+                objective, out_soft = final.objective, final.soft
+                lns_info["soft_penalties_final"] = out_soft
     if team is None:
         raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
                           f"raise --time-limit or --workers")
@@ -134,6 +147,24 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         "rules": rules.to_dict(), **lns_info,
     }
     return Assignment(assignment, mv.rows, summary, info, soft)
+
+
+def _meets_hard_rules(ua: UnitArrays, rules: Rules, cand, team: np.ndarray) -> bool:
+    """The model's hard rules on a unit → team plan (candidates, whole groups, village quotas)."""
+    if (team < 0).any() or any(team[u] not in cand[u] for u in range(ua.n_units)):
+        return False
+    for t in range(ua.n_teams):
+        mine = team == t
+        g = ua.team_granularity[t]
+        if g != ua.level and mine.any():
+            grp = ua.group_of(g)
+            if not np.isin(grp, grp[mine]).sum() == mine.sum():
+                return False
+        q = rules.quotas.for_level(ua.team_level[t])
+        n = len(set(ua.unit_village[mine & (ua.unit_village >= 0)].tolist()))
+        if (q.min_villages is not None and n < q.min_villages) or (q.max_villages is not None and n > q.max_villages):
+            return False
+    return True
 
 
 def _emit(progress, phase, t0):

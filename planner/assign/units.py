@@ -47,6 +47,8 @@ class UnitArrays:
     eligible: np.ndarray  # (U, T) bool: layered linkage / own town
     dist_m: np.ndarray  # (U, T) float metres unit centre → team base
     grid_unit: pd.Series  # grid_id → unit index
+    #: explicit workload share per team (a sub-problem keeps the full problem's shares)
+    targets: np.ndarray | None = None
 
     @property
     def n_units(self) -> int:
@@ -58,6 +60,8 @@ class UnitArrays:
 
     def target_load(self) -> np.ndarray:
         """Each team's workload share (minutes): total × cadres / all cadres."""
+        if self.targets is not None:
+            return self.targets
         cad = np.maximum(self.team_cadres, 0).astype(float)
         if cad.sum() == 0:
             cad = np.ones_like(cad)
@@ -217,3 +221,24 @@ def _seed_bases(xy, work, eligible, cadres, *, seed: int) -> np.ndarray:
             if m.any():
                 centres[t] = np.average(xy[m], axis=0, weights=w[m])
     return centres
+
+
+def subproblem(ua: UnitArrays, units: np.ndarray, teams: np.ndarray) -> UnitArrays:
+    """The arrays of ``units`` and ``teams`` only (for large-neighbourhood search): edges among
+    the units, the full problem's workload shares for the teams."""
+    import dataclasses
+
+    units = np.asarray(units)
+    teams = np.asarray(teams)
+    pos = np.full(ua.n_units, -1)
+    pos[units] = np.arange(len(units))
+    e = ua.edges[(pos[ua.edges[:, 0]] >= 0) & (pos[ua.edges[:, 1]] >= 0)]
+    return dataclasses.replace(
+        ua, unit_ids=ua.unit_ids[units], unit_village=ua.unit_village[units], unit_town=ua.unit_town[units],
+        households=ua.households[units], enterprises=ua.enterprises[units], workload=ua.workload[units],
+        xy=ua.xy[units], edges=pos[e], team_ids=ua.team_ids[teams], team_level=ua.team_level[teams],
+        team_cadres=ua.team_cadres[teams], team_base=ua.team_base[teams],
+        team_base_given=ua.team_base_given[teams], team_town=ua.team_town[teams],
+        team_granularity=ua.team_granularity[teams], eligible=ua.eligible[np.ix_(units, teams)],
+        dist_m=ua.dist_m[np.ix_(units, teams)], targets=ua.target_load()[teams],
+    )
