@@ -40,6 +40,7 @@ ROUTES = [
     ("GET", "/cadre/sheet?cadre_id=C1", PAGE, {"cadre1": 200, "admin": 200}),
     ("POST", "/cadre/visit", PAGE, {"cadre1": 303, "admin": 303}),
     ("GET", "/leader/", PAGE, {"leader": 200, "admin": 200}),
+    ("GET", "/leader/missing.xlsx", PAGE, {"leader": 200, "admin": 200}),
     ("GET", "/admin/", PAGE, {"admin": 200}),
     ("POST", "/admin/accounts", PAGE, {"admin": 303}),
     ("GET", "/api/", API, {r: 200 for r in ROLES[1:]}),

@@ -209,6 +209,7 @@ ZH: dict[str, str] = {
     "must-visits done": "项必访已完成",
     "problems solved": "个问题已解决",
     "Coverage map": "覆盖地图",
+    "Download the households not yet covered (Excel)": "下载未覆盖住户名单（Excel）",
     "Household covered": "已覆盖住户",
     "Household not yet covered": "未覆盖住户",
     "Coverage by grid / village (0–100%)": "网格/村覆盖率（0–100%）",

@@ -14,7 +14,8 @@ import datetime as dt
 import math
 
 import pandas as pd
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, render_template, send_file, url_for
+from flask_login import current_user
 
 from geodata import store
 from web import db, maps, plans
@@ -235,6 +236,47 @@ def home():
         unit_names={"grid": _("Grid"), "village": _("Village"), "town": _("Town"), "team": _("Team"),
                     "household": _("Household"), "enterprise": _("Enterprise")},
     )
+
+
+@bp.route("/missing.xlsx")
+def missing_xlsx():
+    """Households and enterprises not yet covered (Excel), names and phones
+    masked unless the account may see them (admins)."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from planner.reports.privacy import mask_name, mask_phone
+
+    data = get_data()
+    cov = current_coverage()
+    masked = not current_user.sees_personal_data
+    camp = data.campaign
+    hh = camp.households.set_index(camp.households["household_id"].astype(str))
+    vil = camp.villages.set_index(camp.villages["village_id"].astype(str))["name"].astype(str)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "未覆盖"
+    ws.append(["类型", "编码", "户主/名称", "电话", "村/社区", "网格", "工作组", "不在家待回访"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ent = cov.entities[~cov.entities["covered"].astype(bool)]
+    for r in ent.itertuples(index=False):
+        name = phone = ""
+        if r.entity_type == "household" and r.entity_id in hh.index:
+            h = hh.loc[r.entity_id]
+            name, phone = str(h.get("head_name", "") or ""), str(h.get("phone", "") or "")
+            if masked:
+                name, phone = mask_name(name) or "", mask_phone(phone) or ""
+        team = data.teams.get(str(r.team_id), "") if r.team_id is not None else ""
+        ws.append(["住户" if r.entity_type == "household" else "企业", r.entity_id, name, phone,
+                   vil.get(str(r.village_id), ""), str(r.grid_id), team, "是" if r.not_home_backlog else ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return send_file(buf, as_attachment=True, download_name=f"{data.name}-not-covered.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 COVERED_COLOUR = "#2ca02c"

@@ -107,13 +107,16 @@ def upload():
     if file is None or not file.filename:
         flash(_("Choose a campaign file first."))
         return render_template("planner/upload.html", section="planner"), 400
-    name = secure_filename(file.filename) or "campaign.gpkg"
-    suffix = Path(name).suffix.lower()
+    suffix = Path(file.filename).suffix.lower()
+    # the file keeps its own (often Chinese) name: it becomes the campaign's name
+    stem = Path(file.filename.replace("\\", "/")).stem.lstrip(".").strip() or "campaign"
     if suffix not in UPLOAD_SUFFIXES:
         flash(_("Unsupported file type; upload one of: %(types)s", types=", ".join(UPLOAD_SUFFIXES)))
         return render_template("planner/upload.html", section="planner"), 400
     token = uuid.uuid4().hex[:12]
-    path = _upload_folder() / f"{token}-{name}"
+    folder = _upload_folder() / token
+    folder.mkdir()
+    path = folder / (stem[:100] + suffix)
     file.save(path)
     from geodata.errors import ZoufangError
     from geodata.load import check_campaign
@@ -135,7 +138,8 @@ def use_upload(token: str):
     """Make a validated upload the site's campaign (the current plan is dropped)."""
     from web import data
 
-    found = [p for p in _upload_folder().glob(f"{secure_filename(token)}-*") if p.is_file()]
+    folder = _upload_folder() / secure_filename(token)
+    found = [p for p in folder.glob("*") if p.is_file()] if folder.is_dir() else []
     if not found:
         abort(404)
     current_app.config.update(CAMPAIGN=None, CAMPAIGN_PATH=str(found[0]), PLAN=None, PLAN_PATH=None)

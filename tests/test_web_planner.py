@@ -1,0 +1,257 @@
+"""Planner pages: upload and the validation report, the planning run as a
+background job, the team table, moving a grid with the hard rules
+re-checked, and the downloads."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pyogrio
+import pytest
+
+from conftest_web import (  # noqa: F401  (fixtures)
+    PLAN_RULES,
+    app,
+    client_as,
+    csrf_token,
+    db_template,
+    db_url,
+    make_app,
+    planned,
+    planned_app,
+    web_campaign,
+    web_files,
+    web_plan,
+)
+
+
+def post(c, path, **form):
+    return c.post(path, data={**form, "csrf_token": csrf_token(c)})
+
+
+def wait_for(c, job_id, timeout=60):
+    t0 = time.time()
+    seen = []
+    while time.time() - t0 < timeout:
+        job = c.get(f"/api/jobs/{job_id}").get_json()
+        seen.append((job["state"], job["progress"]))
+        if job["state"] in ("done", "failed"):
+            return job, seen
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {seen[-1]} after {timeout} s")
+
+
+@pytest.fixture
+def unplanned_app(web_campaign, db_url, tmp_path):  # noqa: F811
+    from planner.assign import rules_from_dict
+
+    return make_app(db_url, tmp_path, CAMPAIGN=web_campaign, RULES=rules_from_dict(PLAN_RULES))
+
+
+# --- the background run ------------------------------------------------------------
+
+
+def test_a_planning_run_is_a_job_the_page_polls_until_the_plan_is_shown(unplanned_app, tmp_path):
+    c = client_as(unplanned_app, "planner")
+    assert "尚无分配方案" in c.get("/planner/plan").get_data(as_text=True)
+    started = c.post("/planner/run", data={"time_limit": "2", "seed": "0", "start": "2026-03-02",
+                                           "end": "2026-03-31", "csrf_token": csrf_token(c)},
+                     headers={"Accept": "application/json"})
+    assert started.status_code == 202
+    job_id = started.get_json()["job_id"]
+    assert started.get_json()["url"] == f"/api/jobs/{job_id}"
+    # a reload while it runs finds the job again
+    page = c.get("/planner/plan").get_data(as_text=True)
+    assert f'data-url="/api/jobs/{job_id}"' in page
+    job, seen = wait_for(c, job_id)
+    assert job["state"] == "done", job
+    assert job["progress"] == 1.0 and set(job) == {"id", "kind", "state", "progress", "message", "result", "error"}
+    assert [p for _s, p in seen] == sorted(p for _s, p in seen)  # progress never goes back
+    result = job["result"]
+    assert result["status"] in ("OPTIMAL", "FEASIBLE") and result["violations"] == []
+    assert result["grids"] == 8 and result["households"] == 36 and result["stops"] > 0
+    assert (tmp_path / "plans" / result["path"]).exists()
+    # the plan is now the site's: table, map colours, downloads
+    page = c.get(f"/planner/plan?job={job_id}").get_data(as_text=True)
+    assert "第一工作组" in page and "已排程" in page and 'data-state="done"' in page
+    grids = c.get("/api/layers/grids.geojson").get_json()
+    assert {f["properties"]["team_id"] for f in grids["features"]} == {"T1", "T2"}
+    assert c.get("/planner/download/plan.gpkg").status_code == 200
+
+
+def test_a_second_run_while_one_goes_on_is_refused_with_the_running_job(unplanned_app):
+    from web import jobs
+
+    c = client_as(unplanned_app, "planner")
+    gate = __import__("threading").Event()
+    with unplanned_app.app_context():
+        busy = jobs.start("plan", lambda report: gate.wait(10) and {})
+    try:
+        again = c.post("/planner/run", data={"csrf_token": csrf_token(c)}, headers={"Accept": "application/json"})
+        assert again.status_code == 409 and again.get_json()["job_id"] == busy.id
+        assert c.get(f"/api/jobs/{busy.id}").get_json()["state"] == "running"
+    finally:
+        gate.set()
+        busy.thread.join(5)
+    assert c.get(f"/api/jobs/{busy.id}").get_json()["state"] == "done"
+
+
+def test_an_infeasible_run_fails_with_the_conflicting_rule_in_words(web_campaign, db_url, tmp_path):  # noqa: F811
+    app = make_app(db_url, tmp_path, CAMPAIGN=web_campaign)  # default rules: the weak village needs a senior cadre
+    c = client_as(app, "planner")
+    started = c.post("/planner/run", data={"time_limit": "1", "csrf_token": csrf_token(c)})
+    assert started.status_code == 302  # without JavaScript: back to the page with ?job=
+    job_id = started.headers["Location"].split("job=")[1]
+    job, _seen = wait_for(c, job_id)
+    assert job["state"] == "failed" and "weak_village" in job["error"] and "deputy_division" in job["error"]
+    page = c.get(started.headers["Location"]).get_data(as_text=True)
+    assert "weak_village" in page and "尚无分配方案" in page
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"time_limit": "soon"}, "must be numbers"),
+    ({"start": "2026-03-02"}, "give both a start and an end"),
+    ({"start": "2026-03-31", "end": "2026-03-02"}, "end not before start"),
+])
+def test_bad_run_options_are_refused(unplanned_app, form, message):
+    c = client_as(unplanned_app, "planner")
+    response = post(c, "/planner/run", **form)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+
+
+# --- moving a grid --------------------------------------------------------------------
+
+
+def _grid_team(c, grid):
+    return {f["properties"]["grid_id"]: f["properties"]["team_id"]
+            for f in c.get("/api/layers/grids.geojson").get_json()["features"]}[grid]
+
+
+def test_a_move_that_breaks_a_hard_rule_is_shown_and_not_saved(planned_app):  # noqa: F811
+    c = client_as(planned_app, "planner")
+    before = _grid_team(c, "G1A")
+    target = "T1" if before == "T2" else "T2"
+    response = post(c, "/planner/move", grid_id="G1A", team_id=target)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "此调整违反硬性规则" in html and "split although county teams take whole villages" in html
+    assert "保存调整" not in html
+    forced = post(c, "/planner/move", grid_id="G1A", team_id=target, confirm="1")
+    assert forced.status_code == 422
+    assert _grid_team(c, "G1A") == before
+
+
+def test_a_move_that_keeps_the_rules_is_saved_with_its_households(planned, web_campaign, db_url, tmp_path):  # noqa: F811
+    from planner.assign import rules_from_dict
+
+    assignment, must, summary, stops, days = planned
+    rules = rules_from_dict({**PLAN_RULES, "units": {"county": "grid"}})  # county teams may take single grids
+    app = make_app(db_url, tmp_path, CAMPAIGN=web_campaign, PLAN=assignment, MUST_VISITS=must,  # noqa: F811
+                   SCHEDULE=(stops, days), RULES=rules)
+    c = client_as(app, "planner")
+    before = _grid_team(c, "G1A")
+    target = "T1" if before == "T2" else "T2"
+    check = post(c, "/planner/move", grid_id="G1A", team_id=target)
+    assert check.status_code == 200
+    html = check.get_data(as_text=True)
+    assert "所有硬性规则仍然满足" in html and "保存调整" in html and "保存后将作废" in html
+    assert _grid_team(c, "G1A") == before  # checking saves nothing
+    saved = post(c, "/planner/move", grid_id="G1A", team_id=target, confirm="1")
+    assert saved.status_code == 302
+    assert _grid_team(c, "G1A") == target
+    households = {f["properties"]["household_id"]: f["properties"]["team_id"]
+                  for f in c.get("/api/layers/households.geojson").get_json()["features"]}
+    assert households["H-G1A-0"] == target
+    assert "网格G1A已调整给" in c.get("/planner/plan").get_data(as_text=True)
+    with app.app_context():
+        from planner.assign import check_plan
+        from web.plans import get_plan
+
+        state = get_plan()
+        assert check_plan(web_campaign, state.assignment, state.must_visits, rules) == []
+        assert state.stops is None  # the old schedule is dropped
+
+
+# --- downloads ----------------------------------------------------------------------
+
+
+def test_the_plan_downloads_as_a_geopackage_with_its_schedule(planned_app, tmp_path):  # noqa: F811
+    response = client_as(planned_app, "planner").get("/planner/download/plan.gpkg")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    path = tmp_path / "got.gpkg"
+    path.write_bytes(response.data)
+    layers = {name for name, _geom in pyogrio.list_layers(path)}
+    assert {"assignment", "must_visits", "stops", "days"} <= layers
+    got = pyogrio.read_dataframe(path, layer="assignment", read_geometry=False)
+    assert (got["entity_type"] == "household").sum() == 36
+
+
+def test_team_lists_download_as_excel_with_every_household_for_the_planner(planned_app, web_campaign):  # noqa: F811
+    from openpyxl import load_workbook
+
+    response = client_as(planned_app, "planner").get("/planner/download/teams.xlsx")
+    wb = load_workbook(io.BytesIO(response.data))
+    assert wb.sheetnames[0] == "汇总" and len(wb.sheetnames) == 3
+    summary = list(wb["汇总"].iter_rows(values_only=True))
+    assert summary[0][:2] == ("工作组编码", "工作组")
+    assert sum(r[6] for r in summary[1:]) == 36
+    names = {r[2] for name in wb.sheetnames[1:] for r in wb[name].iter_rows(min_row=2, values_only=True)}
+    assert set(web_campaign.households["head_name"]) <= names  # planners see names in full
+
+
+def test_downloads_need_a_plan(web_campaign, db_url, tmp_path):  # noqa: F811
+    c = client_as(make_app(db_url, tmp_path, CAMPAIGN=web_campaign), "planner")
+    assert c.get("/planner/download/plan.gpkg").status_code == 404
+    assert c.get("/planner/download/teams.xlsx").status_code == 404
+
+
+# --- upload and validation -------------------------------------------------------------
+
+
+def test_a_good_upload_shows_a_usable_report_and_can_become_the_campaign(unplanned_app, web_files):  # noqa: F811
+    campaign_path, _plan = web_files
+    c = client_as(unplanned_app, "planner")
+    with open(campaign_path, "rb") as fh:
+        response = c.post("/planner/upload", data={"campaign": (fh, "村庄.gpkg"), "csrf_token": csrf_token(c)},
+                          content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "数据检查报告" in html and "可以使用" in html and "households: 36" in html
+    token = html.split("/planner/upload/")[1].split("/use")[0]
+    used = post(c, f"/planner/upload/{token}/use")
+    assert used.status_code == 302 and "已启用上传的走访数据" in c.get("/planner/plan").get_data(as_text=True)
+    with unplanned_app.app_context():
+        from web.data import get_data
+
+        assert get_data().name == "村庄" and len(get_data().layers["households"]) == 36
+
+
+def test_a_broken_upload_lists_every_finding_with_its_fix(unplanned_app, web_campaign, tmp_path):  # noqa: F811
+    from conftest_web import write_campaign
+
+    broken = web_campaign.households.copy()
+    broken.loc[0, "household_id"] = broken.loc[1, "household_id"]  # a duplicate id
+    from dataclasses import replace
+
+    path = tmp_path / "broken.gpkg"
+    write_campaign(replace(web_campaign, households=broken), path)
+    c = client_as(unplanned_app, "planner")
+    with open(path, "rb") as fh:
+        response = c.post("/planner/upload", data={"campaign": (fh, "broken.gpkg"), "csrf_token": csrf_token(c)},
+                          content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "不能使用" in html
+    assert "zf-sev-error" in html and "H-G1B-0" in html and "duplicate_id" in html and "修改方法" in html
+    assert "使用此走访数据" not in html
+
+
+@pytest.mark.parametrize("name, body, status, text", [
+    ("notes.txt", b"hello", 400, "不支持的文件类型"),  # not a campaign format
+    ("fake.gpkg", b"not a geopackage", 422, "无法读取文件"),  # unreadable
+])
+def test_uploads_that_are_not_campaigns_are_refused(unplanned_app, name, body, status, text):
+    c = client_as(unplanned_app, "planner")
+    response = c.post("/planner/upload", data={"campaign": (io.BytesIO(body), name), "csrf_token": csrf_token(c)},
+                      content_type="multipart/form-data")
+    assert response.status_code == status and text in response.get_data(as_text=True)
