@@ -10,52 +10,11 @@ The same load through the HTTP API is ``test_concurrency_http.py``.
 from __future__ import annotations
 
 import time
-from collections import Counter
 
-import pandas as pd
 import pytest
-from sqlalchemy import func, select
 
 from geodata import store
-from planner.coverage import coverage, visit_counts
-from visit_factories import client_workload, new_db, new_pg_db, run_clients, synthetic_campaign
-
-
-def check_outcome(engine, campaign_id, campaign, answers, truth):
-    """The assertions shared with the HTTP test."""
-    good_ids = {r["client_id"] for r in truth}
-    created = Counter()
-    for rec, res in answers:
-        cid = rec.get("client_id")
-        if cid in good_ids:
-            assert res["status"] in ("created", "duplicate"), res
-            created[cid] += res["status"] == "created"
-        else:
-            assert res["status"] == "error" and res["errors"], (rec, res)
-    assert set(created) == good_ids
-    assert set(created.values()) == {1}  # each good visit created by exactly one answer
-    with store.session_scope(engine) as s:
-        visits = store.visits_frame(s, campaign_id=campaign_id)
-        counters = store.counters_frame(s, campaign_id=campaign_id)
-        n_problems = s.scalar(select(func.count()).select_from(store.Problem))
-        n_events = s.scalar(select(func.count()).select_from(store.ProblemEvent))
-    assert len(visits) == len(truth) and set(visits["client_id"]) == good_ids
-    assert visits["client_id"].is_unique
-    expected_problems = sum(len(r.get("problems", ())) for r in truth)
-    assert n_problems == n_events == expected_problems
-    recount = visit_counts(visits)
-    assert counters.equals(recount)
-    t = pd.DataFrame(truth)
-    t["visited_at"] = pd.to_datetime(t["visited_at"]).dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    assert counters.drop(columns=["first_at", "last_at"]).equals(
-        visit_counts(t).drop(columns=["first_at", "last_at"]))
-    from_counters = coverage(campaign, counters=counters)
-    from_records = coverage(campaign, visits)
-    cols = ["entity_id", "covered", "how", "not_home_backlog", "visits"]
-    assert from_counters.entities[cols].equals(from_records.entities[cols])
-    assert from_counters.by_village.drop(columns=["must_visits_due", "must_visits_done"]).equals(
-        from_records.by_village.drop(columns=["must_visits_due", "must_visits_done"]))
-    return from_records
+from visit_factories import check_outcome, client_workload, new_db, new_pg_db, run_clients, synthetic_campaign
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

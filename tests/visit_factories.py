@@ -211,9 +211,11 @@ def synthetic_campaign(*, towns: int = 2, villages_per_town: int = 5, households
                                                "name": [f"组{i}" for i in range(5)]}))
 
 
-def client_workload(campaign, *, clients: int = 50, visits: int = 2000, bad_per_client: int = 3, seed: int = 0):
+def client_workload(campaign, *, clients: int = 50, visits: int = 2000, bad_per_client: int = 3, seed: int = 0,
+                    cadres: list[str] | None = None):
     """Per client: a list of batches to post (with retries and malformed records mixed in), and
-    the good records (the truth every check compares with)."""
+    the good records (the truth every check compares with). Client ``c`` records as cadre
+    ``cadres[c % len(cadres)]`` (default: C00, C01, ... one per client)."""
     import random
 
     rng = random.Random(seed)
@@ -223,12 +225,12 @@ def client_workload(campaign, *, clients: int = 50, visits: int = 2000, bad_per_
     per = visits // clients
     plans, truth = [], []
     for c in range(clients):
-        cadre = f"C{c:02d}"
+        cadre = cadres[c % len(cadres)] if cadres else f"C{c:02d}"
         good = []
         for k in range(per):
             etype, eid = rng.choice(entities)  # several cadres may visit one household: counters contend
             outcome = rng.choice(outcomes)
-            rec = {"client_id": f"{cadre}-{k:03d}-{uuid.UUID(int=rng.getrandbits(128)).hex[:8]}",
+            rec = {"client_id": f"k{c:02d}-{k:03d}-{uuid.UUID(int=rng.getrandbits(128)).hex[:8]}",
                    "entity_type": etype, "entity_id": eid, "cadre_id": cadre,
                    "visited_at": f"2026-03-{1 + k % 28:02d}T{8 + k % 10:02d}:{rng.randrange(60):02d}:00+08:00",
                    "outcome": outcome}
@@ -237,9 +239,9 @@ def client_workload(campaign, *, clients: int = 50, visits: int = 2000, bad_per_
                     ("difficulty", "housing_land", "medical_health", "other")), "description": "问题描述"}]
             good.append(rec)
         bad = [
-            {"client_id": f"{cadre}-bad-outcome", "entity_type": "household", "entity_id": entities[0][1],
+            {"client_id": f"k{c:02d}-bad-outcome", "entity_type": "household", "entity_id": entities[0][1],
              "cadre_id": cadre, "visited_at": "2026-03-02T10:00:00", "outcome": "maybe"},
-            {"client_id": f"{cadre}-bad-date", "entity_type": "household", "entity_id": entities[0][1],
+            {"client_id": f"k{c:02d}-bad-date", "entity_type": "household", "entity_id": entities[0][1],
              "cadre_id": cadre, "visited_at": "3月2日", "outcome": "visited"},
             {"entity_type": "enterprise", "entity_id": entities[-1][1], "cadre_id": cadre,
              "visited_at": "2026-03-02T10:00:00", "outcome": "visited"},  # no client id
@@ -289,3 +291,49 @@ def run_clients(plans, post, *, threads: int | None = None) -> list[tuple[dict, 
     if errors:
         raise errors[0]
     return [a for client_answers in answers for a in client_answers]
+
+
+def check_outcome(engine, campaign_id, campaign, answers, truth):
+    """Every good visit stored exactly once, every bad one answered with an error, the
+    counters (and the coverage from them) equal to a recount from the raw records and from
+    the clients' truth. Returns the coverage from the records."""
+    from collections import Counter
+
+    from sqlalchemy import func, select
+
+    from geodata import store
+    from planner.coverage import coverage, visit_counts
+
+    good_ids = {r["client_id"] for r in truth}
+    created = Counter()
+    for rec, res in answers:
+        cid = rec.get("client_id")
+        if cid in good_ids:
+            assert res["status"] in ("created", "duplicate"), res
+            created[cid] += res["status"] == "created"
+        else:
+            assert res["status"] == "error" and res["errors"], (rec, res)
+    assert set(created) == good_ids
+    assert set(created.values()) == {1}  # each good visit created by exactly one answer
+    with store.session_scope(engine) as s:
+        visits = store.visits_frame(s, campaign_id=campaign_id)
+        counters = store.counters_frame(s, campaign_id=campaign_id)
+        n_problems = s.scalar(select(func.count()).select_from(store.Problem))
+        n_events = s.scalar(select(func.count()).select_from(store.ProblemEvent))
+    assert len(visits) == len(truth) and set(visits["client_id"]) == good_ids
+    assert visits["client_id"].is_unique
+    expected_problems = sum(len(r.get("problems", ())) for r in truth)
+    assert n_problems == n_events == expected_problems
+    recount = visit_counts(visits)
+    assert counters.equals(recount)
+    t = pd.DataFrame(truth)
+    t["visited_at"] = pd.to_datetime(t["visited_at"]).dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    assert counters.drop(columns=["first_at", "last_at"]).equals(
+        visit_counts(t).drop(columns=["first_at", "last_at"]))
+    from_counters = coverage(campaign, counters=counters)
+    from_records = coverage(campaign, visits)
+    cols = ["entity_id", "covered", "how", "not_home_backlog", "visits"]
+    assert from_counters.entities[cols].equals(from_records.entities[cols])
+    assert from_counters.by_village.drop(columns=["must_visits_due", "must_visits_done"]).equals(
+        from_records.by_village.drop(columns=["must_visits_due", "must_visits_done"]))
+    return from_records

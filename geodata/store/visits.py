@@ -34,11 +34,14 @@ MAX_BATCH = 1000
 
 def ensure_campaign(session: Session, key: str, *, name: str | None = None, campaign_path=None, plan_path=None,
                     start_date: dt.date | None = None, end_date: dt.date | None = None) -> CampaignRow:
-    """The campaign row ``key``, created (or its given fields updated) as needed."""
+    """The campaign row ``key``, created (or its given fields updated) as needed; safe when
+    several requests create the same campaign at once (insert-or-nothing, then read)."""
     row = session.scalar(select(CampaignRow).where(CampaignRow.key == key))
     if row is None:
-        row = CampaignRow(key=key, name=name or key)
-        session.add(row)
+        insert = _statements(session.connection().dialect.name)["insert"]
+        session.execute(insert(CampaignRow.__table__).values(key=key, name=name or key, created_at=utcnow())
+                        .on_conflict_do_nothing(index_elements=["key"]))
+        row = session.scalar(select(CampaignRow).where(CampaignRow.key == key))
     for attr, val in (("name", name), ("campaign_path", campaign_path), ("plan_path", plan_path),
                       ("start_date", start_date), ("end_date", end_date)):
         if val is not None:
@@ -67,6 +70,7 @@ def _statements(dialect: str) -> dict:
         up = insert(c)
         ex = up.excluded
         _STMTS[dialect] = {
+            "insert": insert,
             "visit": insert(v).on_conflict_do_nothing(index_elements=["campaign_id", "client_id"])
             .returning(v.c.id),
             "problem": insert(p).on_conflict_do_nothing(index_elements=["campaign_id", "client_id"])
