@@ -30,7 +30,8 @@ def solve_county(job: CountyJob, rules, *, time_limit: float, seed: int, solver_
     ``deterministic`` measures the solver's time on CP-SAT's deterministic clock,
     so the same seed gives the same county plan on any worker and any load.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+    start_rss = reset_peak_rss()
     failure = None
     plan = None
     households = job.households
@@ -66,7 +67,7 @@ def solve_county(job: CountyJob, rules, *, time_limit: float, seed: int, solver_
         plan = None
         fail = CountyFailure(job.county_id, job.name, failure[0], failure[1], attempt)
     return CountyOutcome(job.county_id, job.name, plan, fail, time.perf_counter() - t0, peak_rss_mb(),
-                         _worker_name(), attempt, households, time_limit)
+                         _worker_name(), attempt, households, time_limit, time.process_time() - c0, start_rss)
 
 
 def check_county(campaign, job: CountyJob) -> list[str]:
@@ -107,9 +108,36 @@ def fixed_grids(campaign, fixed_villages) -> dict[str, str]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (MiB)."""
+    """Peak resident memory of this process (MiB): since the last :func:`reset_peak_rss` on Linux,
+    over the process's life elsewhere."""
+    hwm = _proc_status_mb("VmHWM")
+    if hwm is not None:
+        return hwm
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def reset_peak_rss() -> float:
+    """Reset the process's peak-memory mark where the OS allows (Linux ``/proc/self/clear_refs``);
+    returns the resident memory now (MiB)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    now = _proc_status_mb("VmRSS")
+    return now if now is not None else peak_rss_mb()
+
+
+def _proc_status_mb(field: str) -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def _worker_name() -> str:

@@ -22,7 +22,8 @@ from planner.province.result import CountyOutcome, ProvincePlan
 from planner.province.split import CountyJob, membership, split_campaign
 
 COUNTY_COLUMNS = ["county_id", "name", "status", "failure", "reason", "attempts", "households", "grids", "teams",
-                  "solver_status", "objective", "gap", "time_limit", "wall_time", "worker", "peak_rss_mb"]
+                  "solver_status", "objective", "gap", "time_limit", "wall_time", "cpu_time", "worker", "start_rss_mb",
+                  "peak_rss_mb"]
 
 
 def province_jobs(campaign, rules, *, city_time_limit: float = 10.0, seed: int = 0) -> tuple[list[CountyJob], CityPlan]:
@@ -85,8 +86,8 @@ def merge(outcomes: Sequence[CountyOutcome], *, city: CityPlan | None, rules, wa
             "attempts": o.attempts, "households": o.households, "grids": grids,
             "teams": int((p.teams_summary["units"] > 0).sum()) if p is not None else None,
             "solver_status": info.get("status"), "objective": info.get("objective"), "gap": info.get("gap"),
-            "time_limit": o.time_limit, "wall_time": round(o.wall_time, 3), "worker": o.worker,
-            "peak_rss_mb": round(o.peak_rss_mb, 1),
+            "time_limit": o.time_limit, "wall_time": round(o.wall_time, 3), "cpu_time": round(o.cpu_time, 3),
+            "worker": o.worker, "start_rss_mb": round(o.start_rss_mb, 1), "peak_rss_mb": round(o.peak_rss_mb, 1),
         })
     frames = {name: _concat(fs) for name, fs in parts.items()}
     failures = tuple(o.failure for o in outcomes if o.failure is not None)

@@ -38,12 +38,17 @@ class CountyOutcome:
     plan: object | None
     failure: CountyFailure | None
     wall_time: float
-    #: peak resident memory of the process that ran it (MiB), so far in its life
+    #: peak resident memory of the process while it ran this county (MiB; on Linux the
+    #: peak is reset when the county starts, elsewhere it is the process's peak so far)
     peak_rss_mb: float
     worker: str
     attempts: int = 1
     households: int = 0
     time_limit: float = 0.0
+    #: CPU seconds of the process spent on this county (all its threads)
+    cpu_time: float = 0.0
+    #: resident memory when the county started (MiB)
+    start_rss_mb: float = 0.0
 
     @property
     def ok(self) -> bool:
