@@ -68,7 +68,7 @@ class ScheduleRules:
     fill: float = 0.85
     absences: tuple[Absence, ...] = ()
     must_visit_days: int = 10
-    joint_window_minutes: int = 30
+    joint_window_minutes: int = 15
     village_meeting_minutes: float = 60
     start_at: str = "base"
     drive_between_villages: bool = True

@@ -90,6 +90,11 @@ class Sweep:
             if e == "village":
                 self.vc[v] = (x, y)
         self.placed_on: dict[int, dt.date] = {}
+        # weekend sessions still to come in each date's week: evenings leave room for them
+        self.weekend_left: dict[dt.date, int] = {}
+        for d in dates:
+            self.weekend_left[d] = sum(1 for e in dates if e > d and week_of(e) == week_of(d)
+                                       and any(x.kind == "weekend" for x in sessions_on(e, rules)))
 
     # ------------------------------------------------------------------ estimates
     def travel(self, a: tuple | None, va: str | None, b: tuple, vb: str) -> float:
@@ -114,6 +119,11 @@ class Sweep:
     def free(self, cadre: str, date: dt.date) -> bool:
         return (cadre, date) not in self.absent and \
             self.week_count[(cadre, week_of(date))] < self.rules.max_sessions_per_week
+
+    def evening_ok(self, cadre: str, date: dt.date) -> bool:
+        """An evening (2.5 h) only when the week keeps room for its weekend days (8 h each)."""
+        used = self.week_count[(cadre, week_of(date))]
+        return used + 1 + self.weekend_left.get(date, 0) <= self.rules.max_sessions_per_week
 
     def open_day(self, cadre: str, date: dt.date, session: Session, village: str, xy: tuple) -> Day:
         start_xy, start_v = self._start(cadre, village, xy)
@@ -186,7 +196,7 @@ class Sweep:
             c = self.cadre[i]
             day = self.days.get((c, date))
             if day is None:
-                if not self.free(c, date):
+                if not self.free(c, date) or (kind == "evening" and not self.evening_ok(c, date)):
                     return False
                 start_xy, start_v = self._start(c, v, xy)
                 t = session.start + self.travel(start_xy, start_v, xy, v) * APPOINTMENT_SAFETY
@@ -228,6 +238,8 @@ class Sweep:
             classes = {self.cls[i] for i in todo}
             kind = None
             for k in ("day", "evening", "weekend"):
+                if k == "evening" and not self.evening_ok(cadre, date):
+                    continue
                 if k in sessions and (classes & set(HOLDS[k]) - {"phone"}):
                     kind = k
                     break
