@@ -5,8 +5,9 @@ Suites
 county   A county-sized instance on real geography: the demo campaign's Andorra
          towns (real village and grid polygons from OSM) replicated side by side
          (``--copies``, default 34 → ~3,000 grids), households sub-sampled to
-         ``--households`` (default 300,000), ``--teams`` teams (default 150: 10 city,
-         40 county, 100 town) of 10 cadres each (1,500). Bases are left empty, so
+         ``--households`` (default 300,000), ``--teams`` teams (default 150: 10 city
+         teams of 3 senior cadres, 40 county teams of 10, 100 town teams sharing the
+         rest; 1,500 cadres). Bases are left empty, so
          the planner seeds them. Prints wall time to the first feasible plan and
          to the end, status, objective, proven bound and gap, max/mean workload
          per cadre and contiguity.
@@ -96,10 +97,18 @@ def county_campaign(*, copies: int = 34, households: int = 300_000, teams: int =
     levels = ["city"] * n_city + ["county"] * n_county + ["town"] * (teams - n_city - n_county)
     team_rows, cadre_rows = [], []
     seniors = {"city": 3, "county": 2, "town": 0}
+    # a city unit takes 1-3 villages: a small team of senior cadres, whose workload share fits its quota
+    n_town = teams - n_city - n_county
+    town_cadres = cadres_per_team * teams - 3 * n_city - cadres_per_team * n_county
+    size = {"city": [3] * n_city, "county": [cadres_per_team] * n_county,
+            "town": [town_cadres // n_town + (1 if k < town_cadres % n_town else 0) for k in range(n_town)]}
+    seen = {"city": 0, "county": 0, "town": 0}
     for i, lv in enumerate(levels):
         tid = f"TM{i + 1:03d}"
         team_rows.append((tid, f"Team {tid}", lv, np.nan, np.nan))
-        for c in range(cadres_per_team):
+        n_cad = size[lv][seen[lv]]
+        seen[lv] += 1
+        for c in range(n_cad):
             rank = "deputy_division" if c < seniors[lv] else str(rng.choice(["staff", "deputy_section", "section"]))
             cadre_rows.append((f"{tid}C{c + 1:02d}", tid, f"Cadre {tid}-{c + 1}", lv, rank))
     teams_f = pd.DataFrame(team_rows, columns=["team_id", "name", "level", "base_x", "base_y"])

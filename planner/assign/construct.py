@@ -204,8 +204,12 @@ def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.
     groups = {g: ua.group_of(g) for g in ("village", "town")}
     coarse = ua.team_granularity != ua.level
 
+    tgt = np.maximum(target, 1.0)
+
     def pen(t, ld):
-        return w_b * (max(0.0, ld - hi[t]) + max(0.0, lo[t] - ld))
+        # the model's band penalty, plus a quadratic pull towards the share: it lets load flow
+        # downhill through teams that are all outside the band (a chain of single moves)
+        return w_b * (max(0.0, ld - hi[t]) + max(0.0, lo[t] - ld) + (ld - target[t]) ** 2 / tgt[t])
 
     def block_of(u):
         t = team[u]
