@@ -93,3 +93,21 @@ def test_folder_of_county_files_with_one_broken_county(tmp_path):
     assert set(a["county_id"]) == {"K1", "K3"}
     counties = pyogrio.read_dataframe(out, layer="counties", read_geometry=False).set_index("county_id")
     assert counties.loc["K2", "status"] == "failed" and "villages" in counties.loc["K2", "reason"]
+
+
+def test_province_file_with_bad_data_in_one_county_plans_the_others(tmp_path):
+    layers = province_layers(2)
+    hh = layers["households"]
+    k2 = hh.index[hh["household_id"].str.startswith("K2")][0]
+    hh.loc[k2, "status"] = "bogus"  # not a household status: a data error in county K2
+    layers["households"] = hh
+    src = write_layers(layers, tmp_path / "province.gpkg")
+    out = tmp_path / "plan.gpkg"
+    res = run(src, "-o", out, "--workers", 1, "--time-limit", 1, "--json")
+    assert res.exit_code == 1
+    summary = json.loads(res.stdout)
+    (failure,) = summary["failures"]
+    assert failure["county_id"] == "K2" and failure["name"] == "县K2" and failure["kind"] == "data"
+    assert hh.at[k2, "household_id"] in failure["reason"]
+    a = pyogrio.read_dataframe(out, layer="assignment", read_geometry=False)
+    assert set(a["county_id"]) == {"K1"}

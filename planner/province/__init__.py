@@ -19,6 +19,7 @@ Public API::
 from planner.province.city import CityPlan, CityPlanError, assign_city_teams
 from planner.province.county import check_county, solve_county
 from planner.province.dask_runner import dask_client, run_counties
+from planner.province.load import load_province
 from planner.province.plan import plan_province, province_jobs
 from planner.province.result import CountyFailure, CountyOutcome, ProvincePlan
 from planner.province.split import (CountyJob, Membership, ProvinceDataError, is_province, jobs_from_folder,
@@ -27,5 +28,5 @@ from planner.province.split import (CountyJob, Membership, ProvinceDataError, is
 __all__ = [
     "CityPlan", "CityPlanError", "CountyFailure", "CountyJob", "CountyOutcome", "Membership", "ProvinceDataError",
     "ProvincePlan", "assign_city_teams", "check_county", "dask_client", "is_province", "jobs_from_folder",
-    "membership", "plan_province", "province_jobs", "run_counties", "solve_county", "split_campaign",
+    "load_province", "membership", "plan_province", "province_jobs", "run_counties", "solve_county", "split_campaign",
 ]

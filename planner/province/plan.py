@@ -18,7 +18,7 @@ import pandas as pd
 from planner.province.city import CityPlan, assign_city_teams
 from planner.province.county import with_county
 from planner.province.dask_runner import run_counties
-from planner.province.result import CountyOutcome, ProvincePlan
+from planner.province.result import CountyFailure, CountyOutcome, ProvincePlan
 from planner.province.split import CountyJob, membership, split_campaign
 
 COUNTY_COLUMNS = ["county_id", "name", "status", "failure", "reason", "attempts", "households", "grids", "teams",
@@ -36,7 +36,7 @@ def province_jobs(campaign, rules, *, city_time_limit: float = 10.0, seed: int =
 def plan_province(campaign=None, rules=None, *, jobs: Sequence[CountyJob] | None = None, client=None,
                   time_limit: float = 60.0, seed: int = 0, solver_workers: int = 1, retries: int = 2,
                   city_time_limit: float = 10.0, progress: Callable[[dict], None] | None = None,
-                  assign_options: dict | None = None) -> ProvincePlan:
+                  assign_options: dict | None = None, failed: Sequence[CountyFailure] = ()) -> ProvincePlan:
     """Plan every county of a province; one plan with ``county_id`` on every row.
 
     Give a province ``campaign`` (split by its ``counties`` / ``towns.county_id``)
@@ -49,7 +49,9 @@ def plan_province(campaign=None, rules=None, *, jobs: Sequence[CountyJob] | None
     :class:`~planner.province.split.ProvinceDataError` when the campaign cannot be
     split and :class:`~planner.province.city.CityPlanError` when the city teams
     cannot get their villages; a county's own failure never raises: it is in
-    ``failures`` and ``counties``.
+    ``failures`` and ``counties``. ``failed``: counties that failed before
+    planning (e.g. bad data found by :func:`planner.province.load_province`),
+    reported with the others.
     """
     if rules is None:
         from planner.assign import default_rules
@@ -61,9 +63,20 @@ def plan_province(campaign=None, rules=None, *, jobs: Sequence[CountyJob] | None
         if campaign is None:
             raise TypeError("plan_province() needs a campaign or jobs")
         jobs, city = province_jobs(campaign, rules, city_time_limit=city_time_limit, seed=seed)
+    failed = list(failed)
+    total = len(jobs) + len(failed)
+    for i, f in enumerate(failed):
+        if progress is not None:
+            progress({"done": i + 1, "total": total, "county_id": f.county_id, "name": f.name, "status": "failed"})
+
+    def shifted(ev):
+        progress({**ev, "done": ev["done"] + len(failed), "total": total})
+
     outcomes = run_counties(jobs, rules, client=client, time_limit=time_limit, seed=seed,
-                            solver_workers=solver_workers, retries=retries, progress=progress,
-                            assign_options=assign_options)
+                            solver_workers=solver_workers, retries=retries,
+                            progress=shifted if progress is not None else None, assign_options=assign_options)
+    outcomes = sorted(list(outcomes) + [CountyOutcome(f.county_id, f.name, None, f, 0.0, 0.0, "-", f.attempts)
+                                        for f in failed], key=lambda o: o.county_id)
     return merge(outcomes, city=city, rules=rules, wall_time=time.perf_counter() - t0,
                  options={"seed": seed, "time_limit": time_limit, "solver_workers": solver_workers, "retries": retries})
 

@@ -67,16 +67,14 @@ def run(campaign: str, output: str, *, rules_path=None, workers: int = 2, schedu
         as_json: bool = False) -> int:
     """Plan, write, print; returns the exit code (0 every county planned, 1 some failed)."""
     from planner.assign import load_rules
-    from planner.province import dask_client, jobs_from_folder, plan_province
+    from planner.province import dask_client, jobs_from_folder, load_province, plan_province
 
     rules = load_rules(rules_path)
     kwargs = {}
     if is_county_folder(campaign):
         kwargs["jobs"] = jobs_from_folder(campaign)
     else:
-        from geodata import load_campaign
-
-        kwargs["campaign"] = load_campaign(campaign)
+        kwargs["campaign"], kwargs["failed"] = load_province(campaign)
     bar = _CountyBar(enabled=not as_json and sys.stderr.isatty(), quiet=as_json)
     where = scheduler or f"a local cluster of {workers} worker(s)"
     if not as_json:
