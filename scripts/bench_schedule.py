@@ -15,7 +15,8 @@ community sessions). Seed 0; each cadre-day is routed with PyVRP for
 
 Reported: instance size, wall time (whole ``schedule()``: visits, campaign
 level, routing, repair, frames), routing time per cadre (mean) and the slowest
-cadre, cadre-days, utilisation and the shortfall. Target: ≤ 600 s on the
+cadre, cadre-days, utilisation and the shortfall; the CPU seconds of the run
+(process and workers) and the load average, since the machine is shared. Target: ≤ 600 s on the
 2-core machine at 300,000 households, 1,500 cadres, 40 working days.
 
     python scripts/bench_schedule.py --demo /tmp/sched-demo            # the county
@@ -163,6 +164,15 @@ def main(argv=None) -> int:
             last[0] = now
             print(f"  {phase}: {done:,}/{total:,} cadre-days ({now - t1:.0f} s)", file=sys.stderr, flush=True)
 
+    import os
+    import resource
+
+    def cpu() -> float:
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    load0 = os.getloadavg()[0]
+    c1 = cpu()
     t1 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -170,6 +180,7 @@ def main(argv=None) -> int:
                         iterations=args.iterations, seed=args.seed, workers=args.workers, network=net,
                         progress=progress)
     wall = time.perf_counter() - t1
+    used = cpu() - c1
     i = plan.info
     print(f"wall time {wall:.1f} s (campaign level {i['sweep_time']:.1f} s, routing {i['route_time']:.1f} s) "
           f"for {i['cadres']:,} cadres: {wall / max(i['cadres'], 1) * 1000:.0f} ms per cadre of wall time; "
@@ -179,6 +190,8 @@ def main(argv=None) -> int:
           f"last visit {i['last_visit']}; households scheduled {i['households_scheduled']:,} of {i['households']:,}; "
           f"shortfall {i['shortfall_visits']:,} visits = {i['shortfall_cadre_days']:,} cadre-days "
           f"({i['shortfall_cadres']} cadres)")
+    print(f"CPU {used:.0f} s in this process and its workers (wall × cores would be {wall * args.workers:.0f} s; "
+          f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} cores)")
     print(f"{'PASS' if wall <= 600 else 'SLOW'}: {wall:.0f} s for {len(big.households):,} households, "
           f"{len(big.cadres):,} cadres, {args.days} working days, {args.workers} workers")
     return 0

@@ -29,7 +29,7 @@ def to_gpx(sheet: DaySheet, *, personal: bool = True) -> str:
     visits = sheet.stops[sheet.stops["mode"] == "visit"]
     for r in visits.itertuples():
         name = f"{r.seq}. {r.name if personal and r.name else r.entity_id}"
-        desc = [f"{r.arrive}-{r.depart}", r.reason_zh]
+        desc = [f"{r.arrive}-{r.depart}", r.reason_zh] + ([f"联合走访：{r.partners}"] if r.joint else [])
         if personal:
             desc += [x for x in (r.address, r.phone and f"电话 {r.phone}", r.kind) if x]
         lines += [f"  <wpt lat={quoteattr(f'{r.lat:.6f}')} lon={quoteattr(f'{r.lon:.6f}')}>",

@@ -39,7 +39,7 @@ class DaySheet:
     cadre_name: str
     team_name: str
     #: seq, mode, entity_type, entity_id, name, address, phone, kind, village, arrive, depart, travel_m, reason,
-    #: reason_zh, must, lon, lat (WGS-84)
+    #: reason_zh, must, joint, partners (the other cadres of a joint visit), lon, lat (WGS-84)
     stops: pd.DataFrame
     #: the day's line (start, visits in order, back) as (lon, lat)
     route: tuple[tuple[float, float], ...]
@@ -85,6 +85,16 @@ def day_sheet(stops: gpd.GeoDataFrame, days: gpd.GeoDataFrame, *, cadre_id: str,
         "lon": wgs.geometry.x.round(6).to_numpy(), "lat": wgs.geometry.y.round(6).to_numpy(),
     })
     out["reason_zh"] = [reason_zh(r) for r in out["reason"]]
+    # joint visits: who else comes to the door (same group, same date)
+    j = stops[(stops["joint_group"] >= 0) & (stops["date"].astype(str) == str(date))]
+    names = {}
+    if campaign is not None:
+        names = dict(zip(campaign.cadres["cadre_id"].astype(str), campaign.cadres["name"].astype(str)))
+    others = []
+    for g in s["joint_group"]:
+        who = j.loc[(j["joint_group"] == g) & (j["cadre_id"].astype(str) != str(cadre_id)), "cadre_id"].astype(str)
+        others.append("、".join(f"{names.get(c, '')}（{c}）" if names.get(c) else c for c in who) if g >= 0 else "")
+    out["partners"] = others
     out["name"], out["address"], out["phone"], out["kind"], out["village"] = "", "", "", "", ""
     cadre_name = team_name = ""
     if campaign is not None:

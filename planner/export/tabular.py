@@ -8,7 +8,7 @@ import json
 from planner.export.sheet import PERSONAL_COLUMNS, DaySheet
 
 COLUMNS = ("seq", "mode", "arrive", "depart", "entity_type", "entity_id", "village_id", "village", "address", "kind",
-           "reason", "reason_zh", "must", "joint", "travel_m", "lon", "lat")
+           "reason", "reason_zh", "must", "joint", "partners", "travel_m", "lon", "lat")
 
 
 def _columns(personal: bool) -> list[str]:

@@ -109,7 +109,7 @@ def to_html(sheet: DaySheet) -> str:
             f"<td>{escape(r.name or r.entity_id)}<br><small>{escape(r.entity_id)}</small></td>"
             f"<td>{escape(r.village)} {escape(r.address)}</td><td>{escape(r.phone)}</td>"
             f"<td>{escape(r.kind)}{'<br>电话/微信走访' if phone else ''}</td><td{mark}>{escape(r.reason_zh)}"
-            f"{'<br>（联合走访，同时到户）' if r.joint else ''}</td>"
+            f"{'<br>（联合走访，同时到户：' + escape(r.partners) + '）' if r.joint else ''}</td>"
             f'<td class="box">{outcome}<br>☐ 已发联系卡</td><td class="blank"></td><td class="blank"></td></tr>')
     km = t.get("distance_m", 0) / 1000
     return f"""<!DOCTYPE html>
