@@ -130,3 +130,30 @@ def test_pdf_is_refused_with_the_html_route(scheduled, tmp_path):
     _, plan, cadre, date, _ = scheduled
     r = CliRunner().invoke(main, ["route", str(plan), "--cadre", cadre, "--date", date, "-o", str(tmp_path / "x.pdf")])
     assert r.exit_code == 2 and "html" in r.output
+
+
+def test_schedule_replans_from_an_outcomes_file(scheduled, tmp_path):
+    import shutil
+
+    camp, plan, _, _, _ = scheduled
+    copy = tmp_path / "plan.gpkg"
+    shutil.copy(plan, copy)
+    stops = pyogrio.read_dataframe(copy, layer="stops", read_geometry=False)
+    past = stops[(stops["date"] <= "2026-03-04") & (stops["mode"] == "visit")]
+    rows = ["entity_type,entity_id,outcome", f"{past['entity_type'].iat[0]},{past['entity_id'].iat[0]},已走访",
+            f"{past['entity_type'].iat[1]},{past['entity_id'].iat[1]},不在家"]
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["schedule", str(camp), str(copy), "--end", "2026-03-31", "--outcomes",
+                                  str(outcomes), "--today", "2026-03-04", "--workers", "1", "--iterations", "50"])
+    assert r.exit_code == 0, r.output
+    assert "checker: every schedule rule holds" in r.output
+    after = pyogrio.read_dataframe(copy, layer="stops", read_geometry=False)
+    kept = after[after["date"] <= "2026-03-04"][["cadre_id", "date", "seq", "entity_id"]].reset_index(drop=True)
+    before = stops[stops["date"] <= "2026-03-04"][["cadre_id", "date", "seq", "entity_id"]].reset_index(drop=True)
+    assert kept.equals(before)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("entity_id,outcome\nH0001,maybe\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["schedule", str(camp), str(copy), "--end", "2026-03-31", "--outcomes", str(bad),
+                                  "--today", "2026-03-04", "--workers", "1"])
+    assert r.exit_code == 1 and "maybe" in r.output

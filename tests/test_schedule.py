@@ -184,3 +184,14 @@ def test_the_checker_catches_a_lost_household_and_a_split_joint_visit(small, pla
     s.loc[first, "start_s"] += 3 * 3600
     split = type(planned)(s, planned.days, planned.shortfall, planned.info, planned.cadres)
     assert any(p.startswith("joint visit") for p in check_schedule(split, plan.assignment, plan.must_visits, rules))
+
+
+def test_two_worker_processes_give_the_same_schedule(small, planned, monkeypatch):
+    import planner.schedule.run as run_mod
+
+    original = run_mod.route_days
+    monkeypatch.setattr(run_mod, "route_days", lambda *a, **k: original(*a, **(k | {"chunk_days": 3})))
+    monkeypatch.setattr("planner.schedule.plan.route_days", run_mod.route_days)
+    two = run(small, workers=2)
+    cols = [c for c in planned.stops.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(planned.stops[cols], two.stops[cols])
