@@ -67,18 +67,17 @@ def visit_counts(visits: pd.DataFrame) -> pd.DataFrame:
     cols = ["entity_type", "entity_id", *COUNT_COLUMNS, "first_at", "last_at"]
     if visits is None or not len(visits):
         return pd.DataFrame({c: pd.Series(dtype="int64" if c in COUNT_COLUMNS else object) for c in cols})
-    v = visits[["entity_type", "entity_id", "outcome", "visited_at"]].copy()
-    v["visited_at"] = pd.to_datetime(v["visited_at"])
-    counts = pd.crosstab([v["entity_type"], v["entity_id"]], v["outcome"])
-    for o in OUTCOMES:
-        if o not in counts:
-            counts[o] = 0
-    counts = counts[list(OUTCOMES)].astype("int64")
-    counts.insert(0, "visits", counts.sum(axis=1))
-    times = v.groupby(["entity_type", "entity_id"])["visited_at"].agg(first_at="min", last_at="max")
-    out = counts.join(times).reset_index()
-    out.columns.name = None
-    return out[cols].sort_values(["entity_type", "entity_id"], kind="stable").reset_index(drop=True)
+    outcome = visits["outcome"].to_numpy()
+    v = pd.DataFrame({"entity_type": visits["entity_type"].to_numpy(),
+                      "entity_id": visits["entity_id"].astype(str).to_numpy(),
+                      "visited_at": pd.to_datetime(visits["visited_at"]).to_numpy(),
+                      "visits": np.ones(len(visits), dtype="int64"),
+                      **{o: (outcome == o).astype("int64") for o in OUTCOMES}})
+    g = v.groupby(["entity_type", "entity_id"], sort=True)
+    out = g[COUNT_COLUMNS].sum()
+    out["first_at"] = g["visited_at"].min()
+    out["last_at"] = g["visited_at"].max()
+    return out.reset_index()[cols]
 
 
 def _entities(campaign) -> pd.DataFrame:
@@ -102,20 +101,45 @@ def _entities(campaign) -> pd.DataFrame:
     return out
 
 
+def _codes(ent: pd.DataFrame, entity_type, entity_id) -> np.ndarray:
+    """Row of ``ent`` for each (entity_type, entity_id) pair; -1 where the campaign has none."""
+    etype = np.asarray(entity_type, dtype=object)
+    eid = pd.Series(entity_id).astype(str).to_numpy()
+    out = np.full(len(etype), -1, dtype=np.int64)
+    for kind in ("household", "enterprise"):
+        rows = np.flatnonzero(ent["entity_type"].to_numpy() == kind)
+        if not len(rows):
+            continue
+        m = etype == kind
+        if m.any():
+            pos = pd.Index(ent["entity_id"].to_numpy()[rows]).get_indexer(eid[m])
+            out[m] = np.where(pos >= 0, rows[np.maximum(pos, 0)], -1)
+    return out
+
+
+def _phone_ok(ent: pd.DataFrame, rules: CoverageRules) -> np.ndarray:
+    """Per entity: does a phone / WeChat visit cover it?"""
+    return np.where(ent["entity_type"].to_numpy() == "enterprise", rules.phone_ok_enterprise,
+                    ent["status"].isin(rules.phone_ok_statuses).to_numpy())
+
+
 def covering_visits(campaign, visits: pd.DataFrame, *, rules: CoverageRules = CoverageRules()) -> pd.Series:
     """Mask of the ``visits`` that cover their household or enterprise by the rules
     (village visits are never covering: villages are not counted in coverage)."""
     return _covering_visits(visits, _entities(campaign), rules)
 
 
-def _covering_visits(visits: pd.DataFrame, ent: pd.DataFrame, rules: CoverageRules) -> pd.Series:
+def _covering_visits(visits: pd.DataFrame, ent: pd.DataFrame, rules: CoverageRules,
+                     codes: np.ndarray | None = None) -> pd.Series:
     """Mask of visits that cover their entity by the rules."""
-    status = ent.set_index(["entity_type", "entity_id"])["status"]
-    st = status.reindex(pd.MultiIndex.from_arrays([visits["entity_type"], visits["entity_id"]])).to_numpy()
-    phone_ok = np.where(visits["entity_type"].to_numpy() == "enterprise", rules.phone_ok_enterprise,
-                        pd.Series(st).isin(rules.phone_ok_statuses).to_numpy())
-    out = (visits["outcome"].to_numpy() == "visited") & (visits["entity_type"].to_numpy() != "village")
-    out |= (visits["outcome"].to_numpy() == "phone") & phone_ok
+    if codes is None:
+        codes = _codes(ent, visits["entity_type"], visits["entity_id"])
+    phone_ok = np.zeros(len(visits), dtype=bool)
+    known = codes >= 0
+    phone_ok[known] = _phone_ok(ent, rules)[codes[known]]
+    outcome = visits["outcome"].to_numpy()
+    out = (outcome == "visited") & (visits["entity_type"].to_numpy() != "village")
+    out |= (outcome == "phone") & phone_ok
     return pd.Series(out, index=visits.index)
 
 
@@ -131,43 +155,52 @@ def coverage(campaign, visits: pd.DataFrame | None = None, *, counters: pd.DataF
     the planned must-visits. ``as_of``: only visits up to this time count.
     """
     ent = _entities(campaign)
+    n = len(ent)
+    covered_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if visits is not None:
         visits = visits.copy()
         visits["visited_at"] = pd.to_datetime(visits["visited_at"])
         visits["entity_id"] = visits["entity_id"].astype(str)
         if as_of is not None:
             visits = visits[visits["visited_at"] <= pd.Timestamp(as_of)]
-        counters = visit_counts(visits)
-        cov_mask = _covering_visits(visits, ent, rules) if len(visits) else pd.Series(dtype=bool)
-        first_cov = visits[cov_mask.to_numpy()].groupby(["entity_type", "entity_id"])["visited_at"].min() \
-            if len(visits) else pd.Series(dtype="datetime64[ns]")
-    elif counters is None:
-        counters = visit_counts(None)
-        first_cov = None
+        codes = _codes(ent, visits["entity_type"], visits["entity_id"])
+        known = codes >= 0
+        outcome = visits["outcome"].to_numpy()
+        ent["visits"] = np.bincount(codes[known], minlength=n)
+        for o in OUTCOMES:
+            ent[o] = np.bincount(codes[known & (outcome == o)], minlength=n)
+        cov_mask = _covering_visits(visits, ent, rules, codes).to_numpy() & known
+        if cov_mask.any():
+            first = pd.Series(visits["visited_at"].to_numpy()[cov_mask]).groupby(codes[cov_mask]).min()
+            covered_at[first.index.to_numpy()] = first.to_numpy()
     else:
-        first_cov = None
-    key = pd.MultiIndex.from_arrays([ent["entity_type"], ent["entity_id"]])
-    c = counters.set_index(["entity_type", "entity_id"]).reindex(key)
-    for col in COUNT_COLUMNS:
-        ent[col] = c[col].fillna(0).astype("int64").to_numpy()
-    phone_ok = np.where(ent["entity_type"] == "enterprise", rules.phone_ok_enterprise,
-                        ent["status"].isin(rules.phone_ok_statuses))
+        if counters is None:
+            counters = visit_counts(None)
+        codes = _codes(ent, counters["entity_type"], counters["entity_id"])
+        known = codes >= 0
+        for col in COUNT_COLUMNS:
+            arr = np.zeros(n, dtype="int64")
+            arr[codes[known]] = counters[col].to_numpy()[known]
+            ent[col] = arr
+    phone_ok = _phone_ok(ent, rules)
     in_person = ent["visited"].to_numpy() > 0
     by_phone = ~in_person & (ent["phone"].to_numpy() > 0) & phone_ok
     ent["covered"] = in_person | by_phone
     ent["how"] = np.where(in_person, "in_person", np.where(by_phone, "phone", None))
     ent["not_home_backlog"] = ~ent["covered"] & (ent["not_home"].to_numpy() > 0)
     ent["refused_only"] = ~ent["covered"] & ~ent["not_home_backlog"] & (ent["refused"].to_numpy() > 0)
-    ent["covered_at"] = (first_cov.reindex(key).to_numpy() if first_cov is not None and len(first_cov)
-                         else np.full(len(ent), np.datetime64("NaT"), dtype="datetime64[ns]"))
+    ent["covered_at"] = covered_at
+    ent["team_id"] = None
+    ent["cadre_id"] = None
     if assignment is not None and len(assignment):
         a = assignment[assignment["entity_type"].isin(["household", "enterprise"])]
-        a = a.set_index([a["entity_type"], a["entity_id"].astype(str)])
-        ent["team_id"] = a["team_id"].reindex(key).to_numpy()
-        ent["cadre_id"] = a["cadre_id"].reindex(key).to_numpy() if "cadre_id" in a else None
-    else:
-        ent["team_id"] = None
-        ent["cadre_id"] = None
+        acodes = _codes(ent, a["entity_type"], a["entity_id"])
+        ok = acodes >= 0
+        for col in ("team_id", "cadre_id"):
+            if col in a:
+                arr = np.full(n, None, dtype=object)
+                arr[acodes[ok]] = a[col].to_numpy()[ok]
+                ent[col] = arr
 
     mv = _must_visits_done(must_visits, visits, ent, campaign, rules)
     by_grid = _roll(ent, mv, "grid_id", campaign)
@@ -187,6 +220,7 @@ def _must_visits_done(must_visits, visits, ent, campaign, rules) -> pd.DataFrame
     mv["entity_id"] = mv["entity_id"].astype(str)
     mv["cadre_id"] = mv["cadre_id"].astype(str)
     if visits is not None and len(visits):
+        visits = visits[visits["entity_id"].isin(set(mv["entity_id"]))]
         ok = visits[_covering_visits(visits, ent, rules).to_numpy()
                     | ((visits["entity_type"] == "village") & (visits["outcome"] == "visited")).to_numpy()]
         done_at = ok.groupby(["entity_type", "entity_id", "cadre_id"])["visited_at"].min()
@@ -211,18 +245,25 @@ def _must_visits_done(must_visits, visits, ent, campaign, rules) -> pd.DataFrame
 
 
 def _roll(ent: pd.DataFrame, mv: pd.DataFrame, key: str, campaign) -> pd.DataFrame:
-    hh = ent["entity_type"] == "household"
-    en = ~hh
-    g = pd.DataFrame({
-        key: ent[key],
-        "households": hh, "households_covered": hh & ent["covered"],
-        "households_in_person": hh & (ent["how"] == "in_person"), "households_by_phone": hh & (ent["how"] == "phone"),
-        "enterprises": en, "enterprises_covered": en & ent["covered"],
-        "not_home_backlog": ent["not_home_backlog"], "refused": ent["refused_only"],
-        "not_visited": ~ent["covered"] & ~ent["not_home_backlog"] & ~ent["refused_only"],
-    }).groupby(key, dropna=True).sum().astype("int64")
     units = _unit_index(key, campaign, ent)
-    g = g.reindex(units, fill_value=0)
+    codes = units.get_indexer(ent[key].astype(object).to_numpy())
+    ok = codes >= 0
+    hh = ent["entity_type"].to_numpy() == "household"
+    covered = ent["covered"].to_numpy(dtype=bool)
+    how = ent["how"].to_numpy()
+    backlog = ent["not_home_backlog"].to_numpy(dtype=bool)
+    refused = ent["refused_only"].to_numpy(dtype=bool)
+
+    def count(mask):
+        return np.bincount(codes[ok & mask], minlength=len(units)).astype("int64")
+
+    g = pd.DataFrame({
+        "households": count(hh), "households_covered": count(hh & covered),
+        "households_in_person": count(hh & (how == "in_person")), "households_by_phone": count(hh & (how == "phone")),
+        "enterprises": count(~hh), "enterprises_covered": count(~hh & covered),
+        "not_home_backlog": count(backlog), "refused": count(refused),
+        "not_visited": count(~covered & ~backlog & ~refused),
+    }, index=units)
     total = g["households"] + g["enterprises"]
     g["coverage"] = np.where(total > 0, (g["households_covered"] + g["enterprises_covered"]) / total.clip(lower=1), 0.0)
     g["household_coverage"] = np.where(g["households"] > 0, g["households_covered"] / g["households"].clip(lower=1), 0.0)
@@ -261,8 +302,8 @@ def _unit_index(key: str, campaign, ent: pd.DataFrame) -> pd.Index:
     elif key == "town_id":
         ids = campaign.villages["town_id"].astype(str)
     else:
-        ids = ent[key].dropna().astype(str)
-    return pd.Index(sorted(set(ids)), name=key)
+        ids = pd.Series(pd.unique(ent[key].dropna().to_numpy())).astype(str)
+    return pd.Index(sorted(pd.unique(ids.to_numpy())), dtype=object, name=key)
 
 
 def _totals(ent: pd.DataFrame, mv: pd.DataFrame) -> dict:
