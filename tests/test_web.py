@@ -24,6 +24,8 @@ from conftest_web import (  # noqa: F401  (fixtures)
     db_url,
     login,
     make_app,
+    planned,
+    planned_app,
     personal_values,
     web_campaign,
     web_files,
@@ -372,6 +374,31 @@ def test_pages_reference_no_external_host_and_every_asset_is_served(client, path
                 assert not _EXTERNAL.match(ref), f"{asset} references {ref}"
                 assets.append(urljoin(asset, ref))
         got.close()
+
+
+ALL_PAGES = [
+    (None, "/login"),
+    ("planner", "/planner/map"), ("planner", "/planner/plan"), ("planner", "/planner/upload"),
+    ("cadre1", "/cadre/"), ("cadre1", "/cadre/sheet"), ("cadre1", "/cadre/?lang=en"),
+    ("leader", "/leader/"), ("leader", "/leader/?lang=en"), ("admin", "/admin/"),
+]
+
+
+@pytest.mark.parametrize("user, path", ALL_PAGES)
+def test_every_page_of_every_role_references_no_external_host(planned_app, user, path):  # noqa: F811
+    from conftest_web import client_as
+
+    c = client_as(planned_app, user) if user else planned_app.test_client()
+    response = c.get(path)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    external = [r for r in _refs(text) if _EXTERNAL.match(r)]
+    assert external == [], f"{path} references external hosts: {external}"
+    for asset in {r.split("?")[0] for r in _refs(text) if r.startswith("/static/")}:
+        got = c.get(asset)
+        assert got.status_code == 200, asset
+        got.close()
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
 def test_pages_forbid_other_hosts_by_content_security_policy(client):  # noqa: F811

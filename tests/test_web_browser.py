@@ -13,7 +13,17 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from conftest_web import HOUSEHOLDS_PER_GRID, app, web_campaign, web_plan  # noqa: F401  (fixtures)
+from conftest_web import (  # noqa: F401  (fixtures)
+    ACCOUNTS,
+    HOUSEHOLDS_PER_GRID,
+    app,
+    db_template,
+    db_url,
+    planned,
+    planned_app,
+    web_campaign,
+    web_plan,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -22,6 +32,11 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = "/tmp/zoufang_map.png"
 SCREENSHOT_ZOOMED = "/tmp/zoufang_map_zoomed.png"
+SCREENSHOT_CADRE = "/tmp/zoufang_cadre_390.png"
+SCREENSHOT_CADRE_SAVED = "/tmp/zoufang_cadre_390_saved.png"
+SCREENSHOT_LEADER = "/tmp/zoufang_leader.png"
+SCREENSHOT_PLAN = "/tmp/zoufang_plan_job.png"
+PHONE = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
@@ -29,21 +44,68 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def live_server(app):  # noqa: F811
-    """The app on a free port of 127.0.0.1, served from a thread."""
+def _serve(app):  # noqa: F811
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    return server, thread
+
+
+@pytest.fixture
+def live_server(app):  # noqa: F811
+    """The app on a free port of 127.0.0.1, served from a thread."""
+    server, thread = _serve(app)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
 
 
-def test_map_page_draws_the_campaign_in_chromium_without_other_hosts(live_server):
+@pytest.fixture
+def planned_server(planned_app):  # noqa: F811
+    server, thread = _serve(planned_app)
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+class Watch:
+    """Failed requests, requests to other hosts and page errors of one page."""
+
+    def __init__(self, page, base):
+        self.failed, self.foreign, self.errors = [], [], []
+        page.on("request", lambda r: None if r.url.startswith((base + "/", "data:")) else self.foreign.append(r.url))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
+        page.on("requestfailed", lambda r: self.failed.append(f"{r.failure} {r.url}"))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+
+    def check(self):
+        assert self.foreign == [], f"requests to other hosts: {self.foreign}"
+        assert self.failed == [], f"failed requests: {self.failed}"
+        assert self.errors == [], f"page errors: {self.errors}"
+
+
+def sign_in(page, base, user):
+    page.goto(base + "/login")
+    page.fill('input[name="username"]', user)
+    page.fill('input[name="password"]', ACCOUNTS[user][0])
+    page.click('button[type="submit"]')
+    page.wait_for_load_state("networkidle")  # the home page has loaded its data: nothing left in flight
+
+
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_map_page_draws_the_campaign_in_chromium_without_other_hosts(live_server, browser):
     failed, foreign, errors = [], [], []
 
     def on_response(response):
@@ -54,10 +116,10 @@ def test_map_page_draws_the_campaign_in_chromium_without_other_hosts(live_server
         if not request.url.startswith((live_server + "/", "data:")):
             foreign.append(request.url)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    if True:
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+            sign_in(page, live_server, "planner")
             page.on("request", on_request)
             page.on("response", on_response)
             page.on("requestfailed", lambda r: failed.append(f"{r.failure} {r.url}"))
@@ -111,9 +173,86 @@ def test_map_page_draws_the_campaign_in_chromium_without_other_hosts(live_server
             popup = page.locator(".leaflet-popup-content").inner_text(timeout=5_000)
             page.screenshot(path=SCREENSHOT_ZOOMED)
             assert "住户" in popup and "网格" in popup and "工作组" in popup
+            page.wait_for_load_state("networkidle")  # the popup may pan the map and reload layers
         finally:
-            browser.close()
+            foreign, failed, errors = list(foreign), list(failed), list(errors)
+            page.close()
 
     assert foreign == [], f"requests to other hosts: {foreign}"
     assert failed == [], f"failed requests: {failed}"
     assert errors == [], f"page errors: {errors}"
+
+
+def _no_sideways_scroll(page):
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
+
+
+def test_cadre_records_a_visit_on_a_390px_phone_and_the_leader_sees_coverage_change(planned_server, browser, planned):  # noqa: F811
+    stops = planned[3]
+    leader = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    lw = Watch(leader, planned_server)
+    sign_in(leader, planned_server, "leader")
+    leader.goto(planned_server + "/leader/")
+    leader.wait_for_selector('.folium-map[data-zf-loaded="1"]', timeout=20_000)
+    before = leader.inner_text("#zf-households-covered")
+    assert before == "0"
+    assert leader.locator("path.zf-cov-grid").count() == 8
+    assert leader.locator("path.zf-cov-village").count() == 4
+
+    phone = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
+    pw = Watch(phone, planned_server)
+    sign_in(phone, planned_server, "cadre1")
+    assert phone.url.endswith("/cadre/")
+    phone.wait_for_selector(".folium-map .leaflet-marker-icon", timeout=20_000)
+    n_stops = phone.locator("li.zf-stop").count()
+    dates = sorted(set(stops.loc[stops["cadre_id"] == "C1", "date"]))
+    assert n_stops > 0 and phone.locator(".leaflet-marker-icon").count() == n_stops
+    assert phone.locator(".zf-day-map").bounding_box()["width"] <= PHONE["width"]
+    _no_sideways_scroll(phone)
+    gpx = phone.locator("text=下载GPX轨迹")
+    assert gpx.is_visible() and gpx.bounding_box()["x"] + gpx.bounding_box()["width"] <= PHONE["width"]
+    phone.screenshot(path=SCREENSHOT_CADRE, full_page=False)
+
+    first = phone.locator("li.zf-stop").first
+    assert first.locator("details").get_attribute("open") is not None
+    save = first.locator("button[type=submit]")
+    box = save.bounding_box()
+    assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]  # a thumb hits it
+    first.locator("label.zf-choice", has_text="入户走访").tap()
+    first.locator('textarea[name="problem_description"]').fill("村道路灯损坏")
+    with phone.expect_navigation():
+        save.tap()
+    phone.wait_for_selector(".zf-flash", timeout=10_000)
+    assert "已保存" in phone.inner_text(".zf-flash")
+    assert "✔ 入户走访" in phone.locator("li.zf-stop").first.inner_text()
+    _no_sideways_scroll(phone)
+    phone.screenshot(path=SCREENSHOT_CADRE_SAVED, full_page=False)
+
+    leader.reload()
+    leader.wait_for_selector('.folium-map[data-zf-loaded="1"]', timeout=20_000)
+    assert leader.inner_text("#zf-households-covered") == "1"
+    leader.screenshot(path=SCREENSHOT_LEADER, full_page=True)
+    assert dates  # the cadre had a scheduled day
+    pw.check()
+    lw.check()
+    phone.close()
+    leader.close()
+
+
+def test_planner_runs_the_assignment_and_watches_the_progress_bar(planned_server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    watch = Watch(page, planned_server)
+    sign_in(page, planned_server, "planner")
+    page.goto(planned_server + "/planner/plan")
+    page.fill('input[name="time_limit"]', "2")
+    page.click("#zf-run button[type=submit]")
+    page.wait_for_function("() => !document.getElementById('zf-job').hidden", timeout=10_000)
+    assert "job=" in page.url  # a reload finds the run again
+    page.wait_for_url("**/planner/plan?job=*", timeout=30_000)
+    page.wait_for_selector('#zf-job[data-state="done"]', timeout=30_000)
+    assert page.locator("#zf-job-bar").get_attribute("value") in ("1", "1.0")
+    assert page.locator(".zf-teams-table tbody tr").count() == 2
+    page.screenshot(path=SCREENSHOT_PLAN, full_page=True)
+    watch.check()
+    page.close()

@@ -141,6 +141,8 @@ def _day_map(sheet, done) -> dict:
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=current_app.config.get("TILE_ATTRIBUTION") or _("Base map"),
                          name=_("Base map"), max_zoom=19).add_to(m)
+    lats, lons = [p[0] for p in pts], [p[1] for p in pts]
+    _base_layers(m, (min(lons), min(lats), max(lons), max(lats)))
     if sheet.route:
         folium.PolyLine([(lat, lon) for lon, lat in sheet.route], color="#b71c1c", weight=3, opacity=0.8,
                         dash_array="6 4").add_to(m)
@@ -152,12 +154,39 @@ def _day_map(sheet, done) -> dict:
             icon=folium.DivIcon(html=f'<a class="zf-stop-pin" href="#stop-{r.seq}" style="background:{colour}">'
                                      f'{r.seq}</a>', icon_size=(26, 26), icon_anchor=(13, 13)),
         ).add_to(m)
-    lats, lons = [p[0] for p in pts], [p[1] for p in pts]
-    m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
+    m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(40, 40))
     maps.offline(m)
     root = m.get_root()
     root.render()
     return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render()}
+
+
+#: how far around the day's stops the base map's villages, grids and roads reach (degrees, ~1 km)
+BASE_MARGIN = 0.01
+
+
+def _base_layers(m, bbox) -> None:
+    """The campaign's own geography around the day (village and grid outlines,
+    roads: public data) as the base map, so the map reads offline without tiles."""
+    import folium
+    import shapely
+
+    data = get_data()
+    west, south, east, north = bbox
+    area = shapely.box(west - BASE_MARGIN, south - BASE_MARGIN, east + BASE_MARGIN, north + BASE_MARGIN)
+    styles = {
+        "villages": {"color": "#555", "weight": 2, "fill": False},
+        "grids": {"color": "#999", "weight": 1, "dashArray": "4 3", "fill": False},
+        "roads": {"color": "#b0a27a", "weight": 3},
+    }
+    for name, style in styles.items():
+        gdf = data.layers.get(name)
+        if gdf is None or not len(gdf):
+            continue
+        near = gdf.iloc[sorted(gdf.sindex.query(area, predicate="intersects"))]
+        if len(near):
+            folium.GeoJson(near[["geometry"]].to_json(), style_function=lambda _f, s=style: s,
+                           interactive=False).add_to(m)
 
 
 def _own_entity(cadre_id: str, entity_type: str, entity_id: str) -> bool:

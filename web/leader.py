@@ -162,7 +162,7 @@ def weekly(campaign, visit_frame, problem_frame, *, start: dt.date, today: dt.da
     for k in range(weeks):
         a = monday - dt.timedelta(weeks=k)
         b = a + dt.timedelta(days=6)
-        if b < start - dt.timedelta(days=6):
+        if b < start:
             break
         f = weekly_figures(campaign, visit_frame, problem_frame, start=a, end=b,
                            assignment=plans.get_plan().assignment)
