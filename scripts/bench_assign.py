@@ -123,8 +123,8 @@ def county_rules():
     from planner.assign import default_rules
 
     r = default_rules()
-    mv = tuple(dataclasses.replace(m, max_per_cadre=max(m.max_per_cadre, 200)) for m in r.must_visit)
-    return dataclasses.replace(r, must_visit=mv, quotas=dataclasses.replace(r.quotas, max_must_visits_per_cadre=400))
+    mv = tuple(dataclasses.replace(m, max_per_cadre=max(m.max_per_cadre, 400)) for m in r.must_visit)
+    return dataclasses.replace(r, must_visit=mv, quotas=dataclasses.replace(r.quotas, max_must_visits_per_cadre=600))
 
 
 def run_county(args) -> None:

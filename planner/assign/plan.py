@@ -45,6 +45,11 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     or :class:`NoPlanError`; never returns a plan that fails :func:`check_plan`.
     """
     t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str):
+        timings[name] = round(time.perf_counter() - t0 - sum(timings.values()), 3)
+
     ua = build_units(campaign, rules)
     # teams without cadres cannot be responsible for anything
     no_cadre = ua.team_cadres == 0
@@ -54,17 +59,25 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     if conflicts:
         raise InfeasibleError(conflicts)
     prev = _previous_units(ua, previous) if previous is not None else None
+    lap("units")
     _emit(progress, "construct", t0)
     cand = candidates(ua, k=candidates_k, extra=[prev] if prev is not None else [])
     if prev is not None:  # the old plan itself (completed greedily) is the warm start
         warm = construct(ua, rules, cand, previous=prev)
         cand = candidates(ua, k=candidates_k, extra=[warm, prev])
-    else:  # two constructions polished by local search; the better one starts the solver
+    t_warm = None
+    if prev is None:  # two constructions polished by local search; the better one starts the solver
         starts = []
+        ls_budget = (0.1 if ua.n_units > 1000 else 0.05) * time_limit
+        if deterministic:  # stop on passes only, never on the clock
+            ls_budget = float("inf")
         for make in (grow, construct):
             w = make(ua, rules, cand)
+            if t_warm is None and _meets_hard_rules(ua, rules, cand, w):  # a first plan, before polishing
+                t_warm = time.perf_counter() - t0
+                _emit(progress, "construct", t0, score(ua, rules, w))
             if (w >= 0).all():
-                w = local_search(ua, rules, cand, w, time_budget=0.05 * time_limit)
+                w = local_search(ua, rules, cand, w, time_budget=ls_budget)
                 starts.append((score(ua, rules, w), len(starts), w))
         if not starts:
             starts = [(0.0, 0, construct(ua, rules, cand))]
@@ -72,14 +85,17 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         cand = candidates(ua, k=candidates_k, extra=[warm])
 
     warm_ok = _meets_hard_rules(ua, rules, cand, warm)
-    if warm_ok and progress is not None:
-        progress({"phase": "warm start", "elapsed": time.perf_counter() - t0, "objective": score(ua, rules, warm),
-                  "bound": None})
-    t_warm = time.perf_counter() - t0 if warm_ok else None
+    if warm_ok:
+        _emit(progress, "warm start", t0, score(ua, rules, warm))
+        t_warm = t_warm if t_warm is not None else time.perf_counter() - t0
+    lap("warm_start")
 
     data = _model.ModelData(ua, rules, cand, previous=prev)
-    deadline = t0 + time_limit
-    main_limit = max(1.0, deadline - time.perf_counter()) * (main_share if lns else 1.0)
+    # keep time for the cadre split, must-visits and the checker (about 1 s per 15,000 households)
+    post = min(0.25 * time_limit, 1.0 + len(campaign.households) / 15_000)
+    deadline = t0 + time_limit - post
+    share = min(main_share, 0.25) if ua.n_units > 1000 else main_share
+    main_limit = max(1.0, deadline - time.perf_counter()) * (share if lns else 1.0)
     out = _model.solve(data, time_limit=main_limit, workers=workers, seed=seed, hint_plan=warm,
                        progress=progress, phase="solve", deterministic=deterministic)
     if out.status == "INFEASIBLE" and candidates_k < ua.n_teams:
@@ -115,18 +131,22 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             if final.objective is not None:
                 objective, out_soft = final.objective, final.soft
                 lns_info["soft_penalties_final"] = out_soft
+    lap("solve")
     if team is None:
         raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
                           f"raise --time-limit or --workers")
 
     assignment = assignment_frame(campaign, ua, team)
+    lap("cadres")
     resp = responsible_teams(campaign, assignment)
     team_xy = {tid: ua.team_base[i] for i, tid in enumerate(ua.team_ids)}
     mv = plan_must_visits(campaign, rules, resp, team_xy)
+    lap("must_visits")
     if mv.shortfall:
         raise InfeasibleError([f"{mv.shortfall} must-visit slot(s) cannot be given a qualifying cadre within "
                                f"max_per_cadre and [quotas] max_must_visits_per_cadre"])
     problems = check_plan(campaign, assignment, mv.rows, rules)
+    lap("check")
     if problems and status == "FEASIBLE_CONSTRUCTIVE":
         raise NoPlanError(f"no plan found within {time_limit:.0f} s and the warm start breaks a rule: {problems[0]}")
     if problems:  # a bug in the model: never hand out a plan that breaks a hard rule
@@ -144,7 +164,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         "first_solution_time": first, "seed": seed, "workers": workers, "time_limit": time_limit,
         "candidates_k": candidates_k, "units_level": ua.level, "units": ua.n_units, "teams": ua.n_teams,
         "objective_scale": OBJ_SCALE, "soft_penalties": out.soft, "rules_source": rules.source,
-        "rules": rules.to_dict(), **lns_info,
+        "rules": rules.to_dict(), "timings": timings, **lns_info,
     }
     return Assignment(assignment, mv.rows, summary, info, soft)
 
@@ -167,9 +187,9 @@ def _meets_hard_rules(ua: UnitArrays, rules: Rules, cand, team: np.ndarray) -> b
     return True
 
 
-def _emit(progress, phase, t0):
+def _emit(progress, phase, t0, objective=None):
     if progress is not None:
-        progress({"phase": phase, "elapsed": time.perf_counter() - t0, "objective": None, "bound": None})
+        progress({"phase": phase, "elapsed": time.perf_counter() - t0, "objective": objective, "bound": None})
 
 
 def _previous_units(ua: UnitArrays, previous: pd.DataFrame) -> np.ndarray:
