@@ -199,6 +199,8 @@ def test_cadre_records_a_visit_on_a_390px_phone_and_the_leader_sees_coverage_cha
     assert before == "0"
     assert leader.locator("path.zf-cov-grid").count() == 8
     assert leader.locator("path.zf-cov-village").count() == 4
+    assert leader.evaluate("() => typeof L.heatLayer") == "function"  # the vendored leaflet.heat
+    assert leader.evaluate("() => zoufangLeaderMap.heatPoints") == 8  # every grid has households to visit
 
     phone = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
     pw = Watch(phone, planned_server)

@@ -201,6 +201,10 @@ def test_leader_figures_equal_planner_coverage_on_the_stored_visits(planned_app,
     covered = want.entities.set_index("entity_id")["covered"]
     assert {f["properties"]["household_id"]: f["properties"]["covered"] for f in points["features"]} == \
         {h: bool(covered[h]) for h in web_campaign.households["household_id"]}
+    heat = c.get("/api/coverage/map.geojson?layer=heat").get_json()
+    missing = (want.by_grid["households"] - want.by_grid["households_covered"])
+    assert {f["properties"]["grid_id"]: f["properties"]["missing"] for f in heat["features"]} == \
+        {g: int(n) for g, n in zip(want.by_grid["grid_id"], missing) if n > 0}
     grids = c.get("/api/coverage/map.geojson?layer=grids").get_json()
     assert {f["properties"]["grid_id"]: f["properties"]["coverage"] for f in grids["features"]} == \
         pytest.approx(want.by_grid.set_index("grid_id")["coverage"].to_dict())
@@ -303,3 +307,12 @@ def test_a_cadre_gets_no_campaign_layers_and_only_their_own_households(planned_a
     for r in hh.itertuples():
         if r.household_id not in mine:
             assert r.head_name not in html and r.phone not in html
+
+
+def test_pages_switch_to_english(planned_app):  # noqa: F811
+    cadre = client_as(planned_app, "cadre1").get("/cadre/?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in cadre
+    for text in ("Route of the day", "Record the visit", "Not at home", "Phone or WeChat visit", "Housing and land"):
+        assert text in cadre
+    leader = client_as(planned_app, "leader").get("/leader/?lang=en").get_data(as_text=True)
+    assert "Progress against the deadline" in leader and "Weekly figures" in leader

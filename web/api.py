@@ -14,10 +14,11 @@
 ``GET /api/coverage``
     Coverage totals and by town, village and grid (:func:`planner.coverage.coverage`
     of the stored visits; aggregates only) for leaders, planners and admins.
-``GET /api/coverage/map.geojson?layer=grids|villages|households&bbox=``
+``GET /api/coverage/map.geojson?layer=grids|villages|heat|households&bbox=``
     The leader map's layers: grids and villages with their coverage (villages
-    with their must-visit status), households as covered / not covered points
-    (ids only; in the bbox, at most ``API_MAX_FEATURES``).
+    with their must-visit status), households not yet covered counted per grid
+    (``heat``), households as covered / not covered points (ids only; in the
+    bbox, at most ``API_MAX_FEATURES``).
 
 Access: every signed-in role reaches ``/api/``; each endpoint narrows it
 (cadres get only ``/api/campaign``). Anonymous requests get 401.
@@ -155,6 +156,14 @@ def coverage_map():
             gdf["village_visits_due"] = gdf[key].map(due).fillna(0).astype(int)
             gdf["village_visits_done"] = gdf[key].map(done).fillna(0).astype(int)
         collection = gdf.to_geo_dict(na="null", drop_id=True)
+    elif name == "heat":
+        # households not yet covered, counted per grid at the grid's representative point:
+        # a heat map that stays small at county scale
+        counts = data.counts[("households", "grid")][["grid_id", "geometry"]]
+        missing = cov.by_grid.set_index("grid_id")
+        missing = missing["households"] - missing["households_covered"]
+        gdf = counts.assign(missing=counts["grid_id"].map(missing).fillna(0).astype(int))
+        collection = gdf[gdf["missing"] > 0].to_geo_dict(na="null", drop_id=True)
     elif name == "households":
         pts = data.layers["households"][["household_id", "grid_id", "geometry"]]
         bbox = parse_bbox(request.args.get("bbox"))
@@ -170,7 +179,7 @@ def coverage_map():
         collection = pts.iloc[:limit].to_geo_dict(na="null", drop_id=True)
         collection.update(total=total, truncated=total > limit)
     else:
-        raise LayerQueryError(f"layer must be grids, villages or households, not {name!r}")
+        raise LayerQueryError(f"layer must be grids, villages, heat or households, not {name!r}")
     collection["layer"] = name
     response = current_app.json.response(collection)
     response.mimetype = GEOJSON

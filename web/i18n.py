@@ -215,6 +215,7 @@ ZH: dict[str, str] = {
     "Coverage by grid / village (0–100%)": "网格/村覆盖率（0–100%）",
     "Must-visit village (dashed: not yet visited)": "必访村（虚线：尚未走访）",
     "Coverage by grid": "网格覆盖率",
+    "Heat map of households not yet covered": "未覆盖住户热力图",
     "Coverage by village": "村/社区覆盖率",
     "Households covered / not covered": "住户已覆盖/未覆盖",
     "Progress against the deadline": "对照截止日期的进度",

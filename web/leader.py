@@ -229,7 +229,7 @@ def home():
         must=must_visit_list(cov, masked=True), problems_total=len(p), problems_solved=solved,
         map_config={"url": url_for("api.coverage_map"), "points_zoom": int(current_app.config["ZOOM_POINTS"]) - 1,
                     "colours": {"covered": COVERED_COLOUR, "missing": MISSING_COLOUR},
-                    "labels": {"grids": _("Coverage by grid"), "villages": _("Coverage by village"),
+                    "labels": {"heat": _("Heat map of households not yet covered"), "grids": _("Coverage by grid"), "villages": _("Coverage by village"),
                                "points": _("Households covered / not covered"), "coverage": _("Coverage"),
                                "households": _("Households"), "not_home": _("Not at home"), "grid": _("Grid")}},
         map_html=_coverage_map_parts(data), colour_names={"red": _("Red"), "yellow": _("Yellow")},

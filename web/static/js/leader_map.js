@@ -34,12 +34,14 @@ var zoufangLeaderMap = (function () {
     var grids = L.featureGroup().addTo(map);
     var villages = L.featureGroup().addTo(map);
     var households = L.featureGroup().addTo(map);
+    var heat = L.featureGroup();
     var overlays = {};
+    overlays[config.labels.heat] = heat;
     overlays[config.labels.grids] = grids;
     overlays[config.labels.villages] = villages;
     overlays[config.labels.points] = households;
     L.control.layers(null, overlays, {collapsed: window.innerWidth < 600}).addTo(map);
-    var pending = 2;
+    var pending = 3;
     function done() {
       pending -= 1;
       if (pending === 0) { map.getContainer().dataset.zfLoaded = "1"; api.loads += 1; }
@@ -64,6 +66,18 @@ var zoufangLeaderMap = (function () {
         },
         onEachFeature: function (f, l) { l.bindPopup(popup(f.properties, f.properties.name)); }
       }).addTo(villages);
+      done();
+    });
+    get("heat").then(function (fc) {
+      var max = 1;
+      var pts = fc.features.map(function (f) {
+        max = Math.max(max, f.properties.missing);
+        return [f.geometry.coordinates[1], f.geometry.coordinates[0], f.properties.missing];
+      });
+      if (pts.length && L.heatLayer) {
+        L.heatLayer(pts, {radius: 40, blur: 30, max: max, minOpacity: 0.3}).addTo(heat);
+      }
+      api.heatPoints = pts.length;
       done();
     });
     function points() {
