@@ -66,7 +66,8 @@ def visit_counts(visits: pd.DataFrame) -> pd.DataFrame:
     and first/last visit time: the recount that the store's counters must equal."""
     cols = ["entity_type", "entity_id", *COUNT_COLUMNS, "first_at", "last_at"]
     if visits is None or not len(visits):
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c in COUNT_COLUMNS else object) for c in cols})
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in COUNT_COLUMNS else
+                                          "datetime64[ns]" if c.endswith("_at") else object) for c in cols})
     outcome = visits["outcome"].to_numpy()
     v = pd.DataFrame({"entity_type": visits["entity_type"].to_numpy(),
                       "entity_id": visits["entity_id"].astype(str).to_numpy(),
@@ -75,8 +76,8 @@ def visit_counts(visits: pd.DataFrame) -> pd.DataFrame:
                       **{o: (outcome == o).astype("int64") for o in OUTCOMES}})
     g = v.groupby(["entity_type", "entity_id"], sort=True)
     out = g[COUNT_COLUMNS].sum()
-    out["first_at"] = g["visited_at"].min()
-    out["last_at"] = g["visited_at"].max()
+    out["first_at"] = g["visited_at"].min().astype("datetime64[ns]")
+    out["last_at"] = g["visited_at"].max().astype("datetime64[ns]")
     return out.reset_index()[cols]
 
 

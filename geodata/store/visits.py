@@ -239,8 +239,10 @@ def counters_frame(session: Session, *, campaign_id: int) -> pd.DataFrame:
                                   t.first_at, t.last_at).where(t.campaign_id == campaign_id)
                            .order_by(t.entity_type, t.entity_id)).all()
     df = pd.DataFrame(rows, columns=COUNTER_COLUMNS)
+    for c in ("visits", *OUTCOMES):
+        df[c] = df[c].astype("int64")
     for c in ("first_at", "last_at"):
-        df[c] = pd.to_datetime(df[c])
+        df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
     return df
 
 
