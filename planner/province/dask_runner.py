@@ -10,8 +10,9 @@ counties), or connects to an existing scheduler (``tcp://HOST:8786``).
 * ``no_plan`` (no plan within the time limit) is run again with twice the time
   limit, ``retries`` times at most;
 * a lost worker (the scheduler gives up with ``KilledWorker`` after
-  ``allowed_failures`` deaths under the task, or the connection drops) is
-  submitted again, ``retries`` times at most, then reported as ``worker_lost``.
+  ``allowed_failures`` deaths under the task, its scattered data is lost with a
+  worker, or the connection drops) is submitted again with its data sent
+  again, ``retries`` times at most, then reported as ``worker_lost``.
 
 Outcomes are returned in job order whatever order they finish in, and a
 progress callback gets ``{"done", "total", "county_id", "name", "status"}``
@@ -115,7 +116,9 @@ def _run_dask(client, jobs, rules, opts, retries, tracker, solve) -> list[County
                                                                           attempt),
                                 0.0, 0.0, "?", attempt, job.households, limit)
         fut.release()
-        nxt = _next_try(out.failure, attempt, retries, limit)
+        # solve_county never raises: an exception here came from the cluster (a lost worker, lost
+        # scattered data, a dropped connection), so another attempt may help whatever its type
+        nxt = _next_try(out.failure, attempt, retries, limit, infra=fut.status != "finished")
         if nxt is None:
             tracker.final(i, out)
         else:
@@ -127,9 +130,10 @@ def _run_dask(client, jobs, rules, opts, retries, tracker, solve) -> list[County
     return tracker.results()
 
 
-def _next_try(failure: CountyFailure | None, attempt: int, retries: int, limit: float) -> float | None:
+def _next_try(failure: CountyFailure | None, attempt: int, retries: int, limit: float, *,
+              infra: bool = False) -> float | None:
     """The time limit of the next attempt, or None when the outcome is final."""
-    if failure is None or failure.kind not in RETRYABLE or attempt > retries:
+    if failure is None or (failure.kind not in RETRYABLE and not infra) or attempt > retries:
         return None
     return limit * 2 if failure.kind == "no_plan" else limit
 
