@@ -195,3 +195,30 @@ def test_two_worker_processes_give_the_same_schedule(small, planned, monkeypatch
     two = run(small, workers=2)
     cols = [c for c in planned.stops.columns if c != "geometry"]
     pd.testing.assert_frame_equal(planned.stops[cols], two.stops[cols])
+
+
+def test_large_road_networks_are_cut_to_each_teams_area(small, monkeypatch):
+    """Above REGIONAL_ROADS segments each team routes on the roads around its visits; the rules still hold."""
+    import dataclasses
+
+    import geopandas as gpd
+
+    import planner.schedule.plan as plan_mod
+    from planner.schedule.run import RegionalNetworks
+
+    camp, plan = small
+    edges = camp.grids.geometry.boundary.explode(index_parts=False)
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * len(edges)}, geometry=edges.to_numpy(), crs=camp.crs)
+    with_roads = dataclasses.replace(camp, roads=roads)
+    monkeypatch.setattr(plan_mod, "REGIONAL_ROADS", 0)
+    rules = load_schedule_rules()
+    tasks = plan_mod.build_tasks(with_roads, plan.assignment, plan.must_visits, rules)
+    net = plan_mod._network(with_roads, tasks)
+    assert isinstance(net, RegionalNetworks)
+    cadre = tasks["cadre_id"].iloc[0]
+    assert not net.for_cadre(cadre).empty
+    assert net.region_of(cadre) == net.region_of(cadre) != ""
+    out = schedule(with_roads, plan.assignment, plan.must_visits, rules, start=START, end=END, time_limit=2,
+                   iterations=60, seed=0, workers=1)
+    assert check_schedule(out, plan.assignment, plan.must_visits, rules, campaign=with_roads) == []
+    assert out.info["households_scheduled"] > 0

@@ -11,6 +11,7 @@ roads of the team's own area (:class:`RegionalNetworks`).
 from __future__ import annotations
 
 import concurrent.futures as futures
+import math
 import multiprocessing
 from collections.abc import Callable
 
@@ -18,8 +19,9 @@ from planner.schedule.day import DayJob, DayResult, route_cadre
 
 #: above this many road segments, each team routes on the roads of its own area (see RegionalNetworks)
 REGIONAL_ROADS = 5_000
-#: metres of road kept around a team's area
+#: metres of road kept around a team's area, and the grid its area is snapped to
 REGION_MARGIN_M = 3_000
+REGION_TILE_M = 10_000
 
 _NETWORK = None
 _OPTIONS: dict = {}
@@ -29,32 +31,38 @@ class RegionalNetworks:
     """Road networks cut to each team's area (its visits and base, plus a margin), built on first use.
 
     Travel matrices on a whole county's network cost about sources × nodes;
-    a team's visits only need the roads around them. Each worker keeps the
-    last few networks (jobs come grouped by team).
+    a team's visits only need the roads around them. Areas are snapped
+    outwards to a ``tile`` grid so that neighbouring teams share one network.
+    Each worker keeps the last few networks (jobs come grouped by area).
     """
 
-    def __init__(self, roads, boxes: dict, cadre_team: dict, *, margin: float = REGION_MARGIN_M, keep: int = 4):
-        self.roads, self.boxes, self.cadre_team, self.margin, self.keep = roads, boxes, cadre_team, margin, keep
+    def __init__(self, roads, boxes: dict, cadre_team: dict, *, margin: float = REGION_MARGIN_M,
+                 tile: float = REGION_TILE_M, keep: int = 4):
+        self.roads, self.cadre_team, self.keep = roads, cadre_team, keep
+        self.areas = {}
+        for team, (minx, miny, maxx, maxy) in boxes.items():
+            self.areas[team] = (math.floor((minx - margin) / tile) * tile, math.floor((miny - margin) / tile) * tile,
+                                math.ceil((maxx + margin) / tile) * tile, math.ceil((maxy + margin) / tile) * tile)
         self._cache: dict = {}
 
     def region_of(self, cadre_id: str) -> str:
-        return str(self.cadre_team.get(cadre_id, ""))
+        area = self.areas.get(self.cadre_team.get(cadre_id))
+        return "" if area is None else "%012.0f %012.0f %012.0f %012.0f" % area
 
     def for_cadre(self, cadre_id: str):
+        import shapely
+
         from geodata.network import network_from_campaign_roads
 
-        team = self.region_of(cadre_id)
-        net = self._cache.get(team)
+        key = self.region_of(cadre_id)
+        net = self._cache.get(key)
         if net is None:
-            minx, miny, maxx, maxy = self.boxes.get(team, (0, 0, 0, 0))
-            import shapely
-
-            area = shapely.box(minx - self.margin, miny - self.margin, maxx + self.margin, maxy + self.margin)
-            idx = self.roads.sindex.query(area, predicate="intersects")
+            area = self.areas.get(self.cadre_team.get(cadre_id), (0.0, 0.0, 0.0, 0.0))
+            idx = self.roads.sindex.query(shapely.box(*area), predicate="intersects")
             net = network_from_campaign_roads(self.roads.iloc[sorted(idx)])
             if len(self._cache) >= self.keep:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[team] = net
+            self._cache[key] = net
         return net
 
 
