@@ -115,22 +115,21 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     first = min(x for x in (out.first_solution_time, t_warm) if x is not None) if (
         out.first_solution_time is not None or t_warm is not None) else None
     lns_info = {}
-    if team is None:
-        team = warm if warm_ok else None
-        status = "FEASIBLE_CONSTRUCTIVE"
-        objective = bound = None
-    elif lns and status != "OPTIMAL" and deadline - time.perf_counter() > 1.0:
+    if team is None and warm_ok:  # CP-SAT found nothing in its share: go on from the warm start
+        team, status, objective = warm.copy(), "FEASIBLE_WARM_START", None
+    if team is not None and lns and status != "OPTIMAL" and deadline - time.perf_counter() > 1.0:
         from planner.assign.lns import improve
 
         reserve = 0.05 * time_limit
         team, objective, lns_info = improve(data, team, objective, deadline=deadline - reserve, workers=workers,
                                            seed=seed, progress=progress, t0=t0, step_time=lns_step,
                                            steps=int((1 - main_share) * time_limit / lns_step) if deterministic else None)
-        if lns_info.get("lns_improvements"):  # the exact objective of the final plan
-            final = _model.solve(data, time_limit=max(5.0, reserve), workers=1, seed=seed, fixed=team)
-            if final.objective is not None:
-                objective, out_soft = final.objective, final.soft
-                lns_info["soft_penalties_final"] = out_soft
+    if team is not None and (lns_info.get("lns_improvements") or objective is None):
+        # the exact objective of the final plan
+        final = _model.solve(data, time_limit=max(5.0, 0.05 * time_limit), workers=1, seed=seed, fixed=team)
+        if final.objective is not None:
+            objective = final.objective
+            lns_info["soft_penalties_final"] = final.soft
     lap("solve")
     if team is None:
         raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
@@ -147,7 +146,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                                f"max_per_cadre and [quotas] max_must_visits_per_cadre"])
     problems = check_plan(campaign, assignment, mv.rows, rules)
     lap("check")
-    if problems and status == "FEASIBLE_CONSTRUCTIVE":
+    if problems and status == "FEASIBLE_WARM_START":
         raise NoPlanError(f"no plan found within {time_limit:.0f} s and the warm start breaks a rule: {problems[0]}")
     if problems:  # a bug in the model: never hand out a plan that breaks a hard rule
         raise AssertionError("plan fails the checker:\n" + "\n".join(problems))
