@@ -111,3 +111,17 @@ def test_province_file_with_bad_data_in_one_county_plans_the_others(tmp_path):
     assert hh.at[k2, "household_id"] in failure["reason"]
     a = pyogrio.read_dataframe(out, layer="assignment", read_geometry=False)
     assert set(a["county_id"]) == {"K1"}
+
+
+def test_wants_province_sees_counties_and_county_folders(tmp_path):
+    from zoufang.commands.province import wants_province
+
+    plain = write_layers(good_layers(), tmp_path / "county.gpkg")
+    assert not wants_province(plain)
+    assert wants_province(write_layers(province_layers(2), tmp_path / "province.gpkg"))
+    towns_only = province_layers(2)
+    del towns_only["counties"]
+    assert wants_province(write_layers(towns_only, tmp_path / "towns_county_id.gpkg"))
+    folder = tmp_path / "counties"
+    write_layers(county_layers(1), folder / "K1.gpkg")
+    assert wants_province(folder)

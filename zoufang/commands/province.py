@@ -18,6 +18,28 @@ def is_county_folder(path: str | Path) -> bool:
     return p.is_dir() and not any(f.stem == "villages" for f in p.iterdir())
 
 
+def wants_province(path: str | Path) -> bool:
+    """Whether CAMPAIGN is a province: a folder of county files, or a campaign with a ``counties``
+    layer or ``towns.county_id`` values (``zoufang assign`` hands such campaigns to plan-province)."""
+    p = Path(path)
+    if p.is_dir():
+        return is_county_folder(p) or any(f.stem == "counties" for f in p.iterdir())
+    if p.suffix.lower() != ".gpkg":
+        return False
+    import pyogrio
+
+    try:
+        names = {str(n) for n, _ in pyogrio.list_layers(p)}
+        if "counties" in names:
+            return True
+        if "towns" in names and "county_id" in pyogrio.read_info(p, layer="towns")["fields"]:
+            towns = pyogrio.read_dataframe(p, layer="towns", columns=["county_id"], read_geometry=False)
+            return bool(towns["county_id"].notna().any())
+    except Exception:  # unreadable here: let the loader report it
+        return False
+    return False
+
+
 def write_province_plan(plan, path: str | Path) -> None:
     """Write the province plan's tables to one GeoPackage (replacing the file)."""
     import pyogrio
