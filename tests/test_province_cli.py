@@ -125,3 +125,15 @@ def test_wants_province_sees_counties_and_county_folders(tmp_path):
     folder = tmp_path / "counties"
     write_layers(county_layers(1), folder / "K1.gpkg")
     assert wants_province(folder)
+
+
+def test_folder_with_a_team_in_two_county_files_is_refused(tmp_path):
+    folder = tmp_path / "province"
+    write_layers(county_layers(1), folder / "K1.gpkg")
+    k2 = county_layers(2)
+    k2["teams"].loc[0, "team_id"] = "K1TM1"  # the same team as in K1's file
+    k2["cadres"].loc[k2["cadres"]["team_id"] == "K2TM1", "team_id"] = "K1TM1"
+    write_layers(k2, folder / "K2.gpkg")
+    res = run(folder, "-o", tmp_path / "plan.gpkg")
+    assert res.exit_code == 1
+    assert "K1TM1 in ['K1', 'K2']" in res.output

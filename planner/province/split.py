@@ -213,7 +213,30 @@ def jobs_from_folder(folder: str | Path) -> list[CountyJob]:
                      if (p.is_file() and p.suffix.lower() in CAMPAIGN_SUFFIXES) or (p.is_dir() and not p.name.startswith(".")))
     if not entries:
         raise ProvinceDataError([f"{folder} holds no campaign file ({', '.join(CAMPAIGN_SUFFIXES)}) or folder"])
+    _check_shared_teams(entries)
     return [CountyJob(p.stem, p.stem, source=str(p)) for p in entries]
+
+
+def _check_shared_teams(entries: list[Path]) -> None:
+    """A team in two county files would be planned twice, its cadres counted in both: refuse that
+    (a city team that spans counties belongs in a province file, where the city-level problem places it)."""
+    import pyogrio
+
+    seen: dict[str, list[str]] = {}
+    for p in entries:
+        if not (p.is_file() and p.suffix.lower() == ".gpkg"):
+            continue
+        try:
+            teams = pyogrio.read_dataframe(p, layer="teams", columns=["team_id"], read_geometry=False)
+        except Exception:  # unreadable or no teams layer: the county's own load reports it
+            continue
+        for tid in set(teams["team_id"].dropna().astype(str)):
+            seen.setdefault(tid, []).append(p.stem)
+    shared = {tid: files for tid, files in seen.items() if len(files) > 1}
+    if shared:
+        raise ProvinceDataError([f"{len(shared)} team(s) appear in more than one county file, e.g. " + ", ".join(
+            f"{tid} in {files}" for tid, files in sorted(shared.items())[:5]) + ": a team belongs to one county; put "
+            "city teams that span counties in a province file (counties layer) instead of a folder"])
 
 
 def _has_polygons(counties) -> bool:
