@@ -72,3 +72,26 @@ def test_serve_reports_an_unreadable_campaign_without_a_traceback(tmp_path, star
     assert result.exit_code in (1, 2), result.output
     assert "error:" in result.output and "Traceback" not in result.output
     assert started == []
+
+
+def test_demo_accounts_are_created_once_per_role_and_printed(web_files, web_campaign, started, capsys):  # noqa: F811
+    from zoufang.commands.demo import DEMO_ACCOUNTS, demo_accounts
+    from zoufang.commands.serve import make_app
+
+    campaign_path, plan_path = web_files
+    app = make_app(campaign_path, plan_path, db_url="sqlite://",
+                   before_serving=lambda a: demo_accounts(a, web_campaign, plan_path))
+    out = capsys.readouterr().out
+    for name, (password, role) in DEMO_ACCOUNTS.items():
+        assert f"{name} / {password}" in out
+    assert "first admin account" not in out  # the demo's admin is the first
+    client = app.test_client()
+    token = client.get("/login").get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post("/login", data={"username": "cadre", "password": "cadre-demo", "csrf_token": token})
+    assert r.headers["Location"] == "/cadre/"
+    with app.app_context():
+        from web import auth
+
+        assert auth.count_accounts() == 4
+        demo_accounts(app, web_campaign, plan_path)  # a restart keeps them
+        assert auth.count_accounts() == 4
