@@ -316,3 +316,29 @@ def test_pages_switch_to_english(planned_app):  # noqa: F811
         assert text in cadre
     leader = client_as(planned_app, "leader").get("/leader/?lang=en").get_data(as_text=True)
     assert "Progress against the deadline" in leader and "Weekly figures" in leader
+
+
+def test_the_site_runs_on_postgresql_accounts_visits_and_coverage(web_campaign, planned, tmp_path):  # noqa: F811
+    from visit_factories import new_pg_db
+
+    from web import auth
+
+    url = new_pg_db()  # skips without PostgreSQL binaries
+    assignment, must, summary, stops, days = planned
+    app = make_app(url, tmp_path, CAMPAIGN=web_campaign, PLAN=assignment, MUST_VISITS=must,
+                   SCHEDULE=(stops, days), TODAY=TODAY, CAMPAIGN_START=START, CAMPAIGN_END=END)
+    assert app.config["DATABASE_URL"].startswith("postgresql+psycopg://")
+    with app.app_context():
+        auth.create_account("cadre1", "cadre1-pass", role="cadre", cadre_id="C1")
+        auth.create_account("leader", "leader-pass", role="leader")
+    cadre = client_as(app, "cadre1")
+    date, day = day_of(planned, "C1")
+    first = day.iloc[0]
+    r = post(cadre, "/cadre/visit", entity_type=first["entity_type"], entity_id=first["entity_id"], date=date,
+             outcome="visited", client_id="pg-1")
+    assert r.status_code == 303
+    got = client_as(app, "leader").get("/api/coverage").get_json()
+    from web import db
+
+    db.engine(app).dispose()  # close the pool's connections before the server goes
+    assert got["totals"]["households_covered"] == 1
