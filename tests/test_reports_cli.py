@@ -87,3 +87,21 @@ def test_a_missing_database_is_reported(tmp_path):
                                   "-o", str(tmp_path / "x.xlsx"), "--db", str(tmp_path / "none.sqlite")])
     assert r.exit_code == 1 and "no database at" in r.output
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_the_database_beside_the_campaign_is_the_default(tmp_path, campaign_file, monkeypatch):
+    import shutil
+
+    from geodata.store.engine import ENV_URL
+
+    monkeypatch.delenv(ENV_URL, raising=False)
+    url = new_db(tmp_path, name="elsewhere.sqlite")
+    eng = store.make_engine(url)
+    with store.session_scope(eng) as s:
+        store.ensure_campaign(s, "cz", name="常州试点")
+    eng.dispose()
+    shutil.copy(tmp_path / "elsewhere.sqlite", campaign_file.with_name("zoufang.sqlite"))
+    r = CliRunner().invoke(main, ["report", "summary", "--from", "2026-03-01", "--to", "2026-03-15",
+                                  "-o", str(tmp_path / "s.xlsx"), "--campaign", str(campaign_file)])
+    assert r.exit_code == 0, r.output
+    assert load_workbook(tmp_path / "s.xlsx")["合计"]["B2"].value == "常州试点"

@@ -5,8 +5,9 @@
 - ``problems``  each cadre's problem list (党员干部走访收集问题清单, 附件4)
 
 Visits and problems come from the app database (``--db``, default
-``$ZOUFANG_DATABASE_URL`` or ``zoufang.sqlite``); places, cadres and teams from
-the campaign file (``--campaign``, default: the one the database recorded).
+``$ZOUFANG_DATABASE_URL``, else ``zoufang.sqlite`` beside ``--campaign`` as
+``zoufang serve`` keeps it); places, cadres and teams from the campaign file
+(``--campaign``, default: the one the database recorded).
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ def _date(ctx, param, value):
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
+
+
+def _default_db(campaign_path) -> str:
+    import os
+
+    from geodata.store.engine import DEFAULT_FILE, ENV_URL
+
+    if os.environ.get(ENV_URL):
+        return os.environ[ENV_URL]
+    if campaign_path:
+        return "sqlite:///" + str(Path(campaign_path).resolve().with_name(DEFAULT_FILE))
+    return f"sqlite:///{DEFAULT_FILE}"
 
 
 def _open_db(url: str):
@@ -107,8 +120,9 @@ def build_report(kind: str, *, start: dt.date, end: dt.date, db: str, campaign_p
 @click.option("--to", "end", required=True, callback=_date, help="Last day, included (YYYY-MM-DD).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Excel file to write (.xlsx).")
-@click.option("--db", default=None, help="App database URL or SQLite file (default: $ZOUFANG_DATABASE_URL or "
-                                         "zoufang.sqlite).")
+@click.option("--db", default=None, help="App database URL or SQLite file (default: $ZOUFANG_DATABASE_URL, else "
+                                         "zoufang.sqlite beside --campaign, as `zoufang serve` keeps it, else in "
+                                         "the working folder).")
 @click.option("--campaign", "campaign_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Campaign file (default: the one recorded in the database).")
 @click.option("--plan", "plan_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -117,9 +131,7 @@ def build_report(kind: str, *, start: dt.date, end: dt.date, db: str, campaign_p
 @click.option("--mask", is_flag=True, help="Mask household names and leave out addresses (for leaders).")
 def command(kind, start, end, output, db, campaign_path, plan_path, campaign_key, mask):
     """Write the KIND report (weekly, summary or problems) for --from .. --to to an Excel file."""
-    from geodata.store import default_url
-
-    wb = build_report(kind, start=start, end=end, db=db or default_url(), campaign_path=campaign_path,
+    wb = build_report(kind, start=start, end=end, db=db or _default_db(campaign_path), campaign_path=campaign_path,
                       plan_path=plan_path, campaign_key=campaign_key, mask=mask)
     wb.save(output)
     click.echo(f"{kind} report {start}..{end} written to {output} ({len(wb.sheetnames)} sheet(s))")
