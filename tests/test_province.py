@@ -120,8 +120,8 @@ def test_lost_worker_is_retried_and_the_county_planned(province):
     assert [o.county_id for o in out] == ["K1", "K2"]
     assert all(o.ok for o in out), [o.failure for o in out]
     assert out[1].attempts == 2
-    assert {"county_id": "K2", "status": "retrying", "kind": "worker_lost"}.items() <= next(
-        e for e in events if e["status"] == "retrying").items()
+    # K2 is retried; K1 may be too, when it waited on the lost worker
+    assert any(e["status"] == "retrying" and e["county_id"] == "K2" and e["kind"] == "worker_lost" for e in events)
 
 
 def test_lost_worker_without_retries_is_reported_by_name(province):

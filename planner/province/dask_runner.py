@@ -63,8 +63,10 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None, allowed_failu
 
 def run_counties(jobs: Sequence[CountyJob], rules, *, client=None, time_limit: float, seed: int,
                  solver_workers: int = 1, retries: int = 2, progress: Callable[[dict], None] | None = None,
-                 assign_options: dict | None = None, solve: Callable = solve_county) -> list[CountyOutcome]:
-    """Solve every county; ``client=None`` runs them one by one in this process."""
+                 assign_options: dict | None = None, solve: Callable = solve_county,
+                 in_flight: int | None = None) -> list[CountyOutcome]:
+    """Solve every county; ``client=None`` runs them one by one in this process.
+    ``in_flight``: counties sent to the cluster at a time (default 2 per worker thread)."""
     opts = dict(time_limit=time_limit, seed=seed, solver_workers=solver_workers, assign_options=assign_options)
     tracker = _Tracker(jobs, progress)
     if client is None:
@@ -79,32 +81,39 @@ def run_counties(jobs: Sequence[CountyJob], rules, *, client=None, time_limit: f
                 tracker.retrying(i, out.failure.kind)
                 attempt, limit = attempt + 1, nxt
         return tracker.results()
-    return _run_dask(client, jobs, rules, opts, retries, tracker, solve)
+    return _run_dask(client, jobs, rules, opts, retries, tracker, solve, in_flight)
 
 
-def _run_dask(client, jobs, rules, opts, retries, tracker, solve) -> list[CountyOutcome]:
+def _run_dask(client, jobs, rules, opts, retries, tracker, solve, in_flight=None) -> list[CountyOutcome]:
+    """Submit the counties biggest first (the longest jobs first shortens the tail), at most
+    ``in_flight`` at a time (default 2 per worker thread), so the cluster holds only the
+    counties it is working on; collect each outcome as it comes."""
     from distributed import as_completed
 
+    if in_flight is None:
+        in_flight = 2 * max(1, sum(client.nthreads().values()))
+    order = sorted(range(len(jobs)), key=lambda i: (-jobs[i].households, i))
     rules_f = client.scatter(rules, broadcast=True, hash=False)
-    job_f = [client.scatter(job, hash=False) for job in jobs]
-    meta = {}
+    meta: dict = {}
 
     def submit(i: int, attempt: int, limit: float):
         nonlocal rules_f
-        if attempt > 1:  # the data scattered to a lost worker is gone with it: send it again
-            job_f[i].release()
-            job_f[i] = client.scatter(jobs[i], hash=False)
+        if attempt > 1:  # data scattered to a lost worker is gone with it: send the rules again too
             rules_f = client.scatter(rules, broadcast=True, hash=False)
+        job_f = client.scatter(jobs[i], hash=False)
         key = f"county-{jobs[i].county_id}-attempt{attempt}-{id(tracker)}"
-        fut = client.submit(solve, job_f[i], rules_f, **{**opts, "time_limit": limit}, attempt=attempt,
+        fut = client.submit(solve, job_f, rules_f, **{**opts, "time_limit": limit}, attempt=attempt,
                             key=key, pure=False)
-        meta[fut.key] = (i, attempt, limit)
+        meta[fut.key] = (i, attempt, limit, job_f)
         return fut
 
-    pending = as_completed([submit(i, 1, float(opts["time_limit"])) for i in range(len(jobs))], raise_errors=False)
+    queue = iter(order)
+    first = [submit(i, 1, float(opts["time_limit"])) for _, i in zip(range(in_flight), queue)]
+    pending = as_completed(first, raise_errors=False)
     for fut in pending:
-        i, attempt, limit = meta.pop(fut.key)
-        if fut.status == "finished":
+        i, attempt, limit, job_f = meta.pop(fut.key)
+        infra = fut.status != "finished"
+        if not infra:
             out = fut.result()
         else:
             exc = fut.exception()
@@ -116,16 +125,18 @@ def _run_dask(client, jobs, rules, opts, retries, tracker, solve) -> list[County
                                                                           attempt),
                                 0.0, 0.0, "?", attempt, job.households, limit)
         fut.release()
+        job_f.release()
         # solve_county never raises: an exception here came from the cluster (a lost worker, lost
         # scattered data, a dropped connection), so another attempt may help whatever its type
-        nxt = _next_try(out.failure, attempt, retries, limit, infra=fut.status != "finished")
+        nxt = _next_try(out.failure, attempt, retries, limit, infra=infra)
         if nxt is None:
             tracker.final(i, out)
+            following = next(queue, None)
+            if following is not None:
+                pending.add(submit(following, 1, float(opts["time_limit"])))
         else:
             tracker.retrying(i, out.failure.kind)
             pending.add(submit(i, attempt + 1, nxt))
-    for f in job_f:
-        f.release()
     rules_f.release()
     return tracker.results()
 
