@@ -60,7 +60,7 @@ def run(*args):
 def test_province_file_gives_one_plan_with_county_id_on_every_row(tmp_path):
     src = write_layers(province_layers(2), tmp_path / "province.gpkg")
     out = tmp_path / "plan.gpkg"
-    res = run(src, "-o", out, "--workers", 2, "--time-limit", 1, "--seed", 0)
+    res = run(src, "-o", out, "--workers", 1, "--time-limit", 1, "--seed", 0)
     assert res.exit_code == 0, res.output
     assert "2 of 2 counties planned" in res.output
     layers = {name for name, _ in pyogrio.list_layers(out)}
@@ -82,7 +82,7 @@ def test_folder_of_county_files_with_one_broken_county(tmp_path):
     write_layers(broken, folder / "K2.gpkg")
     write_layers(county_layers(3), folder / "K3.gpkg")
     out = tmp_path / "plan.gpkg"
-    res = CliRunner().invoke(main, ["plan-province", str(folder), "-o", str(out), "--workers", "2",
+    res = CliRunner().invoke(main, ["plan-province", str(folder), "-o", str(out), "--workers", "1",
                                     "--time-limit", "1", "--json"], catch_exceptions=False)
     assert res.exit_code == 1
     summary = json.loads(res.stdout)
