@@ -22,6 +22,8 @@ Configuration keys (defaults in :data:`DEFAULTS`):
 ``API_MAX_FEATURES`` most features one layer request returns
 ``DATABASE_URL``    the app database (default: zoufang.sqlite beside the campaign); see :mod:`web.db`
 ``RULES_PATH``      campaign rules TOML for planning runs (or ``RULES``: ready Rules)
+``PLAN_FOLDER``, ``UPLOAD_FOLDER``  where runs write plans and uploads land (default:
+                    ``zoufang-plans/``, ``zoufang-uploads/`` beside the campaign file)
 ``TODAY``           pin "today" (ISO date) for demos and tests
 """
 

@@ -245,33 +245,23 @@ def missing_xlsx():
     import io
 
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from planner.reports.privacy import mask_name, mask_phone
 
     data = get_data()
     cov = current_coverage()
     masked = not current_user.sees_personal_data
-    camp = data.campaign
-    hh = camp.households.set_index(camp.households["household_id"].astype(str))
-    vil = camp.villages.set_index(camp.villages["village_id"].astype(str))["name"].astype(str)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "未覆盖"
-    ws.append(["类型", "编码", "户主/名称", "电话", "村/社区", "网格", "工作组", "不在家待回访"])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
     ent = cov.entities[~cov.entities["covered"].astype(bool)]
-    for r in ent.itertuples(index=False):
-        name = phone = ""
-        if r.entity_type == "household" and r.entity_id in hh.index:
-            h = hh.loc[r.entity_id]
-            name, phone = str(h.get("head_name", "") or ""), str(h.get("phone", "") or "")
-            if masked:
-                name, phone = mask_name(name) or "", mask_phone(phone) or ""
-        team = data.teams.get(str(r.team_id), "") if r.team_id is not None else ""
-        ws.append(["住户" if r.entity_type == "household" else "企业", r.entity_id, name, phone,
-                   vil.get(str(r.village_id), ""), str(r.grid_id), team, "是" if r.not_home_backlog else ""])
+    table = ent[["entity_type", "entity_id", "team_id", "not_home_backlog"]].assign(
+        cadre_id=ent["cadre_id"] if "cadre_id" in ent else None)
+    table["team_id"] = table["team_id"].astype(object).where(table["team_id"].notna(), "")
+    rows = plans.entity_rows(data.campaign, table, masked=masked)
+    backlog = dict(zip(zip(ent["entity_type"], ent["entity_id"]), ent["not_home_backlog"]))
+    kinds = {"住户": "household", "企业": "enterprise"}
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("未覆盖")
+    ws.append(plans.header_row(ws, ["类型", "编码", "户主/名称", "电话", "村/社区", "网格", "工作组", "不在家待回访"]))
+    for r in rows.itertuples(index=False):
+        ws.append([r.kind, r.entity_id, r.name, r.phone, r.village, r.grid_id, data.teams.get(r.team_id, ""),
+                   "是" if backlog.get((kinds[r.kind], r.entity_id)) else ""])
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)

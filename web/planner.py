@@ -93,9 +93,8 @@ def map_page():
 
 
 def _upload_folder() -> Path:
-    folder = Path(current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """``UPLOAD_FOLDER``, else ``zoufang-uploads/`` beside the campaign."""
+    return plans.work_folder("UPLOAD_FOLDER", "zoufang-uploads")
 
 
 @bp.route("/upload", methods=["GET", "POST"])

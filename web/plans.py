@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -109,12 +109,22 @@ def set_plan(state: PlanState, app: Flask | None = None) -> PlanState:
     return state
 
 
-def plan_folder(app: Flask | None = None) -> Path:
-    """Where the site writes plans: ``PLAN_FOLDER``, else the instance folder's ``plans/``."""
+def work_folder(key: str, name: str, app: Flask | None = None) -> Path:
+    """``config[key]``, else ``name`` beside the campaign file, else in the instance folder."""
     app = app or current_app._get_current_object()
-    folder = Path(app.config.get("PLAN_FOLDER") or Path(app.instance_path) / "plans")
+    if app.config.get(key):
+        folder = Path(app.config[key])
+    elif app.config.get("CAMPAIGN_PATH"):
+        folder = Path(app.config["CAMPAIGN_PATH"]).resolve().parent / name
+    else:
+        folder = Path(app.instance_path) / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def plan_folder(app: Flask | None = None) -> Path:
+    """Where the site writes plans: ``PLAN_FOLDER``, else ``zoufang-plans/`` beside the campaign."""
+    return work_folder("PLAN_FOLDER", "zoufang-plans", app)
 
 
 def write_plan_file(state: PlanState, path) -> Path:
@@ -217,51 +227,77 @@ def team_lists_xlsx(campaign, state: PlanState, *, masked: bool) -> bytes:
     sheet of households and enterprises per team. ``masked``: names and
     phones masked (for roles that may not see them)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
-    from planner.reports.privacy import mask_name, mask_phone
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "汇总"
+    wb = Workbook(write_only=True)  # streams rows: a county's lists in seconds
+    ws = wb.create_sheet("汇总")
     table = teams_table(campaign, state)
-    head = ["工作组编码", "工作组", "层级", "干部数", "网格数", "村/社区数", "住户数", "企业数", "必访数"]
-    ws.append(head)
+    ws.append(header_row(ws, ["工作组编码", "工作组", "层级", "干部数", "网格数", "村/社区数", "住户数", "企业数", "必访数"]))
     for r in table.itertuples(index=False):
         ws.append([r.team_id, r.name, r.level, r.cadres, r.grids, r.villages, r.households, r.enterprises,
                    r.must_visits])
-    for cell in ws[1]:
+    if state.assignment is not None:
+        rows = entity_rows(campaign, state.assignment, masked=masked)
+        for r in table.itertuples(index=False):
+            ws = wb.create_sheet(title=_sheet_title(f"{r.team_id} {r.name}"))
+            ws.append(header_row(ws, ["类型", "编码", "名称/户主", "电话", "地址", "村/社区", "网格", "责任干部"]))
+            for row in rows[rows["team_id"] == r.team_id].drop(columns="team_id").itertuples(index=False):
+                ws.append(list(row))
+    return _save(wb)
+
+
+def header_row(ws, names) -> list:
+    """Bold header cells for a write-only sheet."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    cells = []
+    for name in names:
+        cell = WriteOnlyCell(ws, value=name)
         cell.font = Font(bold=True)
-    a = state.assignment
-    if a is None:
-        return _save(wb)
-    a = a.astype({"entity_id": str, "team_id": str})
-    hh = campaign.households.set_index(campaign.households["household_id"].astype(str))
+        cells.append(cell)
+    return cells
+
+
+def entity_rows(campaign, assignment: pd.DataFrame, *, masked: bool) -> pd.DataFrame:
+    """One row per planned household and enterprise: kind (住户/企业), id, name,
+    phone, address, village name, grid, cadre name, team_id (vectorised: a
+    county's 300,000 households in seconds). ``masked``: names and phones
+    masked, addresses dropped."""
+    from planner.reports.privacy import mask_name, mask_phone
+
+    a = assignment.astype({"entity_id": str, "team_id": str})
+    a = a[a["entity_type"].isin(["household", "enterprise"])]
+    hh = campaign.households
+    h = pd.DataFrame({"entity_id": hh["household_id"].astype(str),
+                      "name": hh["head_name"] if "head_name" in hh else "", "phone": hh["phone"] if "phone" in hh else "",
+                      "address": hh["address"] if "address" in hh else "",
+                      "village_id": hh["village_id"].astype(str), "grid_id": hh["grid_id"].astype(str)})
+    h["entity_type"] = "household"
+    parts = [h]
     ent = campaign.enterprises
-    ent = ent.set_index(ent["enterprise_id"].astype(str)) if ent is not None and len(ent) else None
+    if ent is not None and len(ent):
+        parts.append(pd.DataFrame({"entity_id": ent["enterprise_id"].astype(str), "name": ent["name"], "phone": "",
+                                   "address": "", "village_id": ent["village_id"].astype(str),
+                                   "grid_id": ent["grid_id"].astype(str), "entity_type": "enterprise"}))
+    places = pd.concat(parts, ignore_index=True)
+    out = a.merge(places, on=["entity_type", "entity_id"], how="inner")
+    for col in ("name", "phone", "address"):
+        out[col] = out[col].map(_text)
+    if masked:
+        is_hh = out["entity_type"] == "household"
+        out.loc[is_hh, "name"] = out.loc[is_hh, "name"].map(lambda v: mask_name(v) or "")
+        out["phone"] = out["phone"].map(lambda v: mask_phone(v) or "" if v else "")
+        out["address"] = ""
     vil = campaign.villages.set_index(campaign.villages["village_id"].astype(str))["name"].astype(str)
     cad = campaign.cadres.set_index(campaign.cadres["cadre_id"].astype(str))["name"].astype(str)
-    for r in table.itertuples(index=False):
-        ws = wb.create_sheet(title=_sheet_title(f"{r.team_id} {r.name}"))
-        ws.append(["类型", "编码", "名称/户主", "电话", "地址", "村/社区", "网格", "责任干部"])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        rows = a[(a["team_id"] == r.team_id) & a["entity_type"].isin(["household", "enterprise"])]
-        for x in rows.itertuples(index=False):
-            cadre = cad.get(str(x.cadre_id), str(x.cadre_id) if x.cadre_id is not None else "")
-            if x.entity_type == "household" and x.entity_id in hh.index:
-                h = hh.loc[x.entity_id]
-                name, phone = _text(h.get("head_name")), _text(h.get("phone"))
-                address = _text(h.get("address"))
-                if masked:
-                    name, phone, address = mask_name(name) or "", mask_phone(phone) or "", ""
-                ws.append(["住户", x.entity_id, name, phone, address, vil.get(str(h["village_id"]), ""),
-                           str(h["grid_id"]), cadre])
-            elif x.entity_type == "enterprise" and ent is not None and x.entity_id in ent.index:
-                e = ent.loc[x.entity_id]
-                ws.append(["企业", x.entity_id, _text(e.get("name")), "", "", vil.get(str(e["village_id"]), ""),
-                           str(e["grid_id"]), cadre])
-    return _save(wb)
+    cadre = out["cadre_id"].astype(object) if "cadre_id" in out else pd.Series(None, index=out.index, dtype=object)
+    return pd.DataFrame({
+        "kind": out["entity_type"].map({"household": "住户", "enterprise": "企业"}),
+        "entity_id": out["entity_id"], "name": out["name"], "phone": out["phone"], "address": out["address"],
+        "village": out["village_id"].map(vil).fillna(""), "grid_id": out["grid_id"],
+        "cadre": cadre.map(lambda c: "" if c is None or c != c else cad.get(str(c), str(c))),
+        "team_id": out["team_id"],
+    })
 
 
 def _sheet_title(text: str) -> str:
@@ -292,5 +328,5 @@ def today() -> dt.date:
     return dt.datetime.now(CAMPAIGN_TZ).date()
 
 
-__all__ = ["PlanState", "get_plan", "move_grid", "read_plan_file", "replace", "set_plan", "team_lists_xlsx",
-           "teams_table", "write_plan_file"]
+__all__ = ["PlanState", "entity_rows", "get_plan", "header_row", "move_grid", "plan_folder", "read_plan_file", "set_plan",
+           "team_lists_xlsx", "teams_table", "work_folder", "write_plan_file"]
