@@ -188,6 +188,8 @@ def solve_cpmp(inst: Instance, *, time_limit: float, workers: int = 2, seed: int
     d = inst.dist()
     dint = inst.int_dist()
     k = min(k, inst.n)
+    if inst.n <= 200:  # small: the whole model from the warm start beats LNS steps
+        main_share = 1.0
     near = np.argsort(d, axis=1, kind="stable")[:, :k]
     warm = warm_start(inst, seed=seed)
     cand = [np.unique(np.concatenate([near[i], [warm[i]] if warm is not None else []]).astype(int))
