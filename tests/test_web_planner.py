@@ -255,3 +255,25 @@ def test_uploads_that_are_not_campaigns_are_refused(unplanned_app, name, body, s
     response = c.post("/planner/upload", data={"campaign": (io.BytesIO(body), name), "csrf_token": csrf_token(c)},
                       content_type="multipart/form-data")
     assert response.status_code == status and text in response.get_data(as_text=True)
+
+
+def test_a_finished_job_is_still_answered_after_a_restart_and_a_cut_one_says_so(unplanned_app, web_campaign, db_url, tmp_path):  # noqa: F811
+    import threading
+
+    from web import jobs
+
+    with unplanned_app.app_context():
+        done = jobs.start("plan", lambda report: {"answer": 42})
+        done.thread.join(5)
+        gate = threading.Event()
+        cut = jobs.start("plan", lambda report: gate.wait(10) and {})
+    restarted = make_app(db_url, tmp_path, CAMPAIGN=web_campaign)  # same PLAN_FOLDER, a new process's memory
+    c = client_as(restarted, "planner")
+    assert c.get(f"/api/jobs/{done.id}").get_json() | {"message": ""} == {
+        "id": done.id, "kind": "plan", "state": "done", "progress": 1.0, "message": "", "result": {"answer": 42},
+        "error": None}
+    lost = c.get(f"/api/jobs/{cut.id}").get_json()
+    assert lost["state"] == "failed" and "restarted" in lost["error"]
+    gate.set()
+    cut.thread.join(5)
+    assert c.get("/api/jobs/..%2Fsecret").status_code == 404
