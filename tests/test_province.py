@@ -99,6 +99,9 @@ def test_county_with_broken_data_fails_alone_with_its_name(client, province, bre
     row = plan.counties.set_index("county_id").loc["K3"]
     assert row["status"] == "failed" and row["failure"] == kind
     assert plan.plan_info["counties_failed"] == ["K3"]
+    k3 = int(broken.households["household_id"].str.startswith("K3").sum())
+    assert plan.plan_info["households_unplanned"] == k3
+    assert plan.plan_info["households"] + k3 == len(broken.households)
     assert events[-1]["done"] == events[-1]["total"] == 4
 
 

@@ -110,6 +110,8 @@ def merge(outcomes: Sequence[CountyOutcome], *, city: CityPlan | None, rules, wa
         "counties": len(outcomes), "counties_planned": n_ok, "counties_failed": [f.county_id for f in failures],
         "failures": [str(f) for f in failures], "wall_time": round(wall_time, 3),
         "households": int((frames["assignment"]["entity_type"] == "household").sum()) if len(frames["assignment"]) else 0,
+        # households of the failed counties, not in this plan (0 when their data could not be read)
+        "households_unplanned": int(sum(o.households for o in outcomes if not o.ok)),
         "city_status": city.status if city is not None else None,
         "city_objective": city.objective if city is not None else None,
         "city_villages": len(city.villages) if city is not None else 0,

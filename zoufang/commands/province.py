@@ -113,6 +113,7 @@ def run(campaign: str, output: str, *, rules_path=None, workers: int = 2, schedu
         click.echo(json.dumps({
             "output": str(output), "status": info["status"], "counties": info["counties"],
             "counties_planned": info["counties_planned"], "households": info["households"],
+            "households_unplanned": info["households_unplanned"],
             "wall_time": info["wall_time"], "city_villages": info["city_villages"],
             "failures": [{"county_id": f.county_id, "name": f.name, "kind": f.kind, "reason": f.reason,
                           "attempts": f.attempts} for f in plan.failures],
@@ -124,6 +125,9 @@ def run(campaign: str, output: str, *, rules_path=None, workers: int = 2, schedu
                    f"that span counties")
         for f in plan.failures:
             click.secho(f"  {f}", fg="red", err=True)
+        if plan.failures:
+            click.secho(f"  {len(plan.failures)} county(ies) failed: their {info['households_unplanned']} households "
+                        f"are not in the plan; fix them and plan again", fg="red", err=True)
     return 0 if plan.ok else 1
 
 
