@@ -465,7 +465,7 @@ def _messages_in_the_code():
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 found.add(node.args[0].value)
     for path in root.glob("templates/**/*.html"):
-        found |= set(re.findall(r"""_\(\s*["']([^"']+)["']\s*\)""", path.read_text(encoding="utf-8")))
+        found |= set(re.findall(r"""_\(\s*["']([^"']+)["']\s*[,)]""", path.read_text(encoding="utf-8")))
     js = (root / "static/js/campaign_map.js").read_text(encoding="utf-8")
     found |= set(re.findall(r"""\bt\(\s*"([^"]+)"\s*\)""", js))
     from web.cadre import CATEGORY_LABELS, LEVEL_LABELS, OUTCOME_LABELS

@@ -256,9 +256,12 @@ def test_must_visit_villages_and_households_show_their_status_with_names_masked(
     c = client_as(app, "leader")
     html = c.get("/leader/").get_data(as_text=True)
     name = web_campaign.households.set_index("household_id").loc["H-G1B-0", "head_name"]
-    table = re.search(r'<table class="zf-table zf-must-list">.*?</table>', html, re.S).group(0)
-    assert name not in html and f"<td>{name[0]}{'*' * (len(name) - 1)}</td>" in table
-    assert "<td>东村</td><td>干部甲</td><td>已完成</td>" in table and "<td>未完成</td>" in table
+    rules = re.search(r'<table class="zf-table zf-must-rules">.*?</table>', html, re.S).group(0)
+    assert "<td>经济薄弱村（副处级以上干部）</td><td>1</td><td>1</td>" in rules  # the village visit is done
+    assert "<td>建档立卡户（市县镇三级干部）</td><td>1</td><td>0</td>" in rules
+    todo = re.search(r'<table class="zf-table zf-must-list">.*?</table>', html, re.S).group(0)
+    assert name not in html and f"<td>{name[0]}{'*' * (len(name) - 1)}</td><td>干部甲</td>" in todo
+    assert "东村" not in todo
     villages = {f["properties"]["village_id"]: f["properties"]
                 for f in c.get("/api/coverage/map.geojson?layer=villages").get_json()["features"]}
     assert (villages["V1"]["village_visits_due"], villages["V1"]["village_visits_done"]) == (1, 1)

@@ -242,8 +242,9 @@ ZH: dict[str, str] = {
     "Roll-up by town, village and grid": "按镇、村、网格汇总",
     "Covered": "已覆盖",
     "Must-visits (四个必到)": "四个必到",
-    "done": "已完成",
-    "not yet": "未完成",
+    "Due": "应访",
+    "Not yet done": "尚未完成的必访",
+    "and %(n)s more": "另有%(n)s条",
     "The plan has no must-visits.": "分配方案中没有必访任务。",
 }
 

@@ -28,6 +28,8 @@ bp.before_request(require_role("leader", "admin"))
 
 #: weeks shown in the weekly figures table
 WEEKS = 6
+#: rows of the warnings and the open must-visits shown on the page (the rest are counted)
+SHOWN_ROWS = 50
 
 
 # --- the figures (also used by the API) -------------------------------------------
@@ -195,6 +197,19 @@ def must_visit_list(cov, *, masked: bool) -> list[dict]:
     return out
 
 
+def must_rules(must: list[dict]) -> list[dict]:
+    """Due and done must-visits per rule, with the rule's Chinese words."""
+    from planner.export.sheet import REASON_ZH
+
+    out: dict[str, dict] = {}
+    for m in must:
+        r = out.setdefault(m["rule"], {"rule": m["rule"], "words": REASON_ZH.get(m["rule"], m["rule"]), "due": 0,
+                                       "done": 0})
+        r["due"] += 1
+        r["done"] += bool(m["done"])
+    return list(out.values())
+
+
 # --- the page ---------------------------------------------------------------------
 
 
@@ -212,21 +227,25 @@ def home():
 
     prog = progress(cov, start=start, end=end)
     fc = forecast(cov, start=start, end=end, today=today)
-    parts = [unit_warnings(cov.by_grid, unit="grid", today=today, start=start, end=end),
-             unit_warnings(cov.by_village, unit="village", today=today, start=start, end=end)]
-    if len(p):
-        parts.append(problem_warnings(p, today=today))
-    parts = [w for w in parts if len(w)]
+    # overdue problems first, then villages, then grids; red before yellow in each
+    parts = [problem_warnings(p, today=today) if len(p) else None,
+             unit_warnings(cov.by_village, unit="village", today=today, start=start, end=end),
+             unit_warnings(cov.by_grid, unit="grid", today=today, start=start, end=end)]
+    parts = [w for w in parts if w is not None and len(w)]
     warn = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["colour"])
+    warn_counts = {c: int((warn["colour"] == c).sum()) for c in ("red", "yellow")}
+    must = must_visit_list(cov, masked=True)
     vnames = data.campaign.villages.set_index(data.campaign.villages["village_id"].astype(str))["name"].astype(str)
     solved = int(p["status"].isin(("solved", "confirmed")).sum()) if len(p) else 0
 
     return render_template(
         "leader/index.html", section="leader", totals=cov.totals, start=start, end=end, today=today,
         forecast=fc, chart=progress_svg(prog, total=len(cov.entities), today=today, finish=fc["finish"]),
-        rollup=rollup(cov), warnings=warn.to_dict("records"), vnames=vnames,
-        weekly=weekly(data.campaign, v, p, start=start, today=today),
-        must=must_visit_list(cov, masked=True), problems_total=len(p), problems_solved=solved,
+        rollup=rollup(cov), warnings=warn.head(SHOWN_ROWS).to_dict("records"), warnings_more=max(len(warn) - SHOWN_ROWS, 0),
+        warn_counts=warn_counts, vnames=vnames, weekly=weekly(data.campaign, v, p, start=start, today=today),
+        must_rules=must_rules(must), must_todo=[m for m in must if not m["done"]][:SHOWN_ROWS],
+        must_more=max(sum(not m["done"] for m in must) - SHOWN_ROWS, 0),
+        problems_total=len(p), problems_solved=solved,
         map_config={"url": url_for("api.coverage_map"), "points_zoom": int(current_app.config["ZOOM_POINTS"]) - 1,
                     "colours": {"covered": COVERED_COLOUR, "missing": MISSING_COLOUR},
                     "labels": {"heat": _("Heat map of households not yet covered"), "grids": _("Coverage by grid"), "villages": _("Coverage by village"),
