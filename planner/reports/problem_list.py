@@ -24,35 +24,46 @@ COLUMNS = ["序号", "走访对象", "反映问题或意见建议", "办理意�
 FIRST_DATA_ROW = 6
 
 
+def visit_targets(campaign, entity_types, entity_ids, *, mask: bool) -> list[str]:
+    """How the list names who was visited (走访对象), for many problems at once:
+    a household by its head and address (masked: the head's surname and the village),
+    an enterprise by its name, a village by its name."""
+    types = list(entity_types)
+    ids = [str(x) for x in entity_ids]
+    villages = dict(zip(campaign.villages["village_id"].astype(str), campaign.villages["name"].astype(str)))
+    hh = campaign.households
+    hh = hh[hh["household_id"].astype(str).isin({i for t, i in zip(types, ids) if t == "household"})]
+
+    def col(name):
+        return hh[name].astype(object).where(hh[name].notna(), None) if name in hh else [None] * len(hh)
+
+    households = {h: (n, a, villages.get(str(v), str(v))) for h, n, a, v in zip(
+        hh["household_id"].astype(str), col("head_name"), col("address"), hh["village_id"].astype(str))}
+    ent = getattr(campaign, "enterprises", None)
+    enterprises = (dict(zip(ent["enterprise_id"].astype(str), ent["name"].astype(str)))
+                   if ent is not None and len(ent) else {})
+    out = []
+    for t, i in zip(types, ids):
+        if t == "household":
+            if i not in households:
+                out.append(i)
+                continue
+            name, addr, village = households[i]
+            out.append(f"{mask_name(name) or '住户'}（{village}）" if mask else f"{name or i}（{addr or village}）")
+        elif t == "enterprise":
+            out.append(enterprises.get(i, i))
+        else:
+            out.append(villages.get(i, i))
+    return out
+
+
 def visit_target(campaign, entity_type: str, entity_id: str, *, mask: bool) -> str:
-    """How the list names who was visited (走访对象)."""
-    if entity_type == "household":
-        hh = campaign.households
-        row = hh[hh["household_id"].astype(str) == entity_id]
-        if not len(row):
-            return entity_id
-        row = row.iloc[0]
-        village = _village_name(campaign, row.get("village_id"))
-        name = row.get("head_name") if "head_name" in row else None
-        if mask:
-            return f"{mask_name(name) or '住户'}（{village}）"
-        addr = row.get("address") if "address" in row else None
-        return f"{name or entity_id}（{addr or village}）"
-    if entity_type == "enterprise":
-        ent = campaign.enterprises
-        row = ent[ent["enterprise_id"].astype(str) == entity_id]
-        return str(row.iloc[0]["name"]) if len(row) else entity_id
-    return _village_name(campaign, entity_id)
+    """:func:`visit_targets` for one problem."""
+    return visit_targets(campaign, [entity_type], [entity_id], mask=mask)[0]
 
 
 def _text(value) -> str | None:
     return None if value is None or (isinstance(value, float) and value != value) or value == "" else str(value)
-
-
-def _village_name(campaign, village_id) -> str:
-    v = campaign.villages
-    row = v[v["village_id"].astype(str) == str(village_id)]
-    return str(row.iloc[0]["name"]) if len(row) else str(village_id)
 
 
 def problem_list_workbook(campaign, problems: pd.DataFrame, *, start: dt.date, end: dt.date,
@@ -60,6 +71,7 @@ def problem_list_workbook(campaign, problems: pd.DataFrame, *, start: dt.date, e
     """A first sheet 汇总 (one row per cadre), then one sheet per cadre."""
     p = problems[_in_period(problems["created_at"], start, end)].sort_values(["raised_by", "created_at",
                                                                                "problem_id"], kind="stable")
+    p = p.assign(target=visit_targets(campaign, p["entity_type"], p["entity_id"], mask=mask))
     cad = campaign.cadres.set_index(campaign.cadres["cadre_id"].astype(str))
     teams = campaign.teams.set_index(campaign.teams["team_id"].astype(str))["name"]
     wb = Workbook()
@@ -96,7 +108,7 @@ def _cadre_sheet(ws, campaign, group, *, name, cadre_id, team, start, end, mask,
         owner = str(cad["name"].get(row.owner_cadre_id, row.owner_cadre_id))
         due = pd.Timestamp(row.due_date).date().isoformat() if pd.notna(row.due_date) else ""
         X.cells(ws, FIRST_DATA_ROW + i - 1, [
-            i, visit_target(campaign, row.entity_type, str(row.entity_id), mask=mask), row.description,
+            i, row.target, row.description,
             handling or None,
             CATEGORY_CHINESE.get(row.category, row.category), LEVEL_CHINESE.get(row.level, row.level),
             STATUS_CHINESE.get(row.status, row.status), owner, due, pd.Timestamp(row.created_at).date().isoformat(),
