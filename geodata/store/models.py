@@ -16,6 +16,11 @@ Tables:
 ``problem_events``   every transition and hand-over (交办) of a problem
 ``accounts``         log-in accounts with a role (planner, cadre, leader, admin)
 ``api_tokens``       bearer tokens for phone clients (only a hash is stored)
+
+Times: what happened in the field (``visits.visited_at``, the problems' times and
+their events) is naive wall time in the campaign's zone (Beijing time, see
+:data:`geodata.store.validate.CAMPAIGN_TZ`), so reports count days as people
+do; bookkeeping times (``recorded_at``, accounts, tokens) are naive UTC.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ NAMING = {
 
 
 def utcnow() -> dt.datetime:
-    """Now in UTC, naive (what every timestamp column holds)."""
+    """Now in UTC, naive (the bookkeeping columns)."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
