@@ -105,3 +105,24 @@ def test_the_database_beside_the_campaign_is_the_default(tmp_path, campaign_file
                                   "-o", str(tmp_path / "s.xlsx"), "--campaign", str(campaign_file)])
     assert r.exit_code == 0, r.output
     assert load_workbook(tmp_path / "s.xlsx")["合计"]["B2"].value == "常州试点"
+
+
+def test_weekly_with_the_plan_gives_each_team_its_coverage(db, tmp_path, campaign_file):
+    import pandas as pd
+    import pyogrio
+
+    from geodata import load_campaign
+
+    camp = load_campaign(campaign_file)
+    hh = camp.households
+    plan = pd.DataFrame({"entity_type": "household", "entity_id": hh["household_id"].astype(str),
+                         "team_id": ["TM3" if v.startswith("V1") else "TM4" for v in hh["village_id"]],
+                         "cadre_id": "C01"})
+    pyogrio.write_dataframe(plan, tmp_path / "plan.gpkg", layer="assignment", driver="GPKG")
+    out = tmp_path / "w.xlsx"
+    r = CliRunner().invoke(main, ["report", "weekly", "--from", "2026-03-01", "--to", "2026-03-07", "-o", str(out),
+                                  "--db", db, "--plan", str(tmp_path / "plan.gpkg")])
+    assert r.exit_code == 0, r.output
+    rows = {ws_row[0].value: [c.value for c in ws_row] for ws_row in load_workbook(out)["按工作组"].iter_rows(min_row=4)}
+    assert rows["镇1工作组"][7] == pytest.approx(2 / 80)  # H0001, H0002 of town 1's 80 households (no enterprise rows in this plan)
+    assert rows["镇2工作组"][7] == 0
