@@ -181,6 +181,7 @@ def plan_page():
         table=table.to_dict("records"), grids=grids.to_dict("records"), teams=data.teams,
         colours=maps.team_colours(data.teams), default_start=today.isoformat(),
         default_end=(today + dt.timedelta(days=59)).isoformat(), info=_info_lines(state), job_states=job_states(),
+        level_names=level_names(),
     )
 
 
@@ -194,8 +195,28 @@ def severity_names() -> dict[str, str]:
 
 
 def _info_lines(state) -> list[tuple[str, str]]:
-    keys = ("status", "gap", "wall_time", "cadre_days", "stops", "first_visit", "last_visit", "shortfall_visits")
-    return [(k, str(state.info[k])) for k in keys if k in state.info]
+    """The plan's key facts, labelled for people."""
+    labels = {"status": _("Solver status"), "gap": _("Gap to the bound"), "wall_time": _("Run time (s)"),
+              "cadre_days": _("Cadre-days"), "stops": _("Stops"), "first_visit": _("First visit"),
+              "last_visit": _("Last visit"), "shortfall_visits": _("Visits not fitting before the deadline")}
+    out = []
+    for key, label in labels.items():
+        if key not in state.info or state.info[key] in (None, ""):
+            continue
+        value = state.info[key]
+        try:
+            if key == "gap":
+                value = f"{float(value):.1%}"
+            elif key == "wall_time":
+                value = f"{float(value):.1f}"
+        except (TypeError, ValueError):
+            pass
+        out.append((label, str(value)))
+    return out
+
+
+def level_names() -> dict[str, str]:
+    return {"city": _("City level"), "county": _("County level"), "town": _("Town level")}
 
 
 def _parse_date(text):
