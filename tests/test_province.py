@@ -201,3 +201,14 @@ def test_county_plans_meet_every_hard_rule(province):
         a = plan.assignment[plan.assignment["county_id"] == job.county_id].drop(columns="county_id")
         mv = plan.must_visits[plan.must_visits["county_id"] == job.county_id].drop(columns="county_id")
         assert check_plan(job.campaign, a.reset_index(drop=True), mv.reset_index(drop=True), rules) == []
+
+
+def test_an_existing_scheduler_is_used_by_its_address(client, province):
+    address = client.scheduler.address  # the module's cluster stands in for tcp://HOST:8786
+    events = []
+    with dask_client(scheduler=address) as other:
+        assert other.scheduler.address == address
+        plan = plan_province(province, default_rules(), client=other, time_limit=TIME_LIMIT, seed=0,
+                             progress=events.append)
+    assert plan.ok and events[-1]["done"] == events[-1]["total"] == 4
+    assert set(plan.counties["worker"]) <= set(client.scheduler_info()["workers"])
