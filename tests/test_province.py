@@ -212,3 +212,31 @@ def test_an_existing_scheduler_is_used_by_its_address(client, province):
                              progress=events.append)
     assert plan.ok and events[-1]["done"] == events[-1]["total"] == 4
     assert set(plan.counties["worker"]) <= set(client.scheduler_info()["workers"])
+
+
+def test_province_schedule_on_the_cluster_equals_counties_scheduled_one_by_one(client, province):
+    import datetime as dt
+
+    from geodata.network import NetworkWarning
+    from planner.province.schedule import schedule_jobs, schedule_province
+    from planner.schedule import check_schedule, load_schedule_rules, schedule
+
+    plan = plan_province(province, default_rules(), time_limit=TIME_LIMIT, seed=0)
+    rules = load_schedule_rules()
+    opts = {"start": dt.date(2026, 3, 2), "end": dt.date(2026, 3, 20), "time_limit": 5.0, "iterations": 30,
+            "seed": 0}
+    events = []
+    sched = schedule_province(province, plan.assignment, plan.must_visits, rules, client=client,
+                              progress=events.append, **opts)
+    assert sched.ok, sched.failures
+    assert events[-1]["done"] == events[-1]["total"] == 4
+    assert set(sched.stops["county_id"]) == {"K1", "K2", "K3", "K4"}
+    assert sched.counties["notes"].str.contains("estimated").all()  # no roads: the workers' warnings are kept
+    for job in schedule_jobs(province, plan.assignment, plan.must_visits):
+        with pytest.warns(NetworkWarning):
+            alone = schedule(job.campaign, job.frames["assignment"].drop(columns="county_id"),
+                             job.frames["must_visits"].drop(columns="county_id"), rules, workers=1, **opts)
+        mine = sched.stops[sched.stops["county_id"] == job.county_id].drop(columns="county_id")
+        pd.testing.assert_frame_equal(mine.reset_index(drop=True), alone.stops.reset_index(drop=True))
+        assert check_schedule(alone, job.frames["assignment"].drop(columns="county_id"),
+                              job.frames["must_visits"].drop(columns="county_id"), rules) == []

@@ -14,6 +14,8 @@ Public API::
                              progress=lambda ev: ...)
     plan.assignment        # county_id, entity_type, entity_id, team_id, cadre_id
     plan.failures          # CountyFailure(county_id, name, kind, reason, attempts)
+    sched = schedule_province(campaign, plan.assignment, plan.must_visits, schedule_rules,
+                              start=..., end=..., client=client)   # the same, for the schedule
 """
 
 from planner.province.city import CityPlan, CityPlanError, assign_city_teams
@@ -22,11 +24,12 @@ from planner.province.dask_runner import dask_client, run_counties
 from planner.province.load import load_province
 from planner.province.plan import plan_province, province_jobs
 from planner.province.result import CountyFailure, CountyOutcome, ProvincePlan
+from planner.province.schedule import ProvinceSchedule, schedule_province
 from planner.province.split import (CountyJob, Membership, ProvinceDataError, is_province, jobs_from_folder,
                                     membership, split_campaign)
 
 __all__ = [
     "CityPlan", "CityPlanError", "CountyFailure", "CountyJob", "CountyOutcome", "Membership", "ProvinceDataError",
-    "ProvincePlan", "assign_city_teams", "check_county", "dask_client", "is_province", "jobs_from_folder",
-    "load_province", "membership", "plan_province", "province_jobs", "run_counties", "solve_county", "split_campaign",
+    "ProvincePlan", "ProvinceSchedule", "assign_city_teams", "check_county", "dask_client", "is_province", "jobs_from_folder",
+    "load_province", "membership", "plan_province", "province_jobs", "run_counties", "schedule_province", "solve_county", "split_campaign",
 ]

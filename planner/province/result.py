@@ -49,6 +49,8 @@ class CountyOutcome:
     cpu_time: float = 0.0
     #: resident memory when the county started (MiB)
     start_rss_mb: float = 0.0
+    #: warnings raised while planning it (e.g. travel times estimated without roads)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

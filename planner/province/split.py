@@ -45,7 +45,8 @@ class ProvinceDataError(ZoufangError, ValueError):
 @dataclass(frozen=True)
 class CountyJob:
     """One county's planning problem: an in-memory ``campaign`` or a ``source`` file to load
-    where it runs; ``fixed`` maps village_id → team_id for city teams given villages first."""
+    where it runs; ``fixed`` maps village_id → team_id for city teams given villages first;
+    ``frames``: the county's rows of an earlier plan (``assignment``, ``must_visits``) to schedule."""
 
     county_id: str
     name: str
@@ -53,6 +54,7 @@ class CountyJob:
     source: str | None = None
     fixed: Mapping[str, str] = field(default_factory=dict)
     households: int = 0
+    frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
