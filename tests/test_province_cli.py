@@ -137,3 +137,19 @@ def test_folder_with_a_team_in_two_county_files_is_refused(tmp_path):
     res = run(folder, "-o", tmp_path / "plan.gpkg")
     assert res.exit_code == 1
     assert "K1TM1 in ['K1', 'K2']" in res.output
+
+
+def test_schedule_province_adds_county_schedules_to_the_plan(tmp_path):
+    src = write_layers(province_layers(2), tmp_path / "province.gpkg")
+    out = tmp_path / "plan.gpkg"
+    assert run(src, "-o", out, "--workers", 1, "--time-limit", 1).exit_code == 0
+    res = CliRunner().invoke(main, ["schedule-province", str(src), str(out), "--start", "2026-03-02", "--end",
+                                    "2026-03-20", "--workers", "1", "--iterations", "20", "--json"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["status"] == "OK" and summary["stops"] > 0
+    stops = pyogrio.read_dataframe(out, layer="stops", read_geometry=False)
+    assert set(stops["county_id"]) == {"K1", "K2"}
+    counties = pyogrio.read_dataframe(out, layer="schedule_counties", read_geometry=False)
+    assert list(counties["status"]) == ["ok", "ok"]

@@ -24,6 +24,7 @@ COMMANDS = {
     "assign": "assign",
     "plan-province": "province",
     "schedule": "schedule",
+    "schedule-province": "schedule_province",
     "route": "route",
     "serve": "serve",
     "report": "report",

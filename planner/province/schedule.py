@@ -45,6 +45,14 @@ class ProvinceSchedule:
     def ok(self) -> bool:
         return not self.failures
 
+    def info_frame(self) -> pd.DataFrame:
+        """``info`` as a key/value table (values as text) for the plan file."""
+        import json
+
+        rows = [(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))
+                for k, v in self.info.items()]
+        return pd.DataFrame(rows, columns=["key", "value"])
+
 
 def schedule_jobs(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | None) -> list[CountyJob]:
     """One job per county with its campaign (roads clipped) and its rows of the plan."""
