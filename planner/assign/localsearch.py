@@ -15,7 +15,7 @@ from planner.assign.units import UnitArrays
 
 
 def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.ndarray, *,
-                 max_passes: int = 30, time_budget: float = 10.0) -> np.ndarray:
+                 max_passes: int = 30, time_budget: float = 10.0, boundary_only: bool = False) -> np.ndarray:
     """Boundary moves on the model's own objective (balance band, distance, cut edges).
 
     A move gives a block — one unit, or a whole village/town for a team that
@@ -38,7 +38,9 @@ def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.
         allowed[u, cand[u]] = True
     w_c = rules.compactness.weight * OBJ_SCALE / 1000.0
     w_b = round(rules.balance.weight * OBJ_SCALE / 60.0)
-    w_e = round(rules.contiguity.weight * OBJ_SCALE)
+    # boundary moves keep territories in one piece by themselves: there the cut edges are not
+    # counted, so load can flow across a chain of teams
+    w_e = 0 if boundary_only else round(rules.contiguity.weight * OBJ_SCALE)
     w_i = round(rules.contiguity.detached_weight * OBJ_SCALE)
     target = ua.target_load()
     tol = rules.balance.tolerance
@@ -180,7 +182,9 @@ def local_search(ua: UnitArrays, rules: Rules, cand: list[np.ndarray], team: np.
             if time.perf_counter() > t_end:
                 return team
             src = team[u]
-            targets = ({team[v] for v in nbrs[u]} | set(cand[u].tolist())) - {src}
+            targets = {team[v] for v in nbrs[u]} - {src}
+            if not boundary_only or mates[u] == 0:
+                targets |= set(cand[u].tolist()) - {src}
             if not targets:
                 continue
             blocks = [block_of(u)]
