@@ -68,14 +68,19 @@ def _cadre_days(state, cadre_id: str) -> list[str]:
     return sorted(set(d.loc[d["cadre_id"].astype(str) == cadre_id, "date"].astype(str)))
 
 
+def _today() -> str:
+    fixed = current_app.config.get("TODAY")
+    return str(fixed) if fixed else plans.today().isoformat()
+
+
 def _pick_date(dates: list[str]) -> str | None:
+    """The asked date, else today, else the next day with visits, else the last one."""
     asked = request.args.get("date")
     if asked:
         return asked
     if not dates:
         return None
-    fixed = current_app.config.get("TODAY")
-    today = str(fixed) if fixed else plans.today().isoformat()
+    today = _today()
     later = [d for d in dates if d >= today]
     return later[0] if later else dates[-1]
 
@@ -125,7 +130,7 @@ def home():
         "cadre/today.html", section="cadre", cadre_id=cadre_id, date=date, dates=dates, sheet=sheet, stops=stops,
         outcomes=outcomes, categories=categories, levels=levels, planned=state.planned,
         map_parts=_day_map(sheet, done) if sheet is not None and stops else None,
-        outcome_names=dict(outcomes),
+        outcome_names=dict(outcomes), not_today=bool(date and date != _today()),
         admin_cadre=cadre_id if current_user.role == "admin" else None,
     )
 

@@ -176,6 +176,7 @@ ZH: dict[str, str] = {
     "Grid %(grid)s moved to %(team)s.": "网格%(grid)s已调整给%(team)s。",
     # cadre
     "Route of the day": "今日走访路线",
+    "Not today: the route of %(date)s.": "非今日：显示%(date)s的路线。",
     "Date": "日期",
     "Show": "显示",
     "No route scheduled for you yet. Ask the campaign office (活动办) to schedule the campaign.": "尚未为您排定走访路线，请联系活动办排程。",
