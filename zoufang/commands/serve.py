@@ -21,7 +21,8 @@ import click
 @click.command("serve")
 @click.argument("campaign", type=click.Path(exists=True, path_type=Path))
 @click.option("--plan", "plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Plan GeoPackage (from `zoufang assign`): colours the grids by team.")
+              help="Plan GeoPackage (from `zoufang assign`, with the layers of `zoufang schedule`): "
+                   "team territories, must-visits and the cadres' days.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface of this machine).")
 @click.option("--port", type=int, default=5000, show_default=True)
