@@ -35,6 +35,9 @@ ROUTES = [
     ("GET", "/planner/download/plan.gpkg", PAGE, {"planner": 200, "admin": 200}),
     ("GET", "/planner/download/teams.xlsx", PAGE, {"planner": 200, "admin": 200}),
     ("POST", "/planner/move", PAGE, {"planner": 422, "admin": 422}),  # G1A → T1 splits a village
+    ("POST", "/planner/run", PAGE, {"planner": 400, "admin": 400}),  # a bad time limit: nothing starts
+    ("POST", "/planner/upload", PAGE, {"planner": 400, "admin": 400}),  # no file
+    ("POST", "/planner/upload/nosuchtoken/use", PAGE, {"planner": 404, "admin": 404}),
     ("GET", "/cadre/?cadre_id=C1", PAGE, {"cadre1": 200, "admin": 200}),
     ("GET", "/cadre/route.gpx?cadre_id=C1", PAGE, {"cadre1": 200, "admin": 200}),
     ("GET", "/cadre/sheet?cadre_id=C1", PAGE, {"cadre1": 200, "admin": 200}),
@@ -43,6 +46,7 @@ ROUTES = [
     ("GET", "/leader/missing.xlsx", PAGE, {"leader": 200, "admin": 200}),
     ("GET", "/admin/", PAGE, {"admin": 200}),
     ("POST", "/admin/accounts", PAGE, {"admin": 303}),
+    ("POST", "/admin/accounts/999", PAGE, {"admin": 404}),
     ("GET", "/api/", API, {r: 200 for r in ROLES[1:]}),
     ("GET", "/api/campaign", API, {r: 200 for r in ROLES[1:]}),
     ("GET", "/api/layers/grids.geojson", API, {"planner": 200, "leader": 200, "admin": 200}),
@@ -62,6 +66,8 @@ def _form(path: str, stops) -> dict:
                 "cadre_id": "C1"}
     if path == "/admin/accounts":
         return {"username": "new-user", "password": "long-enough", "role": "leader"}
+    if path == "/planner/run":
+        return {"time_limit": "soon"}
     return {}
 
 
