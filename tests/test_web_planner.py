@@ -277,3 +277,10 @@ def test_a_finished_job_is_still_answered_after_a_restart_and_a_cut_one_says_so(
     gate.set()
     cut.thread.join(5)
     assert c.get("/api/jobs/..%2Fsecret").status_code == 404
+
+
+def test_a_grid_on_the_map_links_to_its_move_form(planned_app):  # noqa: F811
+    c = client_as(planned_app, "planner")
+    assert '"moveUrl": "/planner/plan"' in c.get("/planner/map").get_data(as_text=True)
+    page = c.get("/planner/plan?grid=G2A").get_data(as_text=True)
+    assert '<option value="G2A" selected>' in page and 'id="move"' in page

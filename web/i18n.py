@@ -165,6 +165,7 @@ ZH: dict[str, str] = {
     "Visits not fitting before the deadline": "截止前排不下的走访",
     "Cadres": "干部数",
     "Move a grid to another team": "将网格调整给其他工作组",
+    "Move to another team": "调整给其他工作组",
     "To team": "调至工作组",
     "Check the move": "检查调整",
     "The grid already belongs to this team.": "该网格已属于此工作组。",

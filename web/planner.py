@@ -77,6 +77,7 @@ def map_page():
         },
         # every message is offered; campaign_map.js picks what it needs
         "labels": messages(ZH),
+        "moveUrl": url_for("planner.plan_page") if data.plan is not None else None,
     }
     legend_teams = [(data.teams[tid], colours[tid]) for tid in data.teams] if data.plan is not None else []
     return render_template(
@@ -179,7 +180,7 @@ def plan_page():
     return render_template(
         "planner/plan.html", section="planner", state=state, job=job.to_dict() if job else None,
         table=table.to_dict("records"), grids=grids.to_dict("records"), teams=data.teams,
-        colours=maps.team_colours(data.teams), default_start=today.isoformat(),
+        colours=maps.team_colours(data.teams), default_start=today.isoformat(), chosen_grid=request.args.get("grid"),
         default_end=(today + dt.timedelta(days=59)).isoformat(), info=_info_lines(state), job_states=job_states(),
         level_names=level_names(),
     )

@@ -200,10 +200,15 @@
           },
           onEachFeature: function (f, layer) {
             var p = f.properties;
-            layer.bindPopup(popup(t("Grid") + " " + p.grid_id, [
+            var html = popup(t("Grid") + " " + p.grid_id, [
               [t("ID"), p.grid_id], [t("Village"), village(p.village_id)],
               [t("Team"), p.team_id ? teamName(p.team_id) : t("Unassigned")]
-            ]));
+            ]);
+            if (cfg.moveUrl && p.team_id) {  // hand edit: re-checked against the hard rules first
+              html += '<p><a class="zf-move-link" href="' + cfg.moveUrl + "?grid=" +
+                encodeURIComponent(p.grid_id) + '#move">' + esc(t("Move to another team")) + "</a></p>";
+            }
+            layer.bindPopup(html);
           }
         });
       },
