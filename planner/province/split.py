@@ -109,10 +109,7 @@ def membership(campaign: Campaign) -> Membership:
         problems.append(f"{len(lost)} village(s) belong to no county (their town has no county_id and they lie in "
                         f"no county polygon), e.g. {lost[:5]}: give towns.county_id")
     for cid in sorted(set(village_county.dropna())):
-        names.setdefault(cid, cid)
-    unknown = sorted(set(village_county.dropna()) - set(names))
-    if unknown:  # pragma: no cover - names were completed just above
-        problems.append(f"unknown counties {unknown}")
+        names.setdefault(cid, cid)  # a county named only by towns.county_id is called by its id
 
     # teams → county
     teams = campaign.teams.reset_index(drop=True)
@@ -137,7 +134,7 @@ def membership(campaign: Campaign) -> Membership:
         problems.append(f"{len(bad)} team(s) name a county that has no village: {bad[:5]}")
     lost = [tid for tid, cid, lv in zip(team_ids, t_county, level) if cid is None and lv != "city"]
     if lost:
-        problems.append(f"{len(lost)} {('county/town')} team(s) belong to no county (no county_id, no town_id with a "
+        problems.append(f"{len(lost)} county/town team(s) belong to no county (no county_id, no town_id with a "
                         f"county, no base inside a county polygon), e.g. {lost[:5]}: give teams.county_id")
     if problems:
         raise ProvinceDataError(problems)
