@@ -52,12 +52,27 @@ def problems() -> pd.DataFrame:
 
 
 def current_coverage(visit_frame: pd.DataFrame | None = None):
-    """:func:`planner.coverage.coverage` of the site's campaign, plan and stored visits."""
+    """:func:`planner.coverage.coverage` of the site's campaign, plan and stored visits.
+
+    Without ``visit_frame`` the result is kept until a visit is added or the
+    plan changes (the map asks for several layers per view: one computation)."""
+    from sqlalchemy import func, select
+
     from planner.coverage import coverage
 
     state = plans.get_plan()
-    v = visits() if visit_frame is None else visit_frame
-    return coverage(get_data().campaign, v, assignment=state.assignment, must_visits=state.must_visits)
+    data = get_data()
+    if visit_frame is not None:
+        return coverage(data.campaign, visit_frame, assignment=state.assignment, must_visits=state.must_visits)
+    with db.session() as s:
+        n, last = s.execute(select(func.count(store.Visit.id), func.max(store.Visit.id))
+                            .where(store.Visit.campaign_id == db.campaign_id())).one()
+    key = (db.campaign_id(), n, last)
+    slot = current_app.extensions.setdefault("zoufang.coverage", {})
+    if slot.get("key") != key or slot.get("state") is not state or slot.get("data") is not data:
+        value = coverage(data.campaign, visits(), assignment=state.assignment, must_visits=state.must_visits)
+        slot.update(key=key, state=state, data=data, value=value)
+    return slot["value"]
 
 
 def campaign_dates(visit_frame: pd.DataFrame | None = None) -> tuple[dt.date, dt.date]:
