@@ -47,6 +47,7 @@ ROUTES = [
     ("GET", "/admin/", PAGE, {"admin": 200}),
     ("POST", "/admin/accounts", PAGE, {"admin": 303}),
     ("POST", "/admin/accounts/999", PAGE, {"admin": 404}),
+    ("GET", "/password", PAGE, {r: 200 for r in ROLES[1:]}),
     ("GET", "/api/", API, {r: 200 for r in ROLES[1:]}),
     ("GET", "/api/campaign", API, {r: 200 for r in ROLES[1:]}),
     ("GET", "/api/layers/grids.geojson", API, {"planner": 200, "leader": 200, "admin": 200}),
@@ -185,6 +186,7 @@ def test_logout_ends_the_session(app):  # noqa: F811
     ("cadre1", "/cadre/visit", {"entity_type": "household", "entity_id": "H-G1A-1", "outcome": "visited"}),
     ("admin", "/admin/accounts", {"username": "x", "password": "long-enough", "role": "leader"}),
     ("admin", "/admin/accounts/1", {"active": "0"}),
+    ("leader", "/password", {"password": "leader-pass", "new_password": "x" * 9, "new_password_again": "x" * 9}),
 ])
 def test_a_post_without_its_csrf_token_is_refused(planned_app, user, path, form):  # noqa: F811
     from web import jobs
@@ -251,3 +253,30 @@ def test_admin_refuses_bad_accounts_with_a_reason(planned_app, form, message):  
     admin = client_as(planned_app, "admin")
     _post(admin, "/admin/accounts", **form)
     assert message in admin.get("/admin/").get_data(as_text=True)
+
+
+def test_a_user_changes_their_password_and_an_admin_resets_one(app):  # noqa: F811
+    c = client_as(app, "leader")
+    assert "修改密码" in c.get("/password").get_data(as_text=True)
+    wrong = _post(c, "/password", password="nope", new_password="brand-new-1", new_password_again="brand-new-1")
+    assert wrong.status_code == 400 and "当前密码错误" in wrong.get_data(as_text=True)
+    differ = _post(c, "/password", password="leader-pass", new_password="brand-new-1", new_password_again="other-22")
+    assert differ.status_code == 400 and "不一致" in differ.get_data(as_text=True)
+    ok = _post(c, "/password", password="leader-pass", new_password="brand-new-1", new_password_again="brand-new-1")
+    assert ok.status_code == 303
+    fresh = app.test_client()
+    assert _post(fresh, "/login", username="leader", password="leader-pass").status_code == 401
+    assert _post(fresh, "/login", username="leader", password="brand-new-1").status_code == 302
+
+    from sqlalchemy import select
+
+    from geodata import store
+    from web import db
+
+    with app.app_context(), db.session() as s:
+        leader_id = s.scalar(select(store.Account.id).where(store.Account.username == "leader"))
+    admin = client_as(app, "admin")
+    assert _post(admin, f"/admin/accounts/{leader_id}", password="reset-by-admin").status_code == 303
+    again = app.test_client()
+    assert _post(again, "/login", username="leader", password="reset-by-admin").status_code == 302
+    assert app.test_client().get("/password").status_code == 302  # anonymous: to /login

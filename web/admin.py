@@ -14,7 +14,7 @@ from web.i18n import gettext as _
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_role("admin"))
 
-MIN_PASSWORD = 8
+MIN_PASSWORD = auth.MIN_PASSWORD
 
 
 def _cadres() -> list[tuple[str, str]]:
@@ -92,6 +92,13 @@ def update(account_id: int):
             acc.cadre_id = cadre_id
         if "active" in f:
             acc.active = f["active"] == "1"
+        if "password" in f:
+            if len(f["password"]) < MIN_PASSWORD:
+                flash(_("The password needs at least %(n)s characters.", n=MIN_PASSWORD), "error")
+                return redirect(url_for("admin.home"), 303)
+            from werkzeug.security import generate_password_hash
+
+            acc.password_hash = generate_password_hash(f["password"])
         name = acc.username
     flash(_("Account %(name)s updated.", name=name))
     return redirect(url_for("admin.home"), 303)

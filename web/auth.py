@@ -174,6 +174,35 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+#: shortest password accepted when one is set on the site
+MIN_PASSWORD = 8
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Every signed-in user changes their own password (the current one is asked)."""
+    from werkzeug.security import generate_password_hash
+
+    error = None
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        with db.session() as s:
+            acc = store.authenticate(s, current_user.username, request.form.get("password", ""))
+            if acc is None:
+                error = _("The current password is wrong.")
+            elif len(new) < MIN_PASSWORD:
+                error = _("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
+            elif new != request.form.get("new_password_again", ""):
+                error = _("The two new passwords differ.")
+            else:
+                acc.password_hash = generate_password_hash(new)
+        if error is None:
+            flash(_("Password changed."))
+            return redirect(home_url(), 303)
+    return render_template("password.html", error=error), (400 if error else 200)
+
+
 def create_account(username: str, password: str, *, role: str, cadre_id: str | None = None,
                    display_name: str | None = None, app: Flask | None = None) -> int:
     """Create an account (used by the admin page, ``zoufang serve`` and the demo)."""
