@@ -46,6 +46,7 @@ DEFAULTS = {
     "ZOOM_POINTS": 16,
     "ZOOM_ALL_ROADS": 14,
     "API_MAX_FEATURES": 20000,
+    "MAX_CONTENT_LENGTH": 1024 * 1024 * 1024,  # campaign uploads up to 1 GiB
 }
 
 
