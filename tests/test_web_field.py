@@ -226,7 +226,7 @@ def test_leader_sees_progress_forecast_weekly_figures_and_warnings(planned_app, 
     remaining = len(cov.entities) - covered
     finish = dt.date(2026, 3, 5) + dt.timedelta(days=math.ceil(remaining / pace))
     assert f'id="zf-forecast" class="zf-ok">{finish}' in html or f'id="zf-forecast" class="zf-bad">{finish}' in html
-    assert 'class="zf-covered"' in html and 'class="zf-expected"' in html  # the chart
+    assert 'class="zf-covered"' in html and 'class="zf-expected"' in html and "zf-forecast-line" in html  # the chart
     weekly = re.search(r'<table class="zf-table zf-weekly">.*?</table>', html, re.S).group(0)
     assert "2026-03-02 – 2026-03-08" in weekly
     row = re.search(r"<tr><td>2026-03-02 – 2026-03-08</td>(.*?)</tr>", weekly).group(1)

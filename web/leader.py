@@ -119,9 +119,10 @@ def forecast(cov, *, start: dt.date, end: dt.date, today: dt.date, window: int =
 
 
 def progress_svg(frame: pd.DataFrame, *, total: int, today: dt.date, finish: dt.date | None,
-                 width: int = 640, height: int = 220) -> str:
+                 pace: float = 0.0, width: int = 640, height: int = 220) -> str:
     """The progress chart as inline SVG (no script, prints): covered so far,
-    the straight-line schedule to the deadline, and today's mark."""
+    the straight-line schedule to the deadline, today's mark and, dotted, the
+    current pace carried on to the deadline."""
     from html import escape
 
     if not len(frame) or total <= 0:
@@ -149,6 +150,13 @@ def progress_svg(frame: pd.DataFrame, *, total: int, today: dt.date, finish: dt.
     if upto:
         x, _y = xy(upto[-1], 0)
         parts.append(f'<line x1="{x:.1f}" y1="{pad_t}" x2="{x:.1f}" y2="{pad_t + h}" stroke="#1f77b4" stroke-dasharray="2 3"/>')
+        if pace > 0 and upto[-1] < n - 1:
+            now = int(frame["covered"].iat[upto[-1]])
+            reach = min(total, now + pace * (n - 1 - upto[-1]))
+            x0, y0 = xy(upto[-1], now)
+            x1, y1 = xy(n - 1, reach)
+            parts.append(f'<line class="zf-forecast-line" x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" '
+                         f'stroke="{"#2ca02c" if reach >= total else "#b71c1c"}" stroke-dasharray="1 4" stroke-width="2"/>')
     parts.append(f'<text x="{pad_l}" y="{height - 6}" font-size="11">{dates[0]:%m-%d}</text>')
     parts.append(f'<text x="{pad_l + w}" y="{height - 6}" font-size="11" text-anchor="end">{dates[-1]:%m-%d}</text>')
     parts.append("</svg>")
@@ -255,7 +263,7 @@ def home():
 
     return render_template(
         "leader/index.html", section="leader", totals=cov.totals, start=start, end=end, today=today,
-        forecast=fc, chart=progress_svg(prog, total=len(cov.entities), today=today, finish=fc["finish"]),
+        forecast=fc, chart=progress_svg(prog, total=len(cov.entities), today=today, finish=fc["finish"], pace=fc["pace"]),
         rollup=rollup(cov), warnings=warn.head(SHOWN_ROWS).to_dict("records"), warnings_more=max(len(warn) - SHOWN_ROWS, 0),
         warn_counts=warn_counts, vnames=vnames, weekly=weekly(data.campaign, v, p, start=start, today=today),
         must_rules=must_rules(must), must_todo=[m for m in must if not m["done"]][:SHOWN_ROWS],
