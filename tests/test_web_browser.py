@@ -259,3 +259,15 @@ def test_planner_runs_the_assignment_and_watches_the_progress_bar(planned_server
     page.screenshot(path=SCREENSHOT_PLAN, full_page=True)
     watch.check()
     page.close()
+
+
+@pytest.mark.parametrize("user, path", [("leader", "/leader/"), ("planner", "/planner/plan"), ("admin", "/admin/")])
+def test_other_pages_fit_a_390px_phone(planned_server, browser, user, path):
+    page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    watch = Watch(page, planned_server)
+    sign_in(page, planned_server, user)
+    page.goto(planned_server + path)
+    page.wait_for_load_state("networkidle")
+    _no_sideways_scroll(page)
+    watch.check()
+    page.close()
