@@ -494,3 +494,19 @@ def test_counts_in_the_page_header_are_grouped_by_thousands():
 
     assert format_number(15971) == "15,971"
     assert format_number("n/a") == "n/a"
+
+
+def test_maps_open_on_the_main_area_when_the_campaign_lies_in_separate_areas():
+    """The demo spans Andorra and Kotka, 2,700 km apart: the first view is the larger area."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from web.data import home_bounds
+
+    andorra = [box(1.5 + i * 0.02, 42.5, 1.51 + i * 0.02, 42.51) for i in range(5)]
+    kotka = [box(26.9 + i * 0.01, 60.5, 26.905 + i * 0.01, 60.505) for i in range(2)]
+    villages = gpd.GeoDataFrame(geometry=andorra + kotka, crs=4326)
+    west, south, east, north = home_bounds(villages)
+    assert 1.4 < west < east < 1.7 and 42.4 < south < north < 42.6
+    one_area = gpd.GeoDataFrame(geometry=andorra, crs=4326)
+    assert home_bounds(one_area) == tuple(float(v) for v in one_area.total_bounds)

@@ -287,7 +287,7 @@ def prepare(campaign: Campaign, plan: pd.DataFrame | None = None, *, shift=None)
     }
     for gdf in [*layers.values(), *counts.values()]:
         gdf.sindex  # build the spatial indexes now, not in the first requests
-    west, south, east, north = layers["villages"].total_bounds
+    west, south, east, north = home_bounds(layers["villages"])
     return CampaignData(
         campaign=campaign,
         plan=plan,
@@ -443,3 +443,32 @@ def query_layer(
     collection = gdf.to_geo_dict(na="null", drop_id=True)
     collection.update(layer=name, aggregation=agg, total=total, truncated=truncated)
     return collection
+
+
+#: villages farther apart than this (km) belong to separate areas of the map
+_AREA_GAP_KM = 50.0
+
+
+def home_bounds(villages: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """The bounds (WGS-84) the maps open on: the villages' extent, or, when the
+    campaign lies in separate areas far apart (the demo: Andorra and Kotka),
+    the area with the most villages, so the first view shows the campaign
+    instead of a continent. The other areas stay one zoom-out away."""
+
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    if len(villages) < 2:
+        return tuple(float(v) for v in villages.total_bounds)
+    c = villages.geometry.representative_point()
+    xy = np.column_stack([c.x.to_numpy(), c.y.to_numpy()])
+    if len(xy) > 4000:  # single linkage is O(n²): a regular sample finds the areas as well
+        xy = xy[:: len(xy) // 4000 + 1]
+    km = xy * np.array([111.32 * np.cos(np.radians(np.median(xy[:, 1]))), 110.57])
+    labels = fcluster(linkage(km, method="single"), t=_AREA_GAP_KM, criterion="distance")
+    if labels.max() == 1:
+        return tuple(float(v) for v in villages.total_bounds)
+    main = np.bincount(labels).argmax()
+    sel = xy[labels == main]
+    pad = 0.01
+    return (float(sel[:, 0].min() - pad), float(sel[:, 1].min() - pad),
+            float(sel[:, 0].max() + pad), float(sel[:, 1].max() + pad))
