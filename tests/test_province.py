@@ -141,9 +141,10 @@ def test_lost_worker_without_retries_is_reported_by_name(province):
 
 def test_city_teams_that_span_counties_take_their_quota_in_one_county():
     p = make_province(counties=4, spanning_city_teams=2)
+    p = dataclasses.replace(p, teams=p.teams.iloc[::-1].reset_index(drop=True))  # spanning teams first
     rules = default_rules()
     m = membership(p)
-    assert m.spanning == ("CITYX01", "CITYX02")
+    assert m.spanning == ("CITYX02", "CITYX01")
     city = assign_city_teams(p, m, rules, time_limit=5, seed=0)
     t = city.table
     assert set(t["team_id"]) == {"CITYX01", "CITYX02"}
@@ -153,6 +154,9 @@ def test_city_teams_that_span_counties_take_their_quota_in_one_county():
     assert t.groupby("team_id").size().between(q.min_villages, q.max_villages).all()
     # the county jobs carry the city team and its fixed villages
     jobs = {j.county_id: j for j in split_campaign(p, member=m, city=city.villages)}
+    for job in jobs.values():  # every team with its own cadres, in its own county
+        assert set(job.campaign.cadres["team_id"]) == set(job.campaign.teams["team_id"])
+        assert set(job.campaign.teams["county_id"].dropna()) <= {job.county_id}
     for team_id, cid in t.groupby("team_id")["county_id"].first().items():
         assert team_id in set(jobs[cid].campaign.teams["team_id"])
         assert set(jobs[cid].fixed.values()) >= {team_id}

@@ -171,7 +171,7 @@ def assign_city_teams(campaign, member: Membership, rules, *, time_limit: float 
     for (t, p), v in sorted(x.items()):
         if solver.boolean_value(v):
             for i in np.flatnonzero(v_p == p):
-                rows.append((team_ids[t], str(p_county[p]), vid[i], str(vil["town_id"].iloc[i]), int(v_hh[i]),
+                rows.append((str(team_ids[t]), str(p_county[p]), vid[i], str(vil["town_id"].iloc[i]), int(v_hh[i]),
                              bool(must[i]), round(float(dist[t, p]) / 1000, 3)))
     table = pd.DataFrame(rows, columns=cols)
     status = "OPTIMAL" if st == cp_model.OPTIMAL else "FEASIBLE"

@@ -176,32 +176,50 @@ def split_campaign(campaign: Campaign, *, member: Membership | None = None,
                                     ("enterprises", campaign.enterprises, e_county)) if pd.isna(c).any()]
     if lost:  # never drop a household silently
         raise ProvinceDataError(lost + ["give them a grid_id of a grid whose village has a county"])
+    # row positions per county, computed once (a mask per county would cost counties × rows)
+    rows = {name: _positions(keys) for name, keys in (
+        ("villages", v_county.to_numpy()), ("grids", g_county), ("households", h_county), ("enterprises", e_county),
+        ("teams", t_county.to_numpy()), ("cadres", cad_county))}
+    none = np.array([], dtype=int)
+    town_pos = {}
+    if campaign.towns is not None:
+        t_of = campaign.towns["town_id"].astype(str).to_numpy()
+        v_town = campaign.villages["town_id"].astype(str).to_numpy()
+        town_pos = {cid: np.flatnonzero(np.isin(t_of, np.unique(v_town[pos]))) for cid, pos in rows["villages"].items()}
     jobs = []
     for cid in member.county_ids:
-        vil = campaign.villages[v_county.to_numpy() == cid]
-        towns = None
-        if campaign.towns is not None:
-            towns = campaign.towns[campaign.towns["town_id"].astype(str).isin(set(vil["town_id"].astype(str)))]
+        def take(frame, name, cid=cid):
+            return frame.iloc[rows[name].get(cid, none)].reset_index(drop=True)
+
+        hh = take(campaign.households, "households")
+        ent = campaign.enterprises
+        if ent is not None and len(ent):
+            ent = take(ent, "enterprises")
         counties = None
         if campaign.counties is not None:
-            counties = campaign.counties[campaign.counties["county_id"].astype(str) == cid]
-        hh = campaign.households[h_county == cid]
-        ent = campaign.enterprises[e_county == cid] if campaign.enterprises is not None and len(campaign.enterprises) \
-            else campaign.enterprises
+            counties = campaign.counties[campaign.counties["county_id"].astype(str) == cid].reset_index(drop=True)
+        towns = None
+        if campaign.towns is not None:
+            towns = campaign.towns.iloc[town_pos.get(cid, none)].reset_index(drop=True)
         sub = replace(
-            campaign, villages=vil.reset_index(drop=True), grids=grids[g_county == cid].reset_index(drop=True),
-            households=hh.reset_index(drop=True),
-            enterprises=ent.reset_index(drop=True) if ent is not None else None,
-            teams=campaign.teams[t_county.to_numpy() == cid].reset_index(drop=True),
-            cadres=campaign.cadres[cad_county == cid].reset_index(drop=True),
-            towns=towns.reset_index(drop=True) if towns is not None else None,
-            counties=counties.reset_index(drop=True) if counties is not None else None,
-            roads=None, name=f"{campaign.name}/{cid}", warnings=(),
+            campaign, villages=take(campaign.villages, "villages"), grids=take(grids, "grids"), households=hh,
+            enterprises=ent, teams=take(campaign.teams, "teams"), cadres=take(campaign.cadres, "cadres"),
+            towns=towns, counties=counties, roads=None, name=f"{campaign.name}/{cid}", warnings=(),
         )
         fixed = {vid: tid for vid, tid in city.items() if v_county[vid] == cid}
         jobs.append(CountyJob(cid, member.county_names.get(cid, cid), campaign=sub, fixed=fixed,
                               households=len(hh)))
     return jobs
+
+
+def _positions(keys) -> dict:
+    """county id → row positions (rows without a county left out)."""
+    arr = np.asarray(keys, dtype=object)
+    pos = np.flatnonzero(~pd.isna(arr))
+    if not len(pos):
+        return {}
+    groups = pd.Series(pos).groupby(arr[pos].astype(str)).indices  # positions into ``pos``
+    return {k: np.sort(pos[v]) for k, v in groups.items()}
 
 
 def jobs_from_folder(folder: str | Path) -> list[CountyJob]:
