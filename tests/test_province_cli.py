@@ -8,6 +8,7 @@ import json
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pytest
 import shapely
 from click.testing import CliRunner
 from factories import good_layers
@@ -153,3 +154,34 @@ def test_schedule_province_adds_county_schedules_to_the_plan(tmp_path):
     assert set(stops["county_id"]) == {"K1", "K2"}
     counties = pyogrio.read_dataframe(out, layer="schedule_counties", read_geometry=False)
     assert list(counties["status"]) == ["ok", "ok"]
+
+
+def bad_status(layers):
+    """a household status that does not exist"""
+    hh = layers["households"]
+    hh.loc[hh.index[hh["household_id"].str.startswith("K2")][0], "status"] = "bogus"
+
+
+def bad_rank(layers):
+    """a cadre rank that does not exist (traced cadre → team → county)"""
+    cad = layers["cadres"]
+    cad.loc[cad.index[cad["cadre_id"].str.startswith("K2")][0], "rank"] = "general"
+
+
+def bad_kind(layers):
+    """a village kind that does not exist"""
+    vil = layers["villages"]
+    vil.loc[vil.index[vil["village_id"].str.startswith("K2")][0], "kind"] = "hamlet"
+
+
+@pytest.mark.parametrize("breaking", [bad_status, bad_rank, bad_kind])
+def test_load_province_traces_each_error_to_its_county(tmp_path, breaking):
+    from planner.province import load_province
+
+    layers = province_layers(2)
+    breaking(layers)
+    campaign, failed = load_province(write_layers(layers, tmp_path / "province.gpkg"))
+    assert [(f.county_id, f.kind) for f in failed] == [("K2", "data")]
+    assert set(campaign.villages["village_id"].str[:2]) == {"K1"}
+    assert set(campaign.cadres["cadre_id"].str[:2]) == {"K1"}
+    assert len(campaign.households) == 160

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geodata.load import campaign_from_validated, check_campaign
@@ -55,66 +56,81 @@ def load_province(path: str | Path, *, crs=None):
     return campaign, failures
 
 
-def _tracer(layers: dict):
-    """``county_of(layer, feature_id)`` over the validated layers (None when it cannot tell)."""
-
+def _maps(layers: dict) -> dict:
     def column_map(layer, col):
         frame = layers.get(layer)
         if frame is None or col not in frame or _ID[layer] not in frame:
-            return {}
+            return pd.Series(dtype=object)
         ok = frame[col].notna() & frame[_ID[layer]].notna()
-        return dict(zip(frame.loc[ok, _ID[layer]].astype(str), frame.loc[ok, col].astype(str)))
+        return pd.Series(frame.loc[ok, col].astype(str).to_numpy(), index=frame.loc[ok, _ID[layer]].astype(str))
 
-    town_c = column_map("towns", "county_id")
-    vil_t = column_map("villages", "town_id")
-    grid_v = column_map("grids", "village_id")
-    team_c = column_map("teams", "county_id")
-    team_t = column_map("teams", "town_id")
-    cadre_t = column_map("cadres", "team_id")
-    point_g = {layer: column_map(layer, "grid_id") for layer in ("households", "enterprises")}
-    point_v = {layer: column_map(layer, "village_id") for layer in ("households", "enterprises")}
-    counties = layers.get("counties")
-    known = set(counties["county_id"].astype(str)) if counties is not None else set(town_c.values())
+    m = {"town_c": column_map("towns", "county_id"), "vil_t": column_map("villages", "town_id"),
+         "grid_v": column_map("grids", "village_id"), "team_c": column_map("teams", "county_id"),
+         "team_t": column_map("teams", "town_id"), "cadre_t": column_map("cadres", "team_id")}
+    for layer in ("households", "enterprises"):
+        m[f"{layer}_g"] = column_map(layer, "grid_id")
+        m[f"{layer}_v"] = column_map(layer, "village_id")
+    for k, v in m.items():  # a duplicated id (itself an error) keeps its first row
+        m[k] = v[~v.index.duplicated()]
+    return m
 
-    def by_village(vid):
-        return town_c.get(vil_t.get(vid)) if vid is not None else None
 
-    def by_polygon(layer, fid):
-        frame = layers.get(layer)
-        if counties is None or frame is None or not isinstance(frame, gpd.GeoDataFrame) or _ID[layer] not in frame:
-            return None
-        rows = frame[frame[_ID[layer]].astype(str) == fid]
-        rows = rows[rows.geometry.notna() & ~rows.geometry.is_empty]
-        if not len(rows):
-            return None
-        pt = rows.geometry.iloc[[0]].representative_point()
-        hit = counties[counties.geometry.contains(pt.iloc[0])]
-        return str(hit["county_id"].iloc[0]) if len(hit) else None
+def _counties_of(layers: dict, maps: dict, layer: str, ids: pd.Series) -> pd.Series:
+    """County id of each feature id of ``layer`` (NaN where it cannot tell), by ids, then by polygon."""
+    ids = ids.astype(str).reset_index(drop=True)
+    town_c = maps["town_c"]
+
+    def by_village(vids):
+        return vids.map(maps["vil_t"]).map(town_c)
+
+    def team_county(tids):
+        return tids.map(maps["team_c"]).fillna(tids.map(maps["team_t"]).map(town_c))
+
+    if layer == "counties":
+        out = ids.astype(object)
+    elif layer == "towns":
+        out = ids.map(town_c)
+    elif layer == "villages":
+        out = by_village(ids)
+    elif layer == "grids":
+        out = by_village(ids.map(maps["grid_v"]))
+    elif layer in ("households", "enterprises"):
+        out = by_village(ids.map(maps[f"{layer}_g"]).map(maps["grid_v"])).fillna(
+            by_village(ids.map(maps[f"{layer}_v"])))
+    elif layer == "teams":
+        out = team_county(ids)
+    elif layer == "cadres":
+        out = team_county(ids.map(maps["cadre_t"]))
+    else:
+        out = pd.Series([None] * len(ids), dtype=object)
+    counties, frame = layers.get("counties"), layers.get(layer)
+    todo = out.isna().to_numpy()
+    if todo.any() and counties is not None and isinstance(frame, gpd.GeoDataFrame) and _ID[layer] in frame:
+        geom = frame.drop_duplicates(_ID[layer]).set_index(frame.drop_duplicates(_ID[layer])[_ID[layer]].astype(str))
+        pts = geom.geometry.reindex(ids[todo].to_numpy())
+        ok = pts.notna().to_numpy() & ~pts.is_empty.to_numpy()
+        if ok.any():
+            pt = gpd.GeoDataFrame(geometry=pts[ok].representative_point().to_numpy(), crs=frame.crs)
+            hit = gpd.sjoin(pt, counties[["county_id", "geometry"]].to_crs(frame.crs), how="left", predicate="within")
+            hit = hit[~hit.index.duplicated()]["county_id"].reindex(range(int(ok.sum())))
+            fill = out.to_numpy(dtype=object)
+            fill[np.flatnonzero(todo)[ok]] = hit.to_numpy(dtype=object)
+            out = pd.Series(fill, dtype=object)
+    known = set(counties["county_id"].astype(str)) if counties is not None else set(town_c.to_numpy())
+    return out.where(out.isin(known))
+
+
+def _tracer(layers: dict):
+    """``county_of(layer, feature_id)`` over the validated layers (None when it cannot tell)."""
+    maps = _maps(layers)
 
     def county_of(layer, fid):
-        if fid is None:
+        if fid is None or layer not in _ID:
             return None
-        fid = str(fid)
-        cid = None
-        if layer == "counties":
-            cid = fid
-        elif layer == "towns":
-            cid = town_c.get(fid)
-        elif layer == "villages":
-            cid = by_village(fid)
-        elif layer == "grids":
-            cid = by_village(grid_v.get(fid))
-        elif layer in point_g:
-            cid = by_village(grid_v.get(point_g[layer].get(fid))) or by_village(point_v[layer].get(fid))
-        elif layer == "teams":
-            cid = team_c.get(fid) or town_c.get(team_t.get(fid))
-        elif layer == "cadres":
-            tid = cadre_t.get(fid)
-            cid = (team_c.get(tid) or town_c.get(team_t.get(tid))) if tid else None
-        if cid is None and layer not in ("teams", "cadres"):
-            cid = by_polygon(layer, fid)
-        return cid if cid in known else None
+        cid = _counties_of(layers, maps, layer, pd.Series([fid])).iloc[0]
+        return None if pd.isna(cid) else str(cid)
 
+    county_of.maps = maps
     return county_of
 
 
@@ -125,7 +141,6 @@ def _drop_counties(layers: dict, county_of, drop: set[str]) -> dict:
         if name not in _ID or frame is None or _ID[name] not in frame:
             out[name] = frame
             continue
-        ids = frame[_ID[name]].astype(str)
-        cids = pd.Series([county_of(name, i) for i in ids], index=frame.index)
-        out[name] = frame[~cids.isin(drop)].reset_index(drop=True)
+        cids = _counties_of(layers, county_of.maps, name, frame[_ID[name]])
+        out[name] = frame[~cids.isin(drop).to_numpy()].reset_index(drop=True)
     return out
