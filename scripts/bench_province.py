@@ -30,11 +30,15 @@ Protocol
 For each ``--workers`` value (default ``1,2``) a fresh ``LocalCluster`` of that
 many processes × 1 thread; every county planned with ``--time-limit`` seconds
 of CP-SAT's deterministic clock, 1 solver thread, ``--seed``. Printed:
-counties per minute on 1 and on 2 workers and their ratio (ideal 2.0), the
-slowest county, peak resident memory per worker (and each worker's memory
-before its first county: the imports), whether the plans are equal on 1 and 2
-workers, and a projection of the wall time for a 25-million-household province
-on N workers with its model written out and its fitted coefficients.
+counties per minute on 1 and on 2 workers and their ratio (ideal 2.0; the
+machine's load average is printed beside it: on a shared 2-core machine the
+ratio says more about the other users than about Dask), the share of the
+2-worker run the workers spent inside county tasks (Dask's overhead and the
+tail are the rest; load slows tasks and run alike), the slowest county (wall
+and CPU seconds), peak resident memory per worker (and each worker's memory
+idle after its imports), whether the plans are equal on 1 and 2 workers, and
+a projection of the wall time for a 25-million-household province on N
+workers with its model written out and its fitted coefficients.
 
     python scripts/bench_province.py                      # 8 counties, 3 s each, 1 and 2 workers
     python scripts/bench_province.py --counties 16 --time-limit 10 --workers 1,2
@@ -227,9 +231,15 @@ def main(argv=None):
         a, b = runs[0], runs[1]
         ratio = b["cpm"] / a["cpm"]
         same = all(getattr(a["plan"], f).equals(getattr(b["plan"], f)) for f in ("assignment", "must_visits"))
+        # busy share: how much of the run's wall time the workers spent inside county tasks (scheduling,
+        # data transfer and the tail of the last counties are the rest); the machine's other load slows
+        # tasks and run alike, so this share is what carries over to a machine with a core per worker
+        busy = b["plan"].counties["wall_time"].sum() / (b["workers"] * b["wall_s"])
         print(f"scaling: {b['workers']} vs {a['workers']} worker(s): {ratio:.2f}x counties/min "
-              f"(ideal {b['workers'] / a['workers']:.1f}x); plans equal: {same}", flush=True)
-        eff = ratio / (b["workers"] / a["workers"])
+              f"(ideal {b['workers'] / a['workers']:.1f}x, on a machine with load average {b['load']:.1f} on "
+              f"{os.cpu_count()} cores); workers busy {busy:.0%} of the {b['workers']}-worker run; "
+              f"plans equal: {same}", flush=True)
+        eff = busy
     else:
         eff = 1.0
 
@@ -259,8 +269,9 @@ def main(argv=None):
           f"each takes t = L + b·h with L = {limit:.0f} s solver limit (issue 3's county target) and b = "
           f"{over_per_h * 1000:.3f} ms/household the CPU time outside the solver (median over this run's counties) "
           f"→ t = {t_county:.0f} s; wall(N) = s·H + ceil(C / N) · t / e with s = {split_per_h * 1e6:.2f} µs/household "
-          f"the split + city-level problem in the driver and e = 1 for N = 1, e = {eff:.2f} for N ≥ 2 (the "
-          f"parallel efficiency measured at 2 workers, 1.0 = ideal), assumed to hold for N > 2 (one county per worker at a time, one core each)")
+          f"the split + city-level problem in the driver and e = 1 for N = 1, e = {eff:.2f} for N ≥ 2 (the share "
+          f"of the 2-worker run the workers spent inside county tasks: Dask's overhead and the tail), assumed to "
+          f"hold for N > 2 (one county per worker at a time, one core each)")
     print(f"  memory per worker ≈ {idle:.0f} MiB idle + {mem_per_h * 1000:.1f} MiB per 1,000 households "
           f"(median of each county's peak above the worker's memory when it started) → "
           f"{idle + mem_per_h * COUNTY_HOUSEHOLDS:.0f} MiB for a {COUNTY_HOUSEHOLDS:,}-household county; the driver "
