@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -133,6 +134,7 @@ def run_county(args) -> None:
 
     t = time.perf_counter()
     camp = county_campaign(copies=args.copies, households=args.households, teams=args.teams, seed=args.seed)
+    print(f"load average (1/5/15 min) at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"instance: {len(camp.grids)} grids, {len(camp.villages)} villages, {len(camp.households)} households, "
           f"{len(camp.enterprises)} enterprises, {len(camp.teams)} teams, {len(camp.cadres)} cadres "
           f"(built in {time.perf_counter() - t:.1f} s)", flush=True)
@@ -173,6 +175,7 @@ def run_county(args) -> None:
         "lns_steps": info.get("lns_steps"), "joint_must_visits": int(plan.must_visits["joint"].sum()),
         "must_visits": len(plan.must_visits),
     }))
+    print(f"load average (1/5/15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"county: first plan {first[0] if first else float('nan'):.1f} s, gap "
           f"{'n/a' if gap is None else f'{gap:.2%}'} at {wall:.0f} s, max/mean workload "
           f"{per_cadre.max() / per_cadre.mean():.3f}, {avoidable} avoidably non-contiguous team(s)")

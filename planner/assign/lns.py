@@ -6,7 +6,8 @@ rest of the plan stays as it is; the teams keep their full-problem workload
 shares), re-solves it with CP-SAT from the current plan as a hint, and keeps
 the result when the sub-problem's objective improves. Every soft goal of the
 full objective that the step can change is in the sub-problem's objective,
-so an improvement there is one of the whole plan. Coarse teams only take
+so an improvement there is one of the whole plan. A step that would add a
+piece to any territory of the neighbourhood is rejected. Coarse teams only take
 villages/towns lying wholly inside the sub-problem, so every hard rule holds.
 """
 
@@ -63,7 +64,11 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + steps, hint_plan=cur,
                            progress=None, phase="lns", deterministic=max_steps is not None)
         if out.team_of_unit is not None and before.objective is not None and out.objective < before.objective - 1e-9:
-            team[free] = hood[out.team_of_unit]
+            trial = team.copy()
+            trial[free] = hood[out.team_of_unit]
+            if _pieces(ua, trial, hood) > _pieces(ua, team, hood):
+                continue  # never trade a territory's connectivity away
+            team = trial
             gained += before.objective - out.objective
             kept += 1
             if progress is not None:
@@ -71,6 +76,16 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
                           "objective": None if objective is None else objective - gained, "bound": None})
     best = None if objective is None else objective - gained
     return team, best, {"lns_steps": steps, "lns_improvements": kept}
+
+
+def _pieces(ua, team: np.ndarray, teams: np.ndarray) -> int:
+    """Connected pieces of the given teams' territories, added up."""
+    from planner.assign.seeding import components
+
+    mine = np.isin(team, teams)
+    e = ua.edges[mine[ua.edges[:, 0]] & (team[ua.edges[:, 0]] == team[ua.edges[:, 1]])]
+    lab = components(e, ua.n_units)
+    return len(np.unique(lab[mine]))
 
 
 def _neighbour_teams(edges: np.ndarray, team: np.ndarray, t: int, rng, max_teams: int) -> np.ndarray:

@@ -15,7 +15,9 @@ import pandas as pd
 from geodata.errors import ZoufangError
 from planner.assign import model as _model
 from planner.assign.check import check_plan, contiguity
-from planner.assign.construct import candidates, construct, grow
+from planner.assign.construct import candidates, construct
+from planner.assign.regions import grow_balanced
+from planner.assign.repair import repair
 from planner.assign.localsearch import local_search, score
 from planner.assign.explain import InfeasibleError, describe_literal, precheck
 from planner.assign.frames import assignment_frame, responsible_teams, teams_summary
@@ -72,14 +74,17 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         ls_budget = (0.1 if ua.n_units > 1000 else 0.05) * time_limit
         if deterministic:  # stop on passes only, never on the clock
             ls_budget = float("inf")
-        for make in (grow, construct):
+        for make in (_grow_repaired, construct):
             w = make(ua, rules, cand)
             if t_warm is None and _meets_hard_rules(ua, rules, cand, w):  # a first plan, before polishing
                 t_warm = time.perf_counter() - t0
                 _emit(progress, "construct", t0, score(ua, rules, w))
             if (w >= 0).all():
-                w = local_search(ua, rules, cand, w, time_budget=ls_budget)
-                starts.append((score(ua, rules, w), len(starts), w))
+                if make is construct:
+                    w = local_search(ua, rules, cand, w, time_budget=ls_budget)
+                else:
+                    w = repair(ua, rules, w, time_budget=ls_budget)
+                starts.append((_quality(ua, rules, w), len(starts), w))
         if not starts:
             starts = [(0.0, 0, construct(ua, rules, cand))]
         warm = min(starts, key=lambda s: s[:2])[2]
@@ -125,6 +130,21 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         team, objective, lns_info = improve(data, team, objective, deadline=deadline - reserve, workers=workers,
                                            seed=seed, progress=progress, t0=t0, step_time=lns_step,
                                            steps=int((1 - main_share) * time_limit / lns_step) if deterministic else None)
+    if team is not None and prev is None:
+        # the solver may have traded contiguity or balance away: repair (connectivity-keeping
+        # moves) and keep the best of the repaired plan and the warm start
+        allowed = np.zeros((ua.n_units, ua.n_teams), bool)
+        for u in range(ua.n_units):
+            allowed[u, cand[u]] = True
+        fixed_up = repair(ua, rules, team, allowed=allowed, time_budget=max(1.0, 0.05 * time_limit))
+        options = [(_quality(ua, rules, team), 0, team), (_quality(ua, rules, fixed_up), 1, fixed_up)]
+        if warm_ok:
+            options.append((_quality(ua, rules, warm), 2, warm))
+        best = min(options, key=lambda o: o[:2])
+        if best[1] != 0:
+            team = best[2].copy()
+            objective = None
+            lns_info["final_repair"] = ["repaired solver plan", "warm start"][best[1] - 1]
     if team is not None and (lns_info.get("lns_improvements") or objective is None):
         # the exact objective of the final plan
         final = _model.solve(data, time_limit=max(5.0, 0.05 * time_limit), workers=1, seed=seed, fixed=team)
@@ -174,6 +194,27 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         "rules": rules.to_dict(), "timings": timings, **lns_info,
     }
     return Assignment(assignment, mv.rows, summary, info, soft)
+
+
+def _quality(ua: UnitArrays, rules: Rules, team: np.ndarray) -> tuple:
+    """Plans compared: fewest avoidable extra pieces, then fewest teams outside the balance
+    band, then the largest load ratio, then the model's objective (approximately)."""
+    from planner.assign.seeding import components
+
+    part = components(ua.edges, ua.n_units)
+    pieces = contiguity(team, ua.edges, ua.n_teams)
+    extra = sum(max(0, pieces[t] - len(np.unique(part[team == t]))) for t in range(ua.n_teams))
+    load = np.bincount(team, weights=ua.workload, minlength=ua.n_teams)
+    tgt = np.maximum(ua.target_load(), 1.0)
+    ratio = load / tgt
+    tol = rules.balance.tolerance
+    out = int(((ratio > 1 + tol + 1e-9) | (ratio < 1 - tol - 1e-9)).sum())
+    return (extra, out, round(float(ratio.max()), 3), score(ua, rules, team))
+
+
+def _grow_repaired(ua: UnitArrays, rules: Rules, cand) -> np.ndarray:
+    """Balanced region growing on the adjacency graph (connected pieces by construction)."""
+    return grow_balanced(ua, rules)
 
 
 def _meets_hard_rules(ua: UnitArrays, rules: Rules, cand, team: np.ndarray) -> bool:

@@ -170,7 +170,9 @@ def build_units(campaign, rules: Rules) -> UnitArrays:
         base[:, 1] = pd.to_numeric(teams["base_y"], errors="coerce").to_numpy(float)
     given = ~np.isnan(base).any(axis=1)
     if (~given).any():
-        base[~given] = _seed_bases(xy, work, eligible[:, ~given], team_cadres[~given], seed=0)
+        from planner.assign.seeding import seed_bases
+
+        base = seed_bases(xy, work, eligible, team_cadres, edges, base, seed=0)
     dist = np.hypot(xy[:, None, 0] - base[None, :, 0], xy[:, None, 1] - base[None, :, 1])
 
     return UnitArrays(
@@ -194,33 +196,6 @@ def _touching_pairs(geoms: np.ndarray) -> np.ndarray:
     shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.boundary(geoms[right]))
     ok = shapely.length(shared) > 1e-6
     return np.column_stack([left[ok], right[ok]]).astype(int)
-
-
-def _seed_bases(xy, work, eligible, cadres, *, seed: int) -> np.ndarray:
-    """Seed points for teams without a base: a workload-weighted k-means over unit centres,
-    each team started at a distinct unit it may take, moved to its cluster's weighted centre."""
-    rng = np.random.default_rng(seed)
-    T = eligible.shape[1]
-    w = np.maximum(work, 1.0)
-    centres = np.empty((T, 2))
-    used: set[int] = set()
-    for t in range(T):
-        cand = [u for u in np.flatnonzero(eligible[:, t]) if u not in used] or list(np.flatnonzero(eligible[:, t]))
-        if not cand:
-            cand = list(range(len(xy)))
-        u = int(rng.choice(cand))
-        used.add(u)
-        centres[t] = xy[u]
-    for _ in range(15):
-        d = np.hypot(xy[:, None, 0] - centres[None, :, 0], xy[:, None, 1] - centres[None, :, 1])
-        d = np.where(eligible, d, np.inf)
-        lab = np.argmin(d, axis=1)
-        ok = np.isfinite(d[np.arange(len(xy)), lab])
-        for t in range(T):
-            m = ok & (lab == t)
-            if m.any():
-                centres[t] = np.average(xy[m], axis=0, weights=w[m])
-    return centres
 
 
 def subproblem(ua: UnitArrays, units: np.ndarray, teams: np.ndarray) -> UnitArrays:

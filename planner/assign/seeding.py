@@ -1,0 +1,143 @@
+"""Seed points for teams without a base, spread so that territories can be contiguous.
+
+The unit adjacency graph may fall into several parts that touch nowhere
+(islands, separate valleys, a county made of detached pieces). A territory
+can only be contiguous inside one part, so each team is first allocated to a
+part such that every part's workload matches the workload shares of the teams
+allocated to it as closely as possible (a small min-max CP-SAT model, on the
+deterministic clock so the same data give the same seeds); then a
+workload-weighted k-means spreads each part's teams over it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def components(edges: np.ndarray, n: int) -> np.ndarray:
+    """Connected-component label per unit of the adjacency graph."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = edges if len(edges) else np.zeros((0, 2), int)
+    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    return connected_components(g, directed=False)[1]
+
+
+def allocate_parts(part: np.ndarray, work: np.ndarray, eligible: np.ndarray, share: np.ndarray,
+                   fixed: np.ndarray | None = None, xy: np.ndarray | None = None) -> np.ndarray:
+    """Part index per team (-1 for a team with no eligible unit) so that each part's workload
+    over the shares of its teams is as close to 1 as possible (min-max, then sum).
+
+    Parts too small to carry a team (workload below half the smallest share) are left out:
+    they are taken by a team of a nearby part. ``fixed``: part per team already decided (-1 = free).
+    """
+    from ortools.sat.python import cp_model
+
+    T = eligible.shape[1]
+    P = int(part.max()) + 1 if len(part) else 0
+    load = np.bincount(part, weights=work, minlength=P).astype(float)
+    small = load < 0.5 * max(float(share[share > 0].min()) if (share > 0).any() else 0.0, 1.0)
+    big = np.flatnonzero(~small)
+    if len(big) == 0:
+        big = np.array([int(np.argmax(load))])
+    if xy is not None and small.any():  # small parts' workload counts towards the nearest big part
+        cen = np.array([np.average(xy[part == p], axis=0, weights=np.maximum(work[part == p], 1)) for p in range(P)])
+        for p in np.flatnonzero(small):
+            if p in big:
+                continue
+            q = big[np.argmin(np.hypot(*(cen[big] - cen[p]).T))]
+            load[q] += load[p]
+    ok = np.zeros((T, P), bool)
+    for p in big:
+        ok[:, p] = eligible[part == p].any(axis=0)
+    out = np.full(T, -1)
+    if fixed is not None:
+        out[fixed >= 0] = fixed[fixed >= 0]
+    free = [t for t in range(T) if out[t] < 0 and ok[t].any()]
+    if len(big) == 1:
+        for t in free:
+            out[t] = int(big[0])
+        return out
+    # greedy start: largest share first, to the part with the largest remaining load per share
+    rest = load.copy()
+    for t in np.flatnonzero(out >= 0):
+        rest[out[t]] -= share[t]
+    for t in sorted(free, key=lambda t: -share[t]):
+        ps = np.flatnonzero(ok[t])
+        p = int(ps[np.argmax(rest[ps])])
+        out[t] = p
+        rest[p] -= share[t]
+    m = cp_model.CpModel()
+    x = {(t, int(p)): m.new_bool_var(f"x{t},{p}") for t in free for p in np.flatnonzero(ok[t])}
+    for t in free:
+        m.add_exactly_one(x[t, int(p)] for p in np.flatnonzero(ok[t]))
+        for p in np.flatnonzero(ok[t]):
+            m.add_hint(x[t, int(p)], int(out[t] == p))
+    sh = np.round(share).astype(int)
+    z = m.new_int_var(0, 10_000, "z")
+    devs = []
+    for p in big:
+        p = int(p)
+        got = sum(int(sh[t]) for t in range(T) if t not in free and out[t] == p) + sum(
+            int(sh[t]) * x[t, p] for t in free if (t, p) in x)
+        dev = m.new_int_var(0, int(sh.sum() + load.sum()) + 1, f"dev{p}")
+        m.add(dev >= got - int(load[p]))
+        m.add(dev >= int(load[p]) - got)
+        m.add(10_000 * dev <= z * max(int(load[p]), 1))  # relative deviation in 1/10,000
+        devs.append(dev)
+    m.minimize(z * int(load.sum() + 1) + sum(devs))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_deterministic_time = 1.0
+    solver.parameters.max_time_in_seconds = 30.0
+    if solver.solve(m) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        for (t, p), v in x.items():
+            if solver.boolean_value(v):
+                out[t] = p
+    return out
+
+
+def seed_bases(xy: np.ndarray, work: np.ndarray, eligible: np.ndarray, cadres: np.ndarray, edges: np.ndarray,
+               base: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Every team's base: a given one (``base`` row without NaN) is kept; the others are
+    allocated to a part of the map (see :func:`allocate_parts`; a team with a given base is in
+    the part of the unit nearest it), then a workload-weighted k-means over that part's unit
+    centres moves the free seeds (each started at a distinct unit its team may take)."""
+    rng = np.random.default_rng(seed)
+    U, T = eligible.shape
+    w = np.maximum(work, 1.0)
+    cad = np.maximum(cadres, 0).astype(float)
+    share = work.sum() * (cad / cad.sum() if cad.sum() > 0 else np.full(T, 1.0 / max(T, 1)))
+    part = components(edges, U) if U else np.zeros(0, int)
+    given = ~np.isnan(base).any(axis=1)
+    fixed = np.full(T, -1)
+    for t in np.flatnonzero(given):
+        pool = np.flatnonzero(eligible[:, t]) if eligible[:, t].any() else np.arange(U)
+        if len(pool):
+            fixed[t] = part[pool[np.argmin(np.hypot(*(xy[pool] - base[t]).T))]]
+    alloc = allocate_parts(part, work, eligible, share, fixed=fixed, xy=xy) if U else np.full(T, -1)
+    inside = np.array([(part == alloc[t]) if alloc[t] >= 0 else np.ones(U, bool) for t in range(T)]).T
+    allowed = eligible & inside if U else eligible
+    centres = np.empty((T, 2))
+    used: set[int] = set()
+    centres[given] = base[given]
+    for t in np.flatnonzero(~given):
+        pool = np.flatnonzero(allowed[:, t])
+        if not len(pool):
+            pool = np.flatnonzero(eligible[:, t])
+        cand = [u for u in pool if u not in used] or list(pool) or list(range(U))
+        u = int(rng.choice(cand))
+        used.add(u)
+        centres[t] = xy[u]
+    for _ in range(15):
+        d = np.hypot(xy[:, None, 0] - centres[None, :, 0], xy[:, None, 1] - centres[None, :, 1])
+        d = np.where(allowed, d, np.inf)
+        lab = np.argmin(d, axis=1)
+        ok = np.isfinite(d[np.arange(U), lab])
+        for t in np.flatnonzero(~given):
+            m = ok & (lab == t)
+            if m.any():
+                centres[t] = np.average(xy[m], axis=0, weights=w[m])
+    return centres
