@@ -100,9 +100,13 @@ def part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -> dict[
     return x
 
 
-def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.02) -> np.ndarray:
-    """Unit → team plan whose pieces are connected by construction (see the module doc)."""
+def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.02, bonus: float | None = None) -> np.ndarray:
+    """Unit → team plan whose pieces are connected by construction (see the module doc).
+    ``bonus``: metres of distance forgiven per touching unit the seed already holds
+    (default: the median distance between touching unit centres)."""
     U, T = ua.n_units, ua.n_teams
+    if bonus is None:
+        bonus = float(np.median(np.hypot(*(ua.xy[ua.edges[:, 0]] - ua.xy[ua.edges[:, 1]]).T))) if len(ua.edges) else 0.0
     part = components(ua.edges, U)
     shares = part_shares(ua, part, tau=tau)
     nbrs = neighbours(ua)
@@ -160,7 +164,10 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.02) -> np.ndar
         for b in us:
             for v in nbrs[b]:
                 if team[v] < 0:
-                    heapq.heappush(frontier[s], (ua.dist_m[v, t], v))
+                    # nearest the base, pulled in by every touching unit the seed holds already
+                    # (round shapes: few cut units, so the repair has moves left)
+                    inside = sum(1 for x in nbrs[v] if seed_of[x] == s)
+                    heapq.heappush(frontier[s], (ua.dist_m[v, t] - bonus * inside, v))
 
     # teams with a village quota first: the connected set of at most ``max_villages`` free
     # villages nearest the base whose workload is nearest the share (see _pick_villages)

@@ -62,6 +62,11 @@ class _State:
     def group(self, g, u):
         return np.array(self.members[g][int(self.groups[g][u])])
 
+    def whole_groups(self, block, g):
+        """Is the block a union of whole groups at granularity g?"""
+        keys = {int(k) for k in self.groups[g][block]}
+        return sum(len(self.members[g][k]) for k in keys) == len(block)
+
     def blocks(self, u):
         """Blocks that unit u may leave its team in: itself (or its group for a coarse team),
         and its whole village when every unit of it is in the same team."""
@@ -77,12 +82,13 @@ class _State:
                     out.append(v)
         return out
 
-    def cut_off(self, u):
-        """Unit u with every piece its removal would cut off its team (all but the heaviest
+    def cut_off(self, block):
+        """The block with every piece its removal would cut off its team (all but the heaviest
         piece of the rest): a connected block whose removal keeps the team connected."""
-        s = int(self.team[u])
-        rest = [v for v in self.nbrs[u] if self.team[v] == s]
-        comps, seen = [], {u}
+        s = int(self.team[block[0]])
+        inb = set(block.tolist())
+        rest = {v for b in block for v in self.nbrs[b] if self.team[v] == s and v not in inb}
+        comps, seen = [], set(inb)
         for r in rest:
             if r in seen:
                 continue
@@ -99,7 +105,7 @@ class _State:
         if len(comps) < 2:
             return None
         comps.sort(key=lambda c: -float(self.ua.workload[c].sum()))
-        return np.array([u] + [v for c in comps[1:] for v in c])
+        return np.array(list(block) + [v for c in comps[1:] for v in c])
 
     def touches(self, block, d):
         return any(self.team[v] == d for b in block for v in self.nbrs[b])
@@ -130,13 +136,8 @@ class _State:
         if s == d or not self.allowed[block, d].all() or (self.team[block] != s).any():
             return False
         ua = self.ua
-        if self.coarse[d]:
-            g = self.group(ua.team_granularity[d], int(block[0]))
-            if len(g) != len(block) or not (self.team[g] == s).all():
-                return False
-        if self.coarse[s]:
-            g = self.group(ua.team_granularity[s], int(block[0]))
-            if len(g) != len(block):
+        for x in (d, s):  # a coarse team gives and takes whole villages/towns only
+            if self.coarse[x] and not self.whole_groups(block, ua.team_granularity[x]):
                 return False
         if self.load[s] - ua.workload[block].sum() <= 0 and (self.team == s).sum() == len(block):
             return False  # never empties a team
@@ -216,8 +217,8 @@ class _State:
                     seen.add((key, d))
                     if self.legal(block, d, relax_min):
                         out.append((block, d))
-                    elif len(block) == 1 and not self.coarse[s] and not self.coarse[d]:
-                        big = self.cut_off(int(u))
+                    elif not self.keeps_connected(block, s):
+                        big = self.cut_off(block)
                         if big is not None and self.legal(big, d):
                             out.append((big, d))
         return out

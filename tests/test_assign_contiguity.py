@@ -1,0 +1,128 @@
+"""Contiguous territories: parts of the map, balanced region growing, the connectivity-keeping
+repair, and assign() on generated campaigns whose geography allows one piece per team."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.assign import assign, default_rules
+from planner.assign.check import contiguity
+from planner.assign.regions import grow_balanced
+from planner.assign.repair import _State, repair
+from planner.assign.seeding import allocate_parts, components
+from planner.assign.synthetic import make_campaign
+from planner.assign.units import build_units
+
+
+def pieces(ua, team):
+    return np.asarray(contiguity(team, ua.edges, ua.n_teams))
+
+
+def hard_rules_hold(ua, rules, team):
+    """Whole villages for coarse teams, village quotas, eligibility, every unit assigned."""
+    assert (team >= 0).all()
+    assert ua.eligible[np.arange(ua.n_units), team].all()
+    for t in range(ua.n_teams):
+        mine = team == t
+        if ua.team_granularity[t] != ua.level and mine.any():
+            grp = ua.group_of(ua.team_granularity[t])
+            assert np.isin(grp, grp[mine]).sum() == mine.sum()
+        q = rules.quotas.for_level(ua.team_level[t])
+        n = len(set(ua.unit_village[mine & (ua.unit_village >= 0)].tolist()))
+        if q.max_villages is not None:
+            assert n <= q.max_villages
+        if q.min_villages is not None and mine.any():
+            assert n >= q.min_villages
+
+
+def test_parts_are_allocated_so_each_part_carries_its_teams_shares():
+    # four islands of equal workload, eight teams of equal size: two teams per island
+    part = np.repeat(np.arange(4), 10)
+    work = np.full(40, 100.0)
+    share = np.full(8, 500.0)
+    alloc = allocate_parts(part, work, np.ones((40, 8), bool), share)
+    assert sorted(np.bincount(alloc, minlength=4).tolist()) == [2, 2, 2, 2]
+
+
+def test_keeps_connected_spots_a_cut_unit():
+    campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(3, 1), households_per_grid=5,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, seed=0)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    team = np.zeros(ua.n_units, int)  # a row of three units, all in team 0
+    st_ = _State(ua, rules, team, ua.eligible)
+    order = np.argsort(ua.xy[:, 0])
+    assert not st_.keeps_connected(np.array([order[1]]), 0)  # the middle one holds the row together
+    assert st_.keeps_connected(np.array([order[0]]), 0)
+    cut = st_.cut_off(np.array([order[1]]))
+    assert cut is not None and len(cut) == 2  # the middle one and the lighter end
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_region_growing_and_repair_keep_every_territory_in_one_piece(seed):
+    campaign = make_campaign(towns=(2, 2), villages=(2, 2), grids=(3, 3), households_per_grid=15,
+                             city_teams=1, county_teams=2, town_teams_per_town=2, base_share=0.0, seed=seed)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    team = grow_balanced(ua, rules)
+    hard_rules_hold(ua, rules, team)
+    assert (pieces(ua, team)[np.bincount(team, minlength=ua.n_teams) > 0] == 1).all()
+    fixed = repair(ua, rules, team, time_budget=5.0)
+    hard_rules_hold(ua, rules, fixed)
+    assert (pieces(ua, fixed) <= np.maximum(pieces(ua, team), 1)).all()
+    load = lambda t: np.bincount(t, weights=ua.workload, minlength=ua.n_teams) / ua.target_load()  # noqa: E731
+    assert np.abs(load(fixed) - 1).max() <= np.abs(load(team) - 1).max() + 1e-9
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), moves=st.integers(1, 40))
+def test_repair_never_adds_a_piece_to_any_territory(seed, moves):
+    """From a scrambled plan (random single-unit moves, some of them cutting territories), the
+    repair never leaves a territory in more pieces than it found it, and keeps the hard rules."""
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
+                             city_teams=0, county_teams=0, town_teams_per_town=3, base_share=0.0, seed=seed % 7)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    rng = np.random.default_rng(seed)
+    team = grow_balanced(ua, rules)
+    for _ in range(moves):
+        u = int(rng.integers(ua.n_units))
+        opts = np.flatnonzero(ua.eligible[u])
+        if (team == team[u]).sum() > 1:
+            team[u] = int(rng.choice(opts))
+    before = pieces(ua, team)
+    after_plan = repair(ua, rules, team, time_budget=5.0)
+    hard_rules_hold(ua, rules, after_plan)
+    assert (pieces(ua, after_plan) <= np.maximum(before, 1)).all()
+
+
+def test_assign_gives_contiguous_territories_where_the_map_allows():
+    campaign = make_campaign(towns=(2, 2), villages=(2, 2), grids=(2, 2), households_per_grid=15,
+                             city_teams=1, county_teams=2, town_teams_per_town=2, base_share=0.0, seed=5)
+    rules = default_rules()
+    plan = assign(campaign, rules, time_limit=8, workers=1, seed=0)
+    s = plan.teams_summary
+    assert (s.loc[s["units"] > 0, "pieces"] == 1).all(), s[["team_id", "pieces"]]
+    contiguity_goal = next(g for g in plan.soft_goals if g.name == "contiguity")
+    assert not contiguity_goal.bent
+
+
+def test_islands_get_their_share_of_teams():
+    """Two towns that touch nowhere and four teams that take whole villages: two teams per
+    town, every territory in one piece."""
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
+                             city_teams=0, county_teams=4, town_teams_per_town=0, base_share=0.0, seed=3)
+    g = campaign.grids.copy()
+    east = g["village_id"].str.startswith("T02")
+    g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=5_000)
+    campaign = dataclasses.replace(campaign, grids=g)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    assert len(np.unique(components(ua.edges, ua.n_units))) == 2
+    team = repair(ua, rules, grow_balanced(ua, rules), time_budget=5.0)
+    assert (pieces(ua, team) == 1).all()
