@@ -34,6 +34,13 @@ Protocol (conventions of ``<bench-dir>/README.md``):
 Example::
 
     python scripts/bench_routes.py --time-limit 30 --seed 1 --reference pyvrp
+
+Measured 2026-11-25 with that command (pyvrp 0.14.1, 2-core VM shared with
+other jobs: 1-minute load average about 8 during the run), 54 usable instances:
+ours -0.01% mean gap (all feasible), plain PyVRP +0.09% (all feasible); ours
+better on 16 instances, worse on 4, equal on 34. Under that load each of our
+two searches made about half the iterations of the single plain search, so
+the two used about the same CPU in total.
 """
 
 from __future__ import annotations

@@ -209,6 +209,12 @@ def test_same_seed_same_result():
     assert runs[0].total_distance == runs[1].total_distance
 
 
+def test_ortools_same_seed_same_result():
+    problem = _tw_problem(count=3)
+    runs = [solve_routes(problem, time_limit=0.5, seed=7, engine="ortools") for _ in range(2)]
+    assert runs[0].routes == runs[1].routes
+
+
 def test_parallel_searches_are_deterministic():
     problem = _tw_problem(count=3)
     runs = [solve_routes(problem, time_limit=20.0, seed=5, workers=2, max_iterations=2000) for _ in range(2)]

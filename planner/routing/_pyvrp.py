@@ -159,9 +159,9 @@ def solve(
 ) -> RawSolution:
     """Best of ``workers`` parallel PyVRP searches, each until the deadline.
 
-    The time is cut into ``_epochs()`` rounds; after each round every worker
-    continues from the best solution found so far by any of them (with its own
-    new seed), so a stuck search is pulled to the better one."""
+    Worker 0 runs in this process, the others in spawned processes. The time
+    is cut into ``_ROUNDS`` rounds; after each round every worker continues
+    from the best solution found so far by any of them (with a new seed)."""
     if not stops:
         return RawSolution((), True)
     tr = translate(problem, stops, force_all=force_all)

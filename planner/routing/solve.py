@@ -12,7 +12,9 @@ Steps:
    are reported as unassigned with a reason. The repair search gets
    ``repair_share * time_limit`` more seconds (only in this case).
 4. Times are recomputed from the integer matrices and every route is checked
-   (:mod:`.schedule`); a violation here is a bug and raises ``RuntimeError``.
+   (:mod:`.schedule`). A violation in a plan the engine called feasible is a
+   bug and raises ``RuntimeError``; if even the repair search ends without a
+   feasible plan, the violating routes are dropped and their stops reported.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .model import Route, RouteResult, RoutingProblem, Unassigned
 from .schedule import solo_reason, timeline
 
 ENGINES = ("pyvrp", "ortools")
+_UNSCHEDULED = "no feasible schedule found in the time limit for the route it was on"
 _READOUT_MARGIN = 0.1  # seconds kept for stopping workers and building the result
 
 
@@ -107,13 +110,17 @@ def _assemble(
     used_in_group = [0] * len(problem.vehicles)
 
     routes = []
+    unschedulable: list[int] = []
     for rr in raw.routes:
         if not rr.stops:
             continue
         group = problem.vehicles[rr.group]
         tl = timeline(problem, group, rr.stops, start_time=rr.start_time)
-        if tl.violations:
+        if tl.violations and raw.feasible:
             raise RuntimeError(f"{engine} returned an infeasible route: {'; '.join(tl.violations)}")
+        if tl.violations:  # the repair search ran out of time: drop the route
+            unschedulable.extend(rr.stops)
+            continue
         vehicle = group_first[rr.group] + used_in_group[rr.group]
         used_in_group[rr.group] += 1
         routes.append(
@@ -135,14 +142,17 @@ def _assemble(
     served_set = set(served)
     unassigned = [Unassigned(i, reason) for i, reason in sorted(set_aside.items())]
     dropped = [i for i in candidates if i not in served_set]
-    unassigned.extend(Unassigned(i, _drop_reason(problem, i, dropped)) for i in dropped)
+    unassigned.extend(
+        Unassigned(i, _UNSCHEDULED if i in unschedulable else _drop_reason(problem, i))
+        for i in dropped
+    )
     unassigned.sort(key=lambda u: u.stop)
 
     missing_required = [u for u in unassigned if problem.stops[u.stop].required]
-    if not routes and problem.stops and not served_set:
-        status = "no_solution" if missing_required else "feasible"
+    if not missing_required:
+        status = "feasible"
     else:
-        status = "partial" if missing_required else "feasible"
+        status = "partial" if routes else "no_solution"
 
     total_distance = sum(r.distance for r in routes)
     total_duration = sum(r.duration for r in routes)
@@ -162,7 +172,7 @@ def _assemble(
     )
 
 
-def _drop_reason(problem: RoutingProblem, idx: int, dropped: Sequence[int]) -> str:
+def _drop_reason(problem: RoutingProblem, idx: int) -> str:
     stop = problem.stops[idx]
     if not stop.required:
         return (
