@@ -159,7 +159,9 @@ def solve(
 ) -> RawSolution:
     """Best of ``workers`` parallel PyVRP searches, each until the deadline.
 
-    Worker 0 runs in this process, the others in spawned processes. The time
+    Worker 0 runs in this process, the others in spawned processes (so a
+    calling script needs the usual ``if __name__ == "__main__"`` guard; if
+    the worker processes fail, the result of worker 0 is used). The time
     is cut into ``_ROUNDS`` rounds; after each round every worker continues
     from the best solution found so far by any of them (with a new seed)."""
     if not stops:
@@ -170,6 +172,7 @@ def solve(
     epochs = _ROUNDS
     best = None  # (cost key, routes)
     history = []
+    failures: list[str] = []
     pool = None
     try:
         if n > 1:
@@ -183,15 +186,21 @@ def solve(
                 pool.submit(_search, tr.data, deadline, s, max_iterations, init, k + 1) for k, s in enumerate(seeds[1:])
             ] if pool else []
             results = [_search(tr.data, deadline, seeds[0], max_iterations, init, 0)]
-            results += [f.result() for f in others]
+            for future in others:
+                try:
+                    results.append(future.result())
+                except (futures.process.BrokenProcessPool, OSError) as exc:
+                    # e.g. a script without the ``if __name__ == "__main__"``
+                    # guard that spawn needs: keep the searches that did run
+                    failures.append(f"parallel search failed ({type(exc).__name__}); kept the others")
             for k, (cost, feasible, routes, iters) in enumerate(results):
                 key = (not feasible, cost)
                 history.append((e, k, feasible, cost, iters))
                 if best is None or key < best[0]:
                     best = (key, routes)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:  # results are in; let the workers exit on their own
+            pool.shutdown(wait=False, cancel_futures=True)
     (infeasible, cost), routes = best
     raw_routes = tuple(
         RawRoute(
@@ -201,7 +210,10 @@ def solve(
         )
         for vt, visits, st in routes
     )
-    notes = (f"pyvrp: {n} search(es) x {epochs} round(s), (round, worker, feasible, cost, iterations): {history}",)
+    notes = (
+        f"pyvrp: {n} search(es) x {epochs} round(s), (round, worker, feasible, cost, iterations): {history}",
+        *dict.fromkeys(failures),
+    )
     return RawSolution(raw_routes, not infeasible, notes)
 
 
