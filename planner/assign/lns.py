@@ -1,6 +1,7 @@
 """Large-neighbourhood search over adjacent territories.
 
-Each step picks a team and the teams whose territories touch it (at most
+Each step picks a team (mostly one of those furthest outside the balance band)
+and the teams whose territories touch it (at most
 ``max_teams``), cuts out a sub-problem of just their units and teams (the
 rest of the plan stays as it is; the teams keep their full-problem workload
 shares), re-solves it with CP-SAT from the current plan as a hint, and keeps
@@ -35,7 +36,7 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     gained = 0.0
     while (steps < max_steps) if max_steps is not None else (deadline - time.perf_counter() > 1.0):
         steps += 1
-        t = int(rng.choice(np.unique(team)))
+        t = _pick_team(data, team, rng)
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         free = np.flatnonzero(np.isin(team, hood))
         full_cand = [np.array([], int)] * ua.n_units
@@ -76,6 +77,20 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
                           "objective": None if objective is None else objective - gained, "bound": None})
     best = None if objective is None else objective - gained
     return team, best, {"lns_steps": steps, "lns_improvements": kept}
+
+
+def _pick_team(data: _model.ModelData, team: np.ndarray, rng) -> int:
+    """The neighbourhood's centre: one of the three teams furthest outside the balance band
+    (a step there can do the most), else any team."""
+    ua = data.ua
+    ratio = np.bincount(team, weights=ua.workload, minlength=ua.n_teams) / np.maximum(ua.target_load(), 1.0)
+    dev = np.abs(ratio - 1) - data.rules.balance.tolerance
+    dev[np.bincount(team, minlength=ua.n_teams) == 0] = -1
+    worst = np.argsort(-dev, kind="stable")[:3]
+    worst = worst[dev[worst] > 0]
+    if len(worst) and rng.random() < 0.8:
+        return int(rng.choice(worst))
+    return int(rng.choice(np.unique(team)))
 
 
 def _pieces(ua, team: np.ndarray, teams: np.ndarray) -> int:

@@ -15,7 +15,7 @@ import pandas as pd
 from geodata.errors import ZoufangError
 from planner.assign import model as _model
 from planner.assign.check import check_plan, contiguity
-from planner.assign.construct import candidates, construct
+from planner.assign.construct import candidates, construct, grow
 from planner.assign.regions import grow_balanced
 from planner.assign.repair import repair
 from planner.assign.localsearch import local_search, score
@@ -69,25 +69,33 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         warm = construct(ua, rules, cand, previous=prev)
         cand = candidates(ua, k=candidates_k, extra=[warm, prev])
     t_warm = None
-    if prev is None:  # two constructions polished by local search; the better one starts the solver
+    if prev is None:  # constructions polished by local search or the connectivity-keeping repair; the best starts the solver
         starts = []
         ls_budget = (0.1 if ua.n_units > 1000 else 0.05) * time_limit
         if deterministic:  # stop on passes only, never on the clock
             ls_budget = float("inf")
-        for make in (_grow_repaired, construct):
+        allowed_all = [np.flatnonzero(ua.eligible[u]) for u in range(ua.n_units)]
+        for make in (_grow_repaired, grow, construct):
+            if starts and (starts[0][2][0] == 0 or ua.n_units > 1000):
+                # the contiguous start bends no team, or the instance is large: there the
+                # solver cannot mend a start whose territories are in pieces
+                break
             w = make(ua, rules, cand)
-            if t_warm is None and _meets_hard_rules(ua, rules, cand, w):  # a first plan, before polishing
+            hard_ok = _meets_hard_rules(ua, rules, allowed_all if make is _grow_repaired else cand, w)
+            if t_warm is None and hard_ok:  # a first plan, before polishing
                 t_warm = time.perf_counter() - t0
                 _emit(progress, "construct", t0, score(ua, rules, w))
             if (w >= 0).all():
-                if make is construct:
+                if make is not _grow_repaired:
                     w = local_search(ua, rules, cand, w, time_budget=ls_budget)
                 else:
                     w = repair(ua, rules, w, time_budget=ls_budget)
-                starts.append((_quality(ua, rules, w), len(starts), w))
+                # the solver is hinted with the start of the best objective (it balances small
+                # instances best from there); the plan's pieces are looked after at the end
+                starts.append((score(ua, rules, w), len(starts), _quality(ua, rules, w), w))
         if not starts:
-            starts = [(0.0, 0, construct(ua, rules, cand))]
-        warm = min(starts, key=lambda s: s[:2])[2]
+            starts = [(0.0, 0, (), construct(ua, rules, cand))]
+        warm = min(starts, key=lambda s: s[:2])[3]
         cand = candidates(ua, k=candidates_k, extra=[warm])
 
     warm_ok = _meets_hard_rules(ua, rules, cand, warm)
@@ -197,8 +205,9 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
 
 
 def _quality(ua: UnitArrays, rules: Rules, team: np.ndarray) -> tuple:
-    """Plans compared: fewest avoidable extra pieces, then fewest teams outside the balance
-    band, then the largest load ratio, then the model's objective (approximately)."""
+    """Plans compared: fewest teams bent (outside the balance band or in more pieces than the
+    map forces), then fewest avoidable extra pieces, fewest teams outside the band, the largest
+    load ratio, and the model's objective (approximately)."""
     from planner.assign.seeding import components
 
     part = components(ua.edges, ua.n_units)
@@ -208,8 +217,10 @@ def _quality(ua: UnitArrays, rules: Rules, team: np.ndarray) -> tuple:
     tgt = np.maximum(ua.target_load(), 1.0)
     ratio = load / tgt
     tol = rules.balance.tolerance
-    out = int(((ratio > 1 + tol + 1e-9) | (ratio < 1 - tol - 1e-9)).sum())
-    return (extra, out, round(float(ratio.max()), 3), score(ua, rules, team))
+    outside = (ratio > 1 + tol + 1e-9) | (ratio < 1 - tol - 1e-9)
+    broken = np.array([pieces[t] > len(np.unique(part[team == t])) for t in range(ua.n_teams)])
+    return (int((outside | broken).sum()), extra, int(outside.sum()), round(float(ratio.max()), 3),
+            score(ua, rules, team))
 
 
 def _grow_repaired(ua: UnitArrays, rules: Rules, cand) -> np.ndarray:

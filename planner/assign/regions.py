@@ -68,31 +68,36 @@ def part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -> dict[
                 S[p] += a
         r = np.full(P, np.nan)
         r[big] = load[big] / np.maximum(S[big], 1.0)
-        hi, lo = int(np.nanargmax(r)), int(np.nanargmin(r))
-        if r[hi] - r[lo] <= 2 * tau * rho:
+        if np.nanmax(r) - np.nanmin(r) <= 2 * tau * rho:
             break
-        need = load[hi] / rho - S[hi]
-        excess = S[lo] - load[lo] / rho
-        m = min(need, excess)
         opts = []
-        for t, d in x.items():
-            if lo not in d or not elig_part[t, hi]:
-                continue
-            a = d[lo]
-            whole = len(d) == 1 and abs(a - m) <= tau * a
-            if ua.team_granularity[t] != ua.level and not whole and hi not in d:
-                continue  # a team that takes whole villages only splits where it already is
-            dist = float(np.hypot(*(cen[hi] - ua.team_base[t])))
-            if len(d) > 1 and hi not in d:
-                continue  # at most two pieces per team
-            opts.append((not whole, hi not in d, dist, t))
+        for hi in big[np.argsort(-r[big], kind="stable")]:  # the neediest part first
+            for lo in big[np.argsort(r[big], kind="stable")]:  # from the part with most share to spare
+                if r[lo] >= r[hi] - 2 * tau * rho:
+                    break
+                m = min(load[hi] / rho - S[hi], S[lo] - load[lo] / rho)
+                if m <= 0:
+                    continue
+                for t, d in x.items():
+                    if lo not in d or not elig_part[t, hi]:
+                        continue
+                    a = d[lo]
+                    whole = len(d) == 1 and abs(a - m) <= max(tau * a, 0.5 * m)
+                    if ua.team_granularity[t] != ua.level and not whole and hi not in d:
+                        continue  # a team that takes whole villages only splits where it already is
+                    if len(d) > 1 and hi not in d:
+                        continue  # at most two pieces per team
+                    dist = float(np.hypot(*(cen[hi] - ua.team_base[t])))
+                    opts.append((not whole, hi not in d, dist, t, int(hi), int(lo), m))
+                if opts:
+                    break
+            if opts:
+                break
         if not opts:
             break
-        _, _, _, t = min(opts)
+        not_whole, _, _, t, hi, lo, m = min(opts)
         d = x[t]
-        mv = min(m, d[lo])
-        if len(d) == 1 and abs(d[lo] - m) <= tau * d[lo]:
-            mv = d[lo]
+        mv = d[lo] if not not_whole else min(m, d[lo])
         d[lo] -= mv
         d[hi] = d.get(hi, 0.0) + mv
         if d[lo] <= 1e-9:
@@ -192,8 +197,8 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.02, bonus: flo
             continue
         pool = np.flatnonzero((part == p) & ua.eligible[:, t] & (team < 0))
         pool = pool[np.argsort(ua.dist_m[pool, t], kind="stable")][:200]
-        if qmax[t] is not None and ua.team_granularity[t] != ua.level:
-            # a team with few whole villages starts with the nearest one that fits its share
+        if ua.team_granularity[t] != ua.level:
+            # a team that takes whole villages starts with the nearest one that fits its share
             fits = [u for u in pool if ua.workload[block(int(u), t)].sum() <= 1.05 * seeds[s][2]]
             pool = fits + [u for u in pool if u not in set(fits)]
         for u in pool:
