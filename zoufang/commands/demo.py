@@ -14,12 +14,15 @@ import click
 @click.option("--seed", type=int, default=None, help="Seed of the generated attributes (default: the documented one).")
 @click.option("--time-limit", type=float, default=20.0, show_default=True, help="Time limit of the assignment solver (s).")
 @click.option("--no-plan", is_flag=True, help="Only build the campaign.")
+@click.option("--weeks", type=int, default=8, show_default=True,
+              help="Length of the demo campaign: it starts today and ends this many weeks later.")
 @click.option("--no-serve", is_flag=True, help="Do not start the web site.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
-def command(out_dir, seed, time_limit, no_plan, no_serve, host, port):
+@click.pass_context
+def command(ctx, out_dir, seed, time_limit, no_plan, weeks, no_serve, host, port):
     """Build the demo campaign (Andorra's parishes as towns + Karhula, Kotka as an urban town),
-    assign it to teams, and serve its map on HOST:PORT."""
+    assign it to teams, schedule every cadre's days from today, and serve it on HOST:PORT."""
     from geodata import load_campaign
     from geodata.demo import DEFAULT_SEED, build_demo
 
@@ -27,7 +30,7 @@ def command(out_dir, seed, time_limit, no_plan, no_serve, host, port):
     out.mkdir(parents=True, exist_ok=True)
     campaign_path = out / "demo.gpkg"
     t0 = time.perf_counter()
-    click.echo("[1/3] building the demo campaign from OpenStreetMap data (© OpenStreetMap contributors, ODbL) ...")
+    click.echo("[1/4] building the demo campaign from OpenStreetMap data (© OpenStreetMap contributors, ODbL) ...")
     build_demo(campaign_path, seed=DEFAULT_SEED if seed is None else seed)
     campaign = load_campaign(campaign_path)
     click.echo(f"      {campaign_path}: {len(campaign.towns) if campaign.towns is not None else 0} towns, "
@@ -37,12 +40,13 @@ def command(out_dir, seed, time_limit, no_plan, no_serve, host, port):
     plan_path = None
     if not no_plan:
         plan_path = _plan(campaign, out / "plan.gpkg", time_limit=time_limit)
+        _schedule(ctx, campaign_path, plan_path, weeks=weeks)
     if no_serve:
         click.echo(f"done. Serve it with: zoufang serve {campaign_path}" + (f" --plan {plan_path}" if plan_path else ""))
         return
     from zoufang.commands.serve import serve
 
-    click.echo(f"[3/3] serving the map on http://{host}:{port}/ (Ctrl+C stops)")
+    click.echo(f"[4/4] serving the map on http://{host}:{port}/ (Ctrl+C stops)")
     serve(campaign_path, plan_path, host=host, port=port,
           before_serving=lambda app: demo_accounts(app, campaign, plan_path))
 
@@ -88,11 +92,23 @@ def _demo_cadre(campaign, plan_path) -> str:
     return str(campaign.cadres["cadre_id"].iloc[0])
 
 
+def _schedule(ctx, campaign_path: Path, plan_path: Path, *, weeks: int) -> None:
+    """Schedule the demo from today, so the cadre's "today" page has a route."""
+    import datetime as dt
+
+    from zoufang.commands.schedule import command as schedule_command
+
+    start = dt.date.today()
+    end = start + dt.timedelta(weeks=weeks)
+    click.echo(f"[3/4] scheduling every cadre's days {start} .. {end} and routing each day on the roads ...")
+    ctx.invoke(schedule_command, campaign=str(campaign_path), plan_path=str(plan_path), start=start, end=end)
+
+
 def _plan(campaign, plan_path: Path, *, time_limit: float):
     from planner.assign import assign, check_plan, default_rules
     from zoufang.commands.assign import write_plan
 
-    click.echo(f"[2/3] assigning grids, households and enterprises to teams (CP-SAT, ≤ {time_limit:g} s) ...")
+    click.echo(f"[2/4] assigning grids, households and enterprises to teams (CP-SAT, ≤ {time_limit:g} s) ...")
     rules = default_rules()
     plan = assign(campaign, rules, time_limit=time_limit, workers=2, seed=0)
     problems = check_plan(campaign, plan.assignment, plan.must_visits, rules)
