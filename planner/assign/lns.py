@@ -33,10 +33,11 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     team = team.copy()
     max_steps = steps
     steps = kept = 0
+    failed = np.zeros(ua.n_teams, int)  # steps centred on a team that changed nothing
     gained = 0.0
     while (steps < max_steps) if max_steps is not None else (deadline - time.perf_counter() > 1.0):
         steps += 1
-        t = _pick_team(data, team, rng)
+        t = _pick_team(data, team, rng, failed)
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         free = np.flatnonzero(np.isin(team, hood))
         full_cand = [np.array([], int)] * ua.n_units
@@ -68,24 +69,30 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             trial = team.copy()
             trial[free] = hood[out.team_of_unit]
             if _pieces(ua, trial, hood) > _pieces(ua, team, hood):
+                failed[t] += 1
                 continue  # never trade a territory's connectivity away
             team = trial
+            failed[hood] = 0
             gained += before.objective - out.objective
             kept += 1
             if progress is not None:
                 progress({"phase": "lns", "elapsed": time.perf_counter() - t0,
                           "objective": None if objective is None else objective - gained, "bound": None})
+        else:
+            failed[t] += 1
     best = None if objective is None else objective - gained
     return team, best, {"lns_steps": steps, "lns_improvements": kept}
 
 
-def _pick_team(data: _model.ModelData, team: np.ndarray, rng) -> int:
+def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray) -> int:
     """The neighbourhood's centre: one of the three teams furthest outside the balance band
-    (a step there can do the most), else any team."""
+    (a step there can do the most) that has not failed twice since its neighbourhood last
+    changed, else any team."""
     ua = data.ua
     ratio = np.bincount(team, weights=ua.workload, minlength=ua.n_teams) / np.maximum(ua.target_load(), 1.0)
     dev = np.abs(ratio - 1) - data.rules.balance.tolerance
     dev[np.bincount(team, minlength=ua.n_teams) == 0] = -1
+    dev[failed >= 2] = -1
     worst = np.argsort(-dev, kind="stable")[:3]
     worst = worst[dev[worst] > 0]
     if len(worst) and rng.random() < 0.8:
