@@ -272,7 +272,7 @@ def _village_adjacency(ua: UnitArrays) -> dict[int, set[int]]:
 
 
 def _pick_villages(ua: UnitArrays, t: int, target: float, qmax: int, vadj, free: np.ndarray, tol: float,
-                   near: int = 25) -> list[int]:
+                   near: int = 80) -> list[int]:
     """A connected set of 1..qmax whole free villages for team t: within ``tol`` of ``target``
     and nearest the base, else the one nearest the target."""
     vil = ua.unit_village

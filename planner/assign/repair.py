@@ -33,6 +33,7 @@ class _State:
         self.load = np.bincount(team, weights=ua.workload, minlength=T).astype(float)
         self.target = ua.target_load().astype(float)
         tol = rules.balance.tolerance
+        tol = 0.8 * tol  # a margin inside the band, so that max/mean stays within it
         self.hi, self.lo = np.floor(self.target * (1 + tol)), np.ceil(self.target * (1 - tol))
         self.w_b = round(rules.balance.weight * OBJ_SCALE / 60.0)
         self.w_c = rules.compactness.weight * OBJ_SCALE / 1000.0
@@ -300,6 +301,7 @@ def _chain(st: _State, s: int, depth: int) -> bool:
     if excess <= 0:
         return False
     prev: dict[int, tuple[int, np.ndarray] | None] = {s: None}
+    carry = {s: excess}  # load each team of the chain should pass on: what it was handed
     frontier = [s]
     for _ in range(depth):
         nxt = []
@@ -308,11 +310,12 @@ def _chain(st: _State, s: int, depth: int) -> bool:
             for block, d in st.boundary_moves(a):
                 if d in prev:
                     continue
-                fit = abs(float(st.ua.workload[block].sum()) - excess)
+                fit = abs(float(st.ua.workload[block].sum()) - carry[a])
                 if d not in moves or fit < moves[d][0]:
                     moves[d] = (fit, block)
             for d, (_fit, block) in moves.items():
                 prev[d] = (a, block)
+                carry[d] = float(st.ua.workload[block].sum())
                 nxt.append(d)
                 if st.load[d] < st.target[d] and _try_path(st, prev, d):
                     return True
