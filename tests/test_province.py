@@ -244,3 +244,13 @@ def test_province_schedule_on_the_cluster_equals_counties_scheduled_one_by_one(c
         pd.testing.assert_frame_equal(mine.reset_index(drop=True), alone.stops.reset_index(drop=True))
         assert check_schedule(alone, job.frames["assignment"].drop(columns="county_id"),
                               job.frames["must_visits"].drop(columns="county_id"), rules) == []
+
+
+def test_previous_plan_keeps_each_county_where_it_was(province):
+    rules = default_rules()
+    first = plan_province(province, rules, time_limit=TIME_LIMIT, seed=0)
+    # a different seed with the first plan as previous: each county stays as it was (stability)
+    again = plan_province(province, rules, time_limit=TIME_LIMIT, seed=5, previous=first.assignment)
+    grids = lambda p: p.assignment.query("entity_type == 'grid'").set_index("entity_id")["team_id"]  # noqa: E731
+    assert (grids(again) == grids(first).reindex(grids(again).index)).all()
+    assert again.ok

@@ -47,6 +47,8 @@ def solve_county(job: CountyJob, rules, *, time_limit: float, seed: int, solver_
             failure = ("data", "; ".join(problems))
         else:
             kwargs = dict(assign_options or {})
+            if job.frames.get("previous") is not None:
+                kwargs["previous"] = job.frames["previous"]
             if job.fixed:
                 kwargs["fixed"] = fixed_grids(campaign, job.fixed)
                 if "fixed" not in inspect.signature(assign).parameters:

@@ -36,7 +36,8 @@ def province_jobs(campaign, rules, *, city_time_limit: float = 10.0, seed: int =
 def plan_province(campaign=None, rules=None, *, jobs: Sequence[CountyJob] | None = None, client=None,
                   time_limit: float = 60.0, seed: int = 0, solver_workers: int = 1, retries: int = 2,
                   city_time_limit: float = 10.0, progress: Callable[[dict], None] | None = None,
-                  assign_options: dict | None = None, failed: Sequence[CountyFailure] = ()) -> ProvincePlan:
+                  assign_options: dict | None = None, failed: Sequence[CountyFailure] = (),
+                  previous: pd.DataFrame | None = None) -> ProvincePlan:
     """Plan every county of a province; one plan with ``county_id`` on every row.
 
     Give a province ``campaign`` (split by its ``counties`` / ``towns.county_id``)
@@ -51,7 +52,8 @@ def plan_province(campaign=None, rules=None, *, jobs: Sequence[CountyJob] | None
     cannot get their villages; a county's own failure never raises: it is in
     ``failures`` and ``counties``. ``failed``: counties that failed before
     planning (e.g. bad data found by :func:`planner.province.load_province`),
-    reported with the others.
+    reported with the others. ``previous``: the ``assignment`` of an earlier plan
+    (province or county); each county then moves as few households as the rules allow.
     """
     if rules is None:
         from planner.assign import default_rules
@@ -63,6 +65,8 @@ def plan_province(campaign=None, rules=None, *, jobs: Sequence[CountyJob] | None
         if campaign is None:
             raise TypeError("plan_province() needs a campaign or jobs")
         jobs, city = province_jobs(campaign, rules, city_time_limit=city_time_limit, seed=seed)
+    if previous is not None:
+        jobs = [with_previous(job, previous) for job in jobs]
     failed = list(failed)
     total = len(jobs) + len(failed)
     for i, f in enumerate(failed):
@@ -79,6 +83,21 @@ def plan_province(campaign=None, rules=None, *, jobs: Sequence[CountyJob] | None
                                         for f in failed], key=lambda o: o.county_id)
     return merge(outcomes, city=city, rules=rules, wall_time=time.perf_counter() - t0,
                  options={"seed": seed, "time_limit": time_limit, "solver_workers": solver_workers, "retries": retries})
+
+
+def with_previous(job: CountyJob, previous: pd.DataFrame) -> CountyJob:
+    """The job with the earlier plan's grid rows of its county (by grid, else by county_id)."""
+    from dataclasses import replace
+
+    grid_rows = previous[previous["entity_type"] == "grid"]
+    if job.campaign is not None:
+        keep = grid_rows["entity_id"].astype(str).isin(set(job.campaign.grids["grid_id"].astype(str)))
+    elif "county_id" in grid_rows:
+        keep = grid_rows["county_id"].astype(str) == job.county_id
+    else:
+        keep = pd.Series(True, index=grid_rows.index)
+    rows = grid_rows[keep].drop(columns=["county_id"], errors="ignore").reset_index(drop=True)
+    return replace(job, frames={**job.frames, "previous": rows})
 
 
 def merge(outcomes: Sequence[CountyOutcome], *, city: CityPlan | None, rules, wall_time: float,

@@ -86,13 +86,17 @@ class _CountyBar:
 
 def run(campaign: str, output: str, *, rules_path=None, workers: int = 2, scheduler: str | None = None,
         time_limit: float = 60.0, seed: int = 0, retries: int = 2, city_time_limit: float = 10.0,
-        as_json: bool = False) -> int:
+        as_json: bool = False, previous: str | None = None) -> int:
     """Plan, write, print; returns the exit code (0 every county planned, 1 some failed)."""
     from planner.assign import load_rules
     from planner.province import dask_client, jobs_from_folder, load_province, plan_province
 
     rules = load_rules(rules_path)
     kwargs = {}
+    if previous:
+        from zoufang.commands.assign import read_previous
+
+        kwargs["previous"] = read_previous(previous)
     if is_county_folder(campaign):
         kwargs["jobs"] = jobs_from_folder(campaign)
     else:
@@ -148,8 +152,11 @@ def run(campaign: str, output: str, *, rules_path=None, workers: int = 2, schedu
               help="Attempts again for a county whose worker was lost or that found no plan in time.")
 @click.option("--city-time-limit", type=float, default=10.0, show_default=True,
               help="Time limit of the city-level problem (city teams that span counties).")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="An earlier plan: each county changes as little of it as the rules allow.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def command(campaign, output, rules_path, workers, scheduler, time_limit, seed, retries, city_time_limit, as_json):
+def command(campaign, output, rules_path, workers, scheduler, time_limit, seed, retries, city_time_limit, previous,
+            as_json):
     """Plan a province: CAMPAIGN with counties (a `counties` layer or towns.county_id),
     or a folder holding one campaign file per county.
 
@@ -162,4 +169,4 @@ def command(campaign, output, rules_path, workers, scheduler, time_limit, seed, 
     """
     sys.exit(run(campaign, output, rules_path=rules_path, workers=workers, scheduler=scheduler,
                  time_limit=time_limit, seed=seed, retries=retries, city_time_limit=city_time_limit,
-                 as_json=as_json))
+                 as_json=as_json, previous=previous))
