@@ -76,7 +76,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             ls_budget = float("inf")
         allowed_all = [np.flatnonzero(ua.eligible[u]) for u in range(ua.n_units)]
         for make in (_grow_repaired, grow, construct):
-            if starts and (starts[0][2][0] == 0 or ua.n_units > 1000):
+            if starts and (starts[0][2][:2] == (0, 0) or ua.n_units > 1000):
                 # the contiguous start bends no team, or the instance is large: there the
                 # solver cannot mend a start whose territories are in pieces
                 break
@@ -132,6 +132,11 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     lns_info = {}
     if team is None and warm_ok:  # CP-SAT found nothing in its share: go on from the warm start
         team, status, objective = warm.copy(), "FEASIBLE_WARM_START", None
+    elif (team is not None and warm_ok and prev is None and status != "OPTIMAL"
+          and _quality(ua, rules, warm) < _quality(ua, rules, team)):
+        # CP-SAT's plan in its share is worse than its start (balance or pieces): LNS goes on from the start
+        team, objective = warm.copy(), None
+        lns_info["lns_start"] = "warm start"
     if team is not None and lns and status != "OPTIMAL" and deadline - time.perf_counter() > 1.0:
         from planner.assign.lns import improve
 
@@ -206,9 +211,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
 
 
 def _quality(ua: UnitArrays, rules: Rules, team: np.ndarray) -> tuple:
-    """Plans compared: fewest teams bent (outside the balance band or in more pieces than the
-    map forces), then fewest avoidable extra pieces, fewest teams outside the band, the largest
-    load ratio, and the model's objective (approximately)."""
+    """Plans compared: the furthest any team is outside the balance band (to 1%), then fewest
+    teams bent (outside the band or in more pieces than the map forces), fewest avoidable extra
+    pieces, fewest teams outside the band, the largest load ratio, and the model's objective
+    (approximately)."""
     from planner.assign.seeding import components
 
     part = components(ua.edges, ua.n_units)
@@ -220,7 +226,8 @@ def _quality(ua: UnitArrays, rules: Rules, team: np.ndarray) -> tuple:
     tol = rules.balance.tolerance
     outside = (ratio > 1 + tol + 1e-9) | (ratio < 1 - tol - 1e-9)
     broken = np.array([pieces[t] > len(np.unique(part[team == t])) for t in range(ua.n_teams)])
-    return (int((outside | broken).sum()), extra, int(outside.sum()), round(float(ratio.max()), 3),
+    worst = round(max(0.0, float(ratio.max()) - 1 - tol, 1 - tol - float(ratio.min())), 2)
+    return (worst, int((outside | broken).sum()), extra, int(outside.sum()), round(float(ratio.max()), 3),
             score(ua, rules, team))
 
 
