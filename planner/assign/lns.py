@@ -8,7 +8,8 @@ shares), re-solves it with CP-SAT from the current plan as a hint, and keeps
 the result when the sub-problem's objective improves. Every soft goal of the
 full objective that the step can change is in the sub-problem's objective,
 so an improvement there is one of the whole plan. A step that would add a
-piece to any territory of the neighbourhood is rejected. Coarse teams only take
+piece to a territory of the neighbourhood is rejected (with ``trade_pieces``:
+unless it brings the neighbourhood's furthest team closer to the balance band). Coarse teams only take
 villages/towns lying wholly inside the sub-problem, so every hard rule holds.
 """
 
@@ -25,9 +26,12 @@ from planner.assign.units import subproblem
 
 def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *, deadline: float,
             workers: int, seed: int, progress=None, t0: float, max_teams: int = 6,
-            step_time: float = 1.5, steps: int | None = None) -> tuple[np.ndarray, float | None, dict]:
+            step_time: float = 1.5, steps: int | None = None,
+            trade_pieces: bool = False) -> tuple[np.ndarray, float | None, dict]:
     """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
-    steps of ``step_time / 2`` deterministic seconds each)."""
+    steps of ``step_time / 2`` deterministic seconds each). ``trade_pieces``: accept a step
+    that adds a piece to a territory when it brings the neighbourhood's furthest team closer to
+    the balance band (otherwise never)."""
     ua = data.ua
     rng = np.random.default_rng(seed)
     team = team.copy()
@@ -68,9 +72,10 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         if out.team_of_unit is not None and before.objective is not None and out.objective < before.objective - 1e-9:
             trial = team.copy()
             trial[free] = hood[out.team_of_unit]
-            if _pieces(ua, trial, hood) > _pieces(ua, team, hood):
+            if _pieces(ua, trial, hood) > _pieces(ua, team, hood) and (
+                    not trade_pieces or _worst(data, trial, hood) >= _worst(data, team, hood)):
                 failed[t] += 1
-                continue  # never trade a territory's connectivity away
+                continue  # connectivity is only traded for a team brought back towards the band
             team = trial
             failed[hood] = 0
             gained += before.objective - out.objective
@@ -98,6 +103,14 @@ def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray
     if len(worst) and rng.random() < 0.8:
         return int(rng.choice(worst))
     return int(rng.choice(np.unique(team)))
+
+
+def _worst(data: _model.ModelData, team: np.ndarray, teams: np.ndarray) -> float:
+    """How far the furthest of the given teams is outside the balance band (0 when none is)."""
+    ua = data.ua
+    ratio = np.bincount(team, weights=ua.workload, minlength=ua.n_teams)[teams] / np.maximum(
+        ua.target_load()[teams], 1.0)
+    return round(max(0.0, float(np.abs(ratio - 1).max()) - data.rules.balance.tolerance), 4)
 
 
 def _pieces(ua, team: np.ndarray, teams: np.ndarray) -> int:

@@ -143,7 +143,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         reserve = 0.05 * time_limit
         team, objective, lns_info = improve(data, team, objective, deadline=deadline - reserve, workers=workers,
                                            seed=seed, progress=progress, t0=t0, step_time=lns_step,
-                                           steps=int((1 - main_share) * time_limit / lns_step) if deterministic else None)
+                                           steps=int((1 - main_share) * time_limit / lns_step) if deterministic else None,
+                                           # small instances: CP-SAT balances best when it may cut a
+                                           # territory for it; at scale contiguity comes first
+                                           trade_pieces=ua.n_units <= 1000)
     if team is not None and prev is None:
         # the solver may have traded contiguity or balance away: repair (connectivity-keeping
         # moves) and keep the best of the repaired plan and the warm start
