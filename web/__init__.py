@@ -83,6 +83,12 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
 
+    from web import problems, visits_api, visits_pages  # issue 6: visits, problems, warnings, reports
+
+    visits_api.init_app(app)
+    problems.init_app(app)
+    visits_pages.init_app(app)
+
     @app.route("/")
     def index():
         """Each role to its home page, an anonymous visitor to /login."""
