@@ -143,7 +143,11 @@ def test_map_page_draws_the_campaign_in_chromium_without_other_hosts(live_server
             assert page.locator(".leaflet-control-layers").inner_text().count("网格") == 1
             page.screenshot(path=SCREENSHOT)
 
-            # Zoomed in, households become points (no more counts).
+            # Zoomed in, households become points (no more counts). Wait for the
+            # opening fitBounds animation to end first: its transitionend would
+            # otherwise set the zoom back after our setView.
+            page.wait_for_function(
+                "() => !window[document.querySelector('.folium-map').id]._animatingZoom", timeout=20_000)
             loads = page.evaluate("() => zoufangMap.loads")
             page.evaluate(
                 "() => { const m = window[document.querySelector('.folium-map').id];"
