@@ -254,3 +254,57 @@ def test_previous_plan_keeps_each_county_where_it_was(province):
     grids = lambda p: p.assignment.query("entity_type == 'grid'").set_index("entity_id")["team_id"]  # noqa: E731
     assert (grids(again) == grids(first).reindex(grids(again).index)).all()
     assert again.ok
+
+
+def test_assign_fixed_grids_go_to_their_team_and_it_takes_nothing_else():
+    from planner.assign.synthetic import make_campaign
+
+    c = make_campaign(seed=4)
+    village = c.villages["village_id"].iloc[-1]
+    grids = c.grids.loc[c.grids["village_id"] == village, "grid_id"].tolist()
+    rules = default_rules()
+    plan = assign(c, rules, time_limit=2, workers=1, seed=0, lns=False, fixed={g: "CITY01" for g in grids})
+    g = plan.assignment.query("entity_type == 'grid'").set_index("entity_id")["team_id"]
+    assert set(g[g == "CITY01"].index) == set(grids)
+    assert check_plan(c, plan.assignment, plan.must_visits, rules) == []
+    with pytest.raises(ValueError, match="unknown grid or team"):
+        assign(c, rules, time_limit=1, workers=1, fixed={"NOGRID": "CITY01"})
+
+
+def test_city_teams_that_span_counties_keep_their_villages_in_the_province_plan(client):
+    p = make_province(counties=4, spanning_city_teams=2)
+    rules = default_rules()
+    plan = plan_province(p, rules, client=client, time_limit=TIME_LIMIT, seed=0)
+    assert plan.ok, plan.failures
+    grids = plan.assignment.query("entity_type == 'grid'")
+    village_of = p.grids.set_index("grid_id")["village_id"]
+    for team_id, rows in plan.city_teams.groupby("team_id"):
+        mine = grids[grids["team_id"] == team_id]
+        assert set(village_of[mine["entity_id"]]) == set(rows["village_id"])
+        assert set(mine["county_id"]) == set(rows["county_id"])
+    assert len(plan.city_teams) == plan.plan_info["city_villages"] > 0
+    summary = plan.teams_summary.set_index("team_id")
+    assert set(plan.city_teams["team_id"]) <= set(summary.index)
+
+
+def test_deterministic_assign_does_not_depend_on_the_clock(monkeypatch):
+    """Same seed, same plan on a fast or a loaded machine: a county's plan must not depend on the
+    wall clock when deterministic=True (counties run on busy Dask workers)."""
+    import types
+
+    from planner.assign import plan as plan_module
+    from planner.assign.synthetic import make_campaign
+
+    c = make_campaign(towns=(2, 2), seed=5)
+    rules = default_rules()
+    a = assign(c, rules, time_limit=3, workers=1, seed=1, deterministic=True)
+    clock = {"t": 0.0}
+
+    def slow():  # every reading of the clock 0.7 s later: a heavily loaded machine
+        clock["t"] += 0.7
+        return clock["t"]
+
+    monkeypatch.setattr(plan_module, "time", types.SimpleNamespace(perf_counter=slow))
+    b = assign(c, rules, time_limit=3, workers=1, seed=1, deterministic=True)
+    pd.testing.assert_frame_equal(a.assignment, b.assignment)
+    pd.testing.assert_frame_equal(a.must_visits, b.must_visits)

@@ -185,3 +185,13 @@ def test_load_province_traces_each_error_to_its_county(tmp_path, breaking):
     assert set(campaign.villages["village_id"].str[:2]) == {"K1"}
     assert set(campaign.cadres["cadre_id"].str[:2]) == {"K1"}
     assert len(campaign.households) == 160
+
+
+def test_assign_hands_a_campaign_with_counties_to_plan_province(tmp_path):
+    src = write_layers(province_layers(2), tmp_path / "province.gpkg")
+    out = tmp_path / "plan.gpkg"
+    res = CliRunner().invoke(main, ["assign", str(src), "-o", str(out), "--workers", "1", "--time-limit", "1"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "2 of 2 counties planned" in res.output
+    assert "counties" in {name for name, _ in pyogrio.list_layers(out)}

@@ -8,6 +8,7 @@ start → CP-SAT (then large-neighbourhood search when time remains) → frames
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,8 @@ class NoPlanError(ZoufangError, RuntimeError):
 def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2, seed: int = 0,
            previous: pd.DataFrame | None = None, progress=None, candidates_k: int = 10,
            lns: bool = True, deterministic: bool = False, warm_start: str = "grow",
-           main_share: float = 0.4, lns_step: float = 1.5) -> Assignment:
+           main_share: float = 0.4, lns_step: float = 1.5,
+           fixed: Mapping[str, str] | None = None) -> Assignment:
     """Assign every unit (and so every household and enterprise) to exactly one team.
 
     ``previous``: the ``assignment`` frame of an earlier plan (only its grid
@@ -44,6 +46,9 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     teams each unit may go to (all teams when ≥ the number of teams).
     ``deterministic``: measure time limits on CP-SAT's deterministic clock
     (same seed → same plan whatever the machine load; wall time may differ).
+    ``fixed``: grid_id → team_id; each such grid's unit goes to that team, and a
+    team named here takes nothing else (a province's city teams, given their
+    villages first by the city-level problem: :mod:`planner.province`).
     Raises :class:`InfeasibleError` (with the conflicting rules and numbers)
     or :class:`NoPlanError`; never returns a plan that fails :func:`check_plan`.
     """
@@ -58,6 +63,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     no_cadre = ua.team_cadres == 0
     if no_cadre.any():
         ua.eligible[:, no_cadre] = False
+    if fixed:
+        _fix_units(ua, fixed)
     conflicts = precheck(campaign, ua, rules)
     if conflicts:
         raise InfeasibleError(conflicts)
@@ -110,14 +117,19 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     deadline = t0 + time_limit - post
     # at scale the whole model rarely beats the start in its share: most time goes to LNS
     share = min(main_share, 0.1) if ua.n_units > 1000 else main_share
-    main_limit = max(1.0, deadline - time.perf_counter()) * (share if lns else 1.0)
+
+    # a deterministic run never asks the wall clock how much time is left (same seed → same plan under any load)
+    def left(used: float = 0.0) -> float:
+        return time_limit - post - used if deterministic else deadline - time.perf_counter()
+
+    main_limit = max(1.0, left()) * (share if lns else 1.0)
     out = _model.solve(data, time_limit=main_limit, workers=workers, seed=seed, hint_plan=warm,
                        progress=progress, phase="solve", deterministic=deterministic)
     if out.status == "INFEASIBLE" and candidates_k < ua.n_teams:
         # the candidate restriction may be to blame: repair with every allowed team
         cand = candidates(ua, k=ua.n_teams)
         data = _model.ModelData(ua, rules, cand, previous=prev)
-        out = _model.solve(data, time_limit=max(1.0, deadline - time.perf_counter()), workers=workers,
+        out = _model.solve(data, time_limit=max(1.0, left(main_limit)), workers=workers,
                            seed=seed, hint_plan=warm, progress=progress, phase="repair",
                            deterministic=deterministic)
     if out.status == "INFEASIBLE":
@@ -137,7 +149,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # CP-SAT's plan in its share is worse than its start (balance or pieces): LNS goes on from the start
         team, objective = warm.copy(), None
         lns_info["lns_start"] = "warm start"
-    if team is not None and lns and status != "OPTIMAL" and deadline - time.perf_counter() > 1.0:
+    if team is not None and lns and status != "OPTIMAL" and (deterministic or deadline - time.perf_counter() > 1.0):
         from planner.assign.lns import improve
 
         reserve = 0.05 * time_limit
@@ -255,6 +267,25 @@ def _meets_hard_rules(ua: UnitArrays, rules: Rules, cand, team: np.ndarray) -> b
         if (q.min_villages is not None and n < q.min_villages) or (q.max_villages is not None and n > q.max_villages):
             return False
     return True
+
+
+def _fix_units(ua: UnitArrays, fixed: Mapping[str, str]) -> None:
+    """Restrict ``ua.eligible``: each fixed grid's unit only to its team, each fixed team only to its units."""
+    grid_ids = list(fixed)
+    unit = ua.grid_unit.reindex([str(g) for g in grid_ids]).to_numpy()
+    team = pd.Series(np.arange(ua.n_teams), index=ua.team_ids).reindex([str(fixed[g]) for g in grid_ids]).to_numpy()
+    unknown = [f"{g} → {fixed[g]}" for g, u, t in zip(grid_ids, unit, team) if pd.isna(u) or pd.isna(t)]
+    if unknown:
+        raise ValueError(f"fixed: unknown grid or team: {unknown[:5]}")
+    pairs = pd.DataFrame({"u": unit.astype(int), "t": team.astype(int)}).drop_duplicates()
+    twice = pairs[pairs["u"].duplicated()]
+    if len(twice):
+        raise ValueError(f"fixed: {ua.level}s given to two teams: {list(ua.unit_ids[twice['u'].to_numpy()][:5])}")
+    u, t = pairs["u"].to_numpy(), pairs["t"].to_numpy()
+    allowed = ua.eligible[u, t].copy()  # a fixed pair the rules forbid stays forbidden (and is reported)
+    ua.eligible[:, np.unique(t)] = False
+    ua.eligible[u, :] = False
+    ua.eligible[u, t] = allowed
 
 
 def _emit(progress, phase, t0, objective=None):

@@ -107,9 +107,17 @@ def command(campaign, output, rules_path, time_limit, workers, seed, previous, a
     workload, keeps territories compact and contiguous, and writes the plan
     (assignment, must_visits, teams_summary, plan_info) to OUTPUT. Exits 1 with
     the conflicting rules and their numbers when the rules cannot all hold.
+
+    A campaign with counties (a `counties` layer or towns.county_id), or a
+    folder of county files, is planned county by county on Dask as
+    `zoufang plan-province` does (--workers then counts Dask processes).
     """
     from planner.assign import InfeasibleError, assign, check_plan, load_rules
+    from zoufang.commands import province
 
+    if province.wants_province(campaign):  # counties: each planned as its own problem on Dask
+        sys.exit(province.run(campaign, output, rules_path=rules_path, workers=workers, time_limit=time_limit,
+                              seed=seed, as_json=as_json, previous=previous))
     rules = load_rules(rules_path)
     camp = _load_campaign(campaign)
     prev = read_previous(previous) if previous else None
