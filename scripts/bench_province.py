@@ -19,7 +19,7 @@ laid side by side on a square layout and *jittered*, each with its own
 * teams: per county 2 city teams, 8 county teams and one town team per town
   (own town only), 10 cadres each (3 / 2 / 1 of them deputy-division or above),
   no bases (the planner seeds them), ``county_id`` given; ``--spanning-city-teams``
-  adds city teams without a county (3 cadres each) for the city-level problem.
+  (default 4) adds city teams without a county (3 cadres each) for the city-level problem.
 
 Ids are prefixed ``K<nn>``, towns carry ``county_id`` and a ``counties`` layer
 holds the dissolved towns. Rules: the defaults with the must-visit caps raised
@@ -188,7 +188,7 @@ def main(argv=None):
     ap.add_argument("--scale", type=float, default=0.5, help="mean share of the template's households per county")
     ap.add_argument("--time-limit", type=float, default=3.0, help="per county, CP-SAT deterministic seconds")
     ap.add_argument("--workers", default="1,2", help="comma-separated LocalCluster sizes")
-    ap.add_argument("--spanning-city-teams", type=int, default=0)
+    ap.add_argument("--spanning-city-teams", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--project-workers", default="1,2,8,32,100")
     args = ap.parse_args(argv)
