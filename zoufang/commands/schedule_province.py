@@ -9,17 +9,7 @@ from pathlib import Path
 import click
 
 from zoufang.commands.province import _CountyBar
-
-
-def _date(ctx, param, value):
-    import datetime as dt
-
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+from zoufang.commands.schedule import _date
 
 
 @click.command("schedule-province")
