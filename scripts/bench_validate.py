@@ -26,6 +26,22 @@ def _county(copies, households):
     return mod.county_campaign(copies=copies, households=households)
 
 
+def write_county(path: Path, *, copies: int = 34, households: int = 300_000):
+    """Write the benchmark county to a campaign GeoPackage in WGS-84 → (Campaign, path)."""
+    from geodata.io import write_layers
+    from geodata.validate import _make_valid
+
+    c = _county(copies, households)
+    layers = {name: getattr(c, name).to_crs(4326) for name in ("towns", "villages", "grids", "households", "enterprises")}
+    # dissolving shifted copies leaves slivers that become self-intersections in WGS-84: repair them here,
+    # so the file is a valid campaign (the validator reports such rings; see `zoufang validate --fix`)
+    layers["towns"]["geometry"] = [_make_valid(g, "Polygon") for g in layers["towns"].geometry]
+    layers["teams"] = c.teams.drop(columns=["base_x", "base_y"])
+    layers["cadres"] = c.cadres
+    write_layers(layers, path)
+    return c, path
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=300_000)
@@ -33,20 +49,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     from geodata import load_campaign
-    from geodata.io import read_layers, write_layers
+    from geodata.io import read_layers
     from geodata.validate import validate_layers
 
-    c = _county(args.copies, args.households)
-    layers = {name: getattr(c, name).to_crs(4326) for name in ("towns", "villages", "grids", "households", "enterprises")}
-    # dissolving shifted copies leaves slivers that become self-intersections in WGS-84: repair them here,
-    # so the file is a valid campaign (the validator reports such rings; see `zoufang validate --fix`)
-    from geodata.validate import _make_valid
-
-    layers["towns"]["geometry"] = [_make_valid(g, "Polygon") for g in layers["towns"].geometry]
-    layers["teams"] = c.teams.drop(columns=["base_x", "base_y"])
-    layers["cadres"] = c.cadres
-    path = Path(tempfile.mkdtemp()) / "county.gpkg"
-    write_layers(layers, path)
+    c, path = write_county(Path(tempfile.mkdtemp()) / "county.gpkg", copies=args.copies, households=args.households)
     print(f"county file {path}: {len(c.grids):,} grids, {len(c.households):,} households, "
           f"{len(c.teams)} teams, {len(c.cadres):,} cadres; {path.stat().st_size / 1e6:.0f} MB")
     t = time.perf_counter()
