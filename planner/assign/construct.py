@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner.assign._quota import VillageQuota, unit_block
 from planner.assign.rules import Rules
 from planner.assign.units import UnitArrays
 
@@ -167,34 +168,22 @@ def grow(ua: UnitArrays, rules: Rules, cand: list[np.ndarray]) -> np.ndarray:
         nbrs[int(j)].append(int(i))
     target = ua.target_load()
     load = np.zeros(T)
-    qmax = [rules.quotas.for_level(lv).max_villages for lv in ua.team_level]
-    n_vill = np.zeros(T, int)
-    held: set = set()
+    quota = VillageQuota(ua, rules)
+    qmax = quota.qmax
     groups = {g: ua.group_of(g) for g in ("village", "town")}
 
     def block(u, t):
-        g = ua.team_granularity[t]
-        if g == ua.level:
-            return np.array([u])
-        grp = groups[g]
-        return np.flatnonzero(grp == grp[u])
+        return unit_block(ua, groups, u, t)
 
     def ok(us, t):
         if (team[us] >= 0).any() or not allowed[us, t].all():
             return False
-        if qmax[t] is not None:
-            new = {int(v) for v in ua.unit_village[us] if v >= 0 and (t, int(v)) not in held}
-            if n_vill[t] + len(new) > qmax[t]:
-                return False
-        return True
+        return quota.fits(us, t)
 
     def give(us, t):
         team[us] = t
         load[t] += ua.workload[us].sum()
-        for v in ua.unit_village[us]:
-            if v >= 0 and (t, int(v)) not in held:
-                held.add((t, int(v)))
-                n_vill[t] += 1
+        quota.take(us, t)
 
     frontier: list[list] = [[] for _ in range(T)]
     order = np.argsort(-target, kind="stable")

@@ -19,6 +19,7 @@ import heapq
 
 import numpy as np
 
+from planner.assign._quota import VillageQuota, unit_block
 from planner.assign.rules import Rules
 from planner.assign.seeding import components
 from planner.assign.units import UnitArrays
@@ -128,39 +129,27 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.02, bonus: flo
         for p, a in d.items():
             seeds.append((t, p, a * pload[p] / max(S[p], 1.0)))
     load_s = [0.0] * len(seeds)
-    qmax = [rules.quotas.for_level(lv).max_villages for lv in ua.team_level]
-    n_vill = np.zeros(T, int)
-    held: set = set()
+    quota = VillageQuota(ua, rules)
+    qmax = quota.qmax
     groups = {g: ua.group_of(g) for g in ("village", "town")}
     seed_of = np.full(U, -1)
 
     def block(u, t):
-        g = ua.team_granularity[t]
-        if g == ua.level:
-            return np.array([u])
-        grp = groups[g]
-        return np.flatnonzero(grp == grp[u])
+        return unit_block(ua, groups, u, t)
 
     def ok(us, t, p=None):
         if (team[us] >= 0).any() or not ua.eligible[us, t].all():
             return False
         if p is not None and (part[us] != p).any():
             return False
-        if qmax[t] is not None:
-            new = {int(v) for v in ua.unit_village[us] if v >= 0 and (t, int(v)) not in held}
-            if n_vill[t] + len(new) > qmax[t]:
-                return False
-        return True
+        return quota.fits(us, t)
 
     def give(us, s):
         t = seeds[s][0]
         team[us] = t
         seed_of[us] = s
         load_s[s] += float(ua.workload[us].sum())
-        for v in ua.unit_village[us]:
-            if v >= 0 and (t, int(v)) not in held:
-                held.add((t, int(v)))
-                n_vill[t] += 1
+        quota.take(us, t)
 
     frontier: list[list] = [[] for _ in seeds]
 
