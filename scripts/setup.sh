@@ -37,7 +37,7 @@ if [ "${1:-}" = "--test" ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
       echo "== installing PostGIS for the spatial database tests"
       apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgis >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-postgis >/dev/null
     else
       echo "note: PostGIS is not installed and this is not root: the PostGIS tests will be skipped" >&2
     fi
