@@ -20,18 +20,34 @@ from geodata.store.accounts import (
     issue_token,
     revoke_token,
 )
+from geodata.store.areas import (
+    ImportDataError,
+    area_geometry,
+    campaign_rows,
+    coverage_in_polygon,
+    file_fingerprint,
+    import_campaign,
+    places_in_view,
+    rebuild_area_counters,
+    rollup,
+    totals,
+)
 from geodata.store.engine import default_url, make_engine, normalise_url, session_factory, session_scope
 from geodata.store.migrate import current, upgrade
 from geodata.store.models import (
     Account,
     ApiToken,
+    Area,
+    AreaCounter,
     Base,
     CampaignRow,
     EntityCounter,
+    Place,
     Problem,
     ProblemEvent,
     Visit,
 )
+from geodata.store.spatial import ensure_postgis, has_postgis
 from geodata.store.problems import (
     NotOwner,
     ProblemNotFound,
@@ -51,6 +67,9 @@ from geodata.store.visits import (
 from geodata.store.vocab import IllegalTransition
 
 __all__ = [
+    "Area", "AreaCounter", "ImportDataError", "Place", "area_geometry", "campaign_rows", "coverage_in_polygon",
+    "ensure_postgis", "file_fingerprint", "has_postgis", "import_campaign", "places_in_view",
+    "rebuild_area_counters", "rollup", "totals",
     "ROLES", "MAX_BATCH", "Account", "ApiToken", "Base", "CampaignRow", "EntityCounter", "IllegalTransition",
     "NotOwner", "Problem", "ProblemEvent", "ProblemNotFound", "Visit", "account_for_token", "authenticate",
     "counters_frame", "create_account", "current", "default_url", "ensure_campaign", "issue_token",

@@ -16,6 +16,17 @@ Tables:
 ``problem_events``   every transition and hand-over (交办) of a problem
 ``accounts``         log-in accounts with a role (planner, cadre, leader, admin)
 ``api_tokens``       bearer tokens for phone clients (only a hash is stored)
+``areas``            the campaign's counties, towns, villages and grids (WGS-84 WKB,
+                     bounding box, parent), imported from the campaign file
+``places``           households and enterprises: their county/town/village/grid, WGS-84
+                     position and the plan's team/cadre; no personal column (names and
+                     phones stay in the campaign file)
+``area_counters``    pre-aggregated coverage per area (households, covered, not-home
+                     backlog, visits), updated in the same transaction as each new visit
+
+On PostgreSQL with PostGIS, ``areas`` and ``places`` also get a ``geom`` column
+(generated from the WKB / lon-lat, GiST-indexed; see :mod:`geodata.store.spatial`);
+the models do not name it, so the same code runs on SQLite.
 
 Times: what happened in the field (``visits.visited_at``, the problems' times and
 their events) is naive wall time in the campaign's zone (Beijing time, see
@@ -36,6 +47,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -72,6 +84,9 @@ class CampaignRow(Base):
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: what was imported into areas/places (hash of the campaign and plan files), and when
+    import_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Visit(Base):
@@ -178,6 +193,12 @@ class Account(Base):
     cadre_id: Mapped[str | None] = mapped_column(String(64))  # for role cadre
     display_name: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: what part of a multi-county campaign the account sees: None or ``province`` (all),
+    #: ``city`` (its counties) or ``county``; see :mod:`geodata.store.scope`
+    scope_level: Mapped[str | None] = mapped_column(String(16))
+    scope_id: Mapped[str | None] = mapped_column(String(64))
+    #: a city account's counties, comma-separated (empty: counties whose id starts with scope_id)
+    scope_counties: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -192,3 +213,70 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     account: Mapped[Account] = relationship()
+
+
+class Area(Base):
+    """A county (县), town (镇), village (村) or grid (网格) of a campaign, in WGS-84."""
+
+    __tablename__ = "areas"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "level", "area_id", name="uq_areas_campaign_level_area"),
+        Index("ix_areas_campaign_county", "campaign_id", "county_id", "level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    level: Mapped[str] = mapped_column(String(8))  # county | town | village | grid
+    area_id: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[str | None] = mapped_column(String(64))  # grid → village → town → county
+    county_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    minx: Mapped[float | None] = mapped_column(Float)
+    miny: Mapped[float | None] = mapped_column(Float)
+    maxx: Mapped[float | None] = mapped_column(Float)
+    maxy: Mapped[float | None] = mapped_column(Float)
+    geom_wkb: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Place(Base):
+    """A household (户) or enterprise (企业): where it is and who visits it. Public columns only."""
+
+    __tablename__ = "places"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "entity_type", "entity_id", name="uq_places_campaign_entity"),
+        Index("ix_places_campaign_county", "campaign_id", "county_id"),
+        Index("ix_places_campaign_lon_lat", "campaign_id", "lon", "lat"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    entity_type: Mapped[str] = mapped_column(String(16))  # household | enterprise
+    entity_id: Mapped[str] = mapped_column(String(64))
+    county_id: Mapped[str | None] = mapped_column(String(64))
+    town_id: Mapped[str | None] = mapped_column(String(64))
+    village_id: Mapped[str | None] = mapped_column(String(64))
+    grid_id: Mapped[str | None] = mapped_column(String(64))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    cadre_id: Mapped[str | None] = mapped_column(String(64))
+    #: a phone call (电话/微信走访) covers it (vacant / away households, by the coverage rules)
+    phone_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AreaCounter(Base):
+    """Coverage of one area, pre-aggregated: what the leader's roll-ups read."""
+
+    __tablename__ = "area_counters"
+    __table_args__ = (Index("ix_area_counters_campaign_county", "campaign_id", "county_id", "level"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    area_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    county_id: Mapped[str | None] = mapped_column(String(64))
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    households_covered: Mapped[int] = mapped_column(Integer, default=0)
+    enterprises: Mapped[int] = mapped_column(Integer, default=0)
+    enterprises_covered: Mapped[int] = mapped_column(Integer, default=0)
+    not_home_backlog: Mapped[int] = mapped_column(Integer, default=0)  # not covered, found not at home
+    visits: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,9 @@ order: ``{"index", "client_id", "status": "created" | "duplicate" | "error",
 changes nothing; a bad record is answered ``error`` with every fault and the
 good ones are stored. New visits bump :class:`EntityCounter` in the same
 transaction, in one sorted pass (a fixed lock order: no deadlocks between
-batches on PostgreSQL).
+batches on PostgreSQL), and then the coverage of their grid, village, town and
+county in ``area_counters`` (:func:`geodata.store.areas.bump_area_counters`,
+again sorted) when the campaign's places are imported.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from geodata.store.areas import bump_area_counters
 from geodata.store.engine import session_scope
 from geodata.store.models import CampaignRow, EntityCounter, Problem, ProblemEvent, Visit, utcnow
 from geodata.store.validate import CleanVisit, clean_visit
@@ -82,7 +85,7 @@ def _statements(dialect: str) -> dict:
                     **{k: c.c[k] + ex[k] for k in ("visits", *OUTCOMES)},
                     "first_at": case((c.c.first_at <= ex.first_at, c.c.first_at), else_=ex.first_at),
                     "last_at": case((c.c.last_at >= ex.last_at, c.c.last_at), else_=ex.last_at),
-                }),
+                }).returning(*(c.c[k] for k in ("visits", *OUTCOMES))),
         }
     return _STMTS[dialect]
 
@@ -182,8 +185,13 @@ def _bump_counters(conn, campaign_id: int, visits: list[CleanVisit], st) -> None
         times = [v.visited_at for v in vs]
         rows.append(dict(campaign_id=campaign_id, entity_type=etype, entity_id=eid, visits=len(vs),
                          first_at=min(times), last_at=max(times), **counts))
+    changes = []
     for row in rows:
-        conn.execute(st["counter"], row)
+        after = dict(zip(("visits", *OUTCOMES), conn.execute(st["counter"], row).one()))
+        before = {k: after[k] - row[k] for k in after}
+        changes.append((row["entity_type"], row["entity_id"], before, after))
+    # the areas' pre-aggregated coverage moves in the same transaction (geodata.store.areas)
+    bump_area_counters(conn, campaign_id, changes)
 
 
 def _retryable(exc: OperationalError) -> bool:
