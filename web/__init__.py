@@ -89,6 +89,10 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
     problems.init_app(app)
     visits_pages.init_app(app)
 
+    from web import shared  # issue 7: the campaign in the shared database, roll-ups from area_counters
+
+    shared.init_app(app)
+
     @app.route("/")
     def index():
         """Each role to its home page, an anonymous visitor to /login."""

@@ -56,6 +56,10 @@ class User:
     role: str
     cadre_id: str | None
     display_name: str | None
+    #: the part of a multi-county campaign the account sees (see web.scope)
+    scope_level: str | None = None
+    scope_id: str | None = None
+    scope_counties: str | None = None
 
     is_authenticated = True
     is_active = True
@@ -70,7 +74,8 @@ class User:
 
     @classmethod
     def from_account(cls, acc: store.Account) -> User:
-        return cls(acc.id, acc.username, acc.role, acc.cadre_id, acc.display_name)
+        return cls(acc.id, acc.username, acc.role, acc.cadre_id, acc.display_name, acc.scope_level, acc.scope_id,
+                   acc.scope_counties)
 
 
 @login_manager.user_loader
@@ -204,13 +209,16 @@ def change_password():
 
 
 def create_account(username: str, password: str, *, role: str, cadre_id: str | None = None,
-                   display_name: str | None = None, app: Flask | None = None) -> int:
-    """Create an account (used by the admin page, ``zoufang serve`` and the demo)."""
+                   display_name: str | None = None, scope_level: str | None = None, scope_id: str | None = None,
+                   scope_counties=None, app: Flask | None = None) -> int:
+    """Create an account (used by the admin page, ``zoufang serve`` and the demo); ``scope_*``:
+    a city or county account of a multi-county campaign (:mod:`web.scope`)."""
     with db.session(app) as s:
         if s.scalar(select(store.Account).where(store.Account.username == username)) is not None:
             raise ValueError(f"the user name {username!r} is taken")
         return store.create_account(s, username, password, role=role, cadre_id=cadre_id or None,
-                                    display_name=display_name or None).id
+                                    display_name=display_name or None, scope_level=scope_level,
+                                    scope_id=scope_id, scope_counties=scope_counties).id
 
 
 def ensure_account(username: str, password: str, *, role: str, cadre_id: str | None = None,
@@ -235,9 +243,17 @@ def count_accounts(role: str | None = None, app: Flask | None = None) -> int:
 
 
 def _forbidden(exc):
+    scoped = "outside your scope" in str(exc.description) or "whole campaign" in str(exc.description)
     if request.path.startswith("/api/"):
-        return jsonify(error="forbidden for your role"), 403
-    return render_template("error.html", code=403, message=_("Your role may not open this page.")), 403
+        return jsonify(error=exc.description if scoped else "forbidden for your role"), 403
+    if scoped:  # (the Chinese beside the English here: web.i18n's catalogue belongs to the pages)
+        from web.i18n import get_language
+
+        message = ("该内容属于其他县（市、区），您的账号无权查看或修改。" if get_language() == "zh"
+                   else "This belongs to another county: your account may not open or change it.")
+    else:
+        message = _("Your role may not open this page.")
+    return render_template("error.html", code=403, message=message), 403
 
 
 def _csrf_error(exc):

@@ -32,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 
 from geodata.campaign import Campaign
 from geodata.errors import CampaignReadError
@@ -163,8 +163,12 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault(_EXTENSION, None)
 
 
-def get_data(app: Flask | None = None) -> CampaignData:
-    """The app's campaign data, loaded on first use and kept for the app's life."""
+def get_data(app: Flask | None = None, *, scoped: bool = True) -> CampaignData:
+    """The app's campaign data, loaded on first use and kept for the app's life.
+
+    Inside a request (and unless ``scoped=False``) it is the part of the campaign the
+    request's account may see: its counties only for a county or city account
+    (:func:`web.scope.view`); app-wide caches must ask for ``scoped=False``."""
     app = app or current_app._get_current_object()
     data = app.extensions.get(_EXTENSION)
     if data is None:
@@ -173,12 +177,16 @@ def get_data(app: Flask | None = None) -> CampaignData:
             if data is None:
                 data = load(app.config)
                 app.extensions[_EXTENSION] = data
+    if scoped and has_request_context():
+        from web.scope import view
+
+        return view(app, data)
     return data
 
 
 def replace_plan(app: Flask, plan: pd.DataFrame | None) -> CampaignData:
     """Rebuild the app's map data for a new plan (same campaign)."""
-    data = get_data(app)
+    data = get_data(app, scoped=False)
     if plan is not None:
         plan = _normalise_plan(plan)
     new = prepare(data.campaign, plan, shift=_display_shift(app.config.get("TILE_CRS") or "wgs84"))

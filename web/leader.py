@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, render_template, send_file, url_for
 from flask_login import current_user
 
 from geodata import store
-from web import db, maps, plans
+from web import db, maps, plans, scope
 from web.auth import require_role
 from web.data import get_data
 from web.i18n import gettext as _
@@ -42,13 +42,14 @@ def as_of() -> dt.date:
 
 
 def visits() -> pd.DataFrame:
+    """The stored visits the account may see (its counties: :func:`web.scope.restrict`)."""
     with db.session() as s:
-        return store.visits_frame(s, campaign_id=db.campaign_id())
+        return scope.restrict(store.visits_frame(s, campaign_id=db.campaign_id()))
 
 
 def problems() -> pd.DataFrame:
     with db.session() as s:
-        return store.problems_frame(s, campaign_id=db.campaign_id())
+        return scope.restrict(store.problems_frame(s, campaign_id=db.campaign_id()))
 
 
 def visits_key() -> tuple:

@@ -27,7 +27,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from web import jobs, maps, plans
+from web import jobs, maps, plans, scope
 from web.auth import require_role
 from web.data import POINT_LAYERS, get_data
 from web.i18n import ZH, get_language, messages
@@ -103,6 +103,7 @@ def upload():
     """Upload a campaign file → the validation report (every finding, with its fix)."""
     if request.method == "GET":
         return render_template("planner/upload.html", section="planner")
+    scope.require_whole_campaign()  # a new campaign file replaces every county's
     file = request.files.get("campaign")
     if file is None or not file.filename:
         flash(_("Choose a campaign file first."))
@@ -138,6 +139,7 @@ def use_upload(token: str):
     """Make a validated upload the site's campaign (the current plan is dropped)."""
     from web import data
 
+    scope.require_whole_campaign()
     folder = _upload_folder() / secure_filename(token)
     found = [p for p in folder.glob("*") if p.is_file()] if folder.is_dir() else []
     if not found:
@@ -248,6 +250,7 @@ def run():
     start, end = _parse_date(form.get("start")), _parse_date(form.get("end"))
     if (start is None) != (end is None) or (start and end < start):
         abort(400, description="give both a start and an end date (end not before start) to schedule")
+    scope.require_whole_campaign()  # a run plans the whole campaign
     campaign = get_data().campaign
     rules = _rules()
     srules = _schedule_rules() if start else None
@@ -326,14 +329,17 @@ def move():
     violation shown; the move is saved only when asked and no rule breaks."""
     from planner.assign import check_plan
 
-    data = get_data()
     state = plans.get_plan()
     if not state.planned:
         flash(_("No plan yet: run the assignment first."))
         return redirect(url_for("planner.plan_page"))
     grid_id, team_id = request.form.get("grid_id", ""), request.form.get("team_id", "")
-    if team_id not in data.teams:
+    scope.check_area("grid", grid_id)
+    if team_id not in get_data(scoped=False).teams:
         abort(400, description=f"unknown team {team_id!r}")
+    if team_id not in get_data().teams:
+        abort(403, description=f"team {team_id} is outside your scope")
+    data = get_data(scoped=False)  # the move is checked against the whole campaign's rules
     try:
         moved = plans.move_grid(data.campaign, state.assignment, grid_id, team_id)
     except KeyError:
@@ -360,6 +366,7 @@ def move():
 
 @bp.route("/download/plan.gpkg")
 def download_plan():
+    scope.require_whole_campaign()  # the plan file holds every county
     state = plans.get_plan()
     if not state.planned:
         abort(404)

@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from geodata import store
 from geodata.store.vocab import ACTION_CHINESE, CATEGORIES, CATEGORY_CHINESE, LEVEL_CHINESE, STATUS_CHINESE, STATUSES
-from web import db
+from web import db, scope
 from web.auth import require_role
 from web.i18n import get_language
 from web.visits_api import ApiError, _names, _problem_json, _problems_for, _today, warnings_data
@@ -95,6 +95,7 @@ def index():
 @bp.route("/<int:problem_id>")
 def detail(problem_id: int):
     user = current_user._get_current_object()
+    scope.check_problem(problem_id)
     p = _problems_for(user)
     p = p[p["problem_id"] == problem_id]
     if not len(p):
@@ -113,6 +114,7 @@ def act(problem_id: int, action: str):
     user = current_user._get_current_object()
     if user.role not in ("cadre", "planner", "admin"):
         abort(403)
+    scope.check_problem(problem_id)
     form = request.form
     try:
         due = dt.date.fromisoformat(form["due_date"]) if form.get("due_date") else None

@@ -43,7 +43,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request, send_file
 from flask_login import current_user
 
 from geodata import store
-from web import db
+from web import db, scope
 from web.auth import User, csrf
 
 bp = Blueprint("visits_api", __name__, url_prefix="/api")
@@ -142,7 +142,7 @@ def _names(app: Flask) -> dict:
     if slot is None:
         from web.data import get_data
 
-        c = get_data(app).campaign
+        c = get_data(app, scoped=False).campaign  # kept for the app: every county (web.scope filters)
         villages = dict(zip(c.villages["village_id"].astype(str), c.villages["name"].astype(str)))
         hh = c.households
         col = lambda name: hh[name].astype(object).where(hh[name].notna(), None) if name in hh else [None] * len(hh)  # noqa: E731
@@ -170,7 +170,16 @@ def post_visits():
         raise ApiError(413, f"a batch holds at most {store.MAX_BATCH} visits, got {len(batch)}; send it in parts")
     answers: list[dict | None] = [None] * len(batch)
     todo, where = [], []
+    sc = scope.current_scope()
     for i, rec in enumerate(batch):
+        if isinstance(rec, dict) and not sc.whole and not scope.allows(str(rec.get("entity_type")),
+                                                                         rec.get("entity_id"), sc):
+            cid = rec.get("client_id")
+            answers[i] = {"index": i, "client_id": cid if isinstance(cid, str) else None, "status": "error",
+                          "visit_id": None, "problem_ids": [],
+                          "errors": [f"entity_id: {rec.get('entity_type')} {rec.get('entity_id')} is in another "
+                                     "county, outside your account's scope"]}
+            continue
         if user.role == "cadre" and isinstance(rec, dict):
             if rec.get("cadre_id") in (None, ""):
                 rec = {**rec, "cadre_id": user.cadre_id}
@@ -217,6 +226,9 @@ def get_visits():
                  "lon": v.lon, "lat": v.lat, "contact_card": v.contact_card, "survey": v.survey, "notes": v.notes,
                  "recorded_at": v.recorded_at.isoformat(), "problem_ids": [p.id for p in v.problems]}
                 for v in s.scalars(q.limit(10000))]
+    sc = scope.current_scope()
+    if not sc.whole:
+        rows = [r for r in rows if scope.allows(r["entity_type"], r["entity_id"], sc)]
     return jsonify(visits=rows)
 
 
@@ -261,7 +273,7 @@ def _problem_json(row, user: User, names: dict) -> dict:
 
 def _problems_for(user: User) -> pd.DataFrame:
     with db.session() as s:
-        p = store.problems_frame(s, campaign_id=db.campaign_id())
+        p = scope.restrict(store.problems_frame(s, campaign_id=db.campaign_id()))
     if user.role == "cadre":
         p = p[(p["owner_cadre_id"] == user.cadre_id) | (p["raised_by"] == user.cadre_id)]
     return p
@@ -282,6 +294,7 @@ def problems():
 @bp.route("/problems/<int:problem_id>")
 def problem(problem_id: int):
     user = _user()
+    scope.check_problem(problem_id)
     p = _problems_for(user)
     p = p[p["problem_id"] == problem_id]
     if not len(p):
@@ -298,6 +311,7 @@ def problem(problem_id: int):
 @bp.route("/problems/<int:problem_id>/<action>", methods=["POST"])
 def problem_action(problem_id: int, action: str):
     user = _need(*WRITE_ROLES)
+    scope.check_problem(problem_id)
     body = request.get_json(silent=True) or {}
     due = None
     if body.get("due_date"):

@@ -30,7 +30,7 @@ from geodata.store.vocab import (
     OUTCOMES,
     SURVEY_FIELDS,
 )
-from web import db
+from web import db, scope
 from web.auth import require_role
 from web.problems import tr
 from web.visits_api import _names
@@ -139,6 +139,7 @@ def new():
     eid = request.values.get("entity_id", "")
     if etype not in ("household", "enterprise"):
         abort(400)
+    scope.check_entity(etype, eid)
     entity = _entity(etype, eid)
     if not _may_record(etype, eid):
         abort(403)
@@ -167,6 +168,7 @@ def show(visit_id: int):
             abort(404)
         if current_user.role == "cadre" and v.cadre_id != current_user.cadre_id:
             abort(404)
+        scope.check_visit(v)
         visit = {c: getattr(v, c) for c in ("id", "client_id", "entity_type", "entity_id", "cadre_id", "visited_at",
                                             "outcome", "contact_card", "survey", "notes", "recorded_by")}
         problems = [{"id": p.id, "category": p.category, "level": p.level, "description": p.description,

@@ -14,6 +14,8 @@ Everything a web blueprint or the CLI needs is re-exported here.
 
 from geodata.store.accounts import (
     ROLES,
+    SCOPE_LEVELS,
+    check_scope,
     account_for_token,
     authenticate,
     create_account,
@@ -67,6 +69,7 @@ from geodata.store.visits import (
 from geodata.store.vocab import IllegalTransition
 
 __all__ = [
+    "SCOPE_LEVELS", "check_scope",
     "Area", "AreaCounter", "ImportDataError", "Place", "area_geometry", "campaign_rows", "coverage_in_polygon",
     "ensure_postgis", "file_fingerprint", "has_postgis", "import_campaign", "places_in_view",
     "rebuild_area_counters", "rollup", "totals",

@@ -24,16 +24,41 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: what part of a multi-county campaign an account sees (web.scope applies it)
+SCOPE_LEVELS = ("province", "city", "county")
+
+
+def check_scope(level: str | None, scope_id: str | None, counties=None) -> tuple[str | None, str | None, str | None]:
+    """Validate an account's scope → ``(scope_level, scope_id, scope_counties)`` as stored
+    (province: all ``None``); ValueError says what is wrong and how to fix it."""
+    level = (level or "province").strip()
+    if level not in SCOPE_LEVELS:
+        raise ValueError(f"scope level {level!r} is not one of {', '.join(SCOPE_LEVELS)}")
+    if level == "province":
+        return None, None, None
+    if not scope_id or not str(scope_id).strip():
+        raise ValueError(f"a {level} account names its {level} (scope_id, e.g. 320412 for a county, 3204 for a city)")
+    if isinstance(counties, str):
+        counties = counties.replace("，", ",").split(",")
+    text = ",".join(c.strip() for c in counties or () if c and c.strip()) or None
+    if level == "county" and text:
+        raise ValueError("a county account sees its own county only: give no county list")
+    return level, str(scope_id).strip(), text
+
+
 def create_account(session: Session, username: str, password: str, *, role: str, cadre_id: str | None = None,
-                   display_name: str | None = None) -> Account:
+                   display_name: str | None = None, scope_level: str | None = None, scope_id: str | None = None,
+                   scope_counties=None) -> Account:
     from werkzeug.security import generate_password_hash
 
     if role not in ROLES:
         raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
     if role == "cadre" and not cadre_id:
         raise ValueError("a cadre account names its cadre_id")
+    level, sid, counties = check_scope(scope_level, scope_id, scope_counties)
     acc = Account(username=username, password_hash=generate_password_hash(password), role=role,
-                  cadre_id=cadre_id, display_name=display_name, active=True)
+                  cadre_id=cadre_id, display_name=display_name, active=True, scope_level=level, scope_id=sid,
+                  scope_counties=counties)
     session.add(acc)
     session.flush()
     return acc

@@ -194,7 +194,7 @@ class Account(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: what part of a multi-county campaign the account sees: None or ``province`` (all),
-    #: ``city`` (its counties) or ``county``; see :mod:`geodata.store.scope`
+    #: ``city`` (its counties) or ``county``; see :mod:`web.scope`
     scope_level: Mapped[str | None] = mapped_column(String(16))
     scope_id: Mapped[str | None] = mapped_column(String(64))
     #: a city account's counties, comma-separated (empty: counties whose id starts with scope_id)
