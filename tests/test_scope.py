@@ -222,3 +222,28 @@ def test_the_rollup_api_reads_area_counters_within_the_scope(site):
     r = k1.get("/api/coverage/rollup?level=village&county=K1").get_json()
     assert r["areas"] and all(a["county_id"] == "K1" for a in r["areas"])
     assert k1.get("/api/coverage/rollup?level=street").status_code == 400
+
+
+def test_the_admin_page_creates_a_county_account(site):
+    from web import db as webdb
+
+    site.ids["root"] = None
+    with site.app_context(), webdb.session() as s:
+        site.ids["root"] = store.create_account(s, "root", "pw", role="admin").id
+    admin = as_(site, "root")
+    page = admin.get("/admin/").get_data(as_text=True)
+    assert "查看范围" in page and "k1_leader" in page
+    r = admin.post("/admin/accounts", data={"username": "k3", "password": "password-k3", "role": "leader",
+                                            "scope_level": "county", "scope_id": "K3"})
+    assert r.status_code == 303
+    r = admin.post("/admin/accounts", data={"username": "bad", "password": "password-bad", "role": "leader",
+                                            "scope_level": "county", "scope_id": ""})
+    with site.app_context(), webdb.session() as s:
+        from sqlalchemy import select
+
+        k3 = s.scalar(select(store.Account).where(store.Account.username == "k3"))
+        assert (k3.scope_level, k3.scope_id) == ("county", "K3")
+        assert s.scalar(select(store.Account).where(store.Account.username == "bad")) is None
+    site.ids["k3"] = k3.id
+    got = as_(site, "k3").get("/api/coverage").get_json()
+    assert {v["village_id"][:2] for v in got["by_village"]} == {"K3"}

@@ -29,6 +29,22 @@ def _cadres() -> list[tuple[str, str]]:
     return [(str(r.cadre_id), f"{r.name} · {data.teams.get(str(r.team_id), r.team_id)}") for r in c.itertuples()]
 
 
+#: the account scope's words (web.scope), Chinese first
+SCOPE_WORDS = {
+    "zh": {"scope": "查看范围", "province": "全省（全部）", "city": "市（所辖县）", "county": "县（市、区）",
+           "scope_id": "范围编码（县或市）", "scope_counties": "市辖县编码（逗号分隔，可空）"},
+    "en": {"scope": "Scope", "province": "Province (everything)", "city": "City (its counties)",
+           "county": "County", "scope_id": "Scope code (county or city)",
+           "scope_counties": "The city's county codes (comma-separated, optional)"},
+}
+
+
+def scope_words() -> dict[str, str]:
+    from web.i18n import get_language
+
+    return SCOPE_WORDS["zh" if get_language() == "zh" else "en"]
+
+
 def role_names() -> dict[str, str]:
     return {"planner": _("Planner"), "cadre": _("Cadre"), "leader": _("Leader"), "admin": _("Admin")}
 
@@ -37,10 +53,12 @@ def role_names() -> dict[str, str]:
 def home():
     with db.session() as s:
         accounts = [{"id": a.id, "username": a.username, "role": a.role, "cadre_id": a.cadre_id,
-                     "display_name": a.display_name, "active": a.active, "created_at": a.created_at}
+                     "display_name": a.display_name, "active": a.active, "created_at": a.created_at,
+                     "scope_level": a.scope_level, "scope_id": a.scope_id}
                     for a in s.scalars(select(store.Account).order_by(store.Account.role, store.Account.username))]
     return render_template("admin/index.html", section="admin", accounts=accounts, roles=auth.ROLES,
-                           cadres=_cadres(), role_names=role_names())
+                           cadres=_cadres(), role_names=role_names(), scope_words=scope_words(),
+                           scope_levels=store.SCOPE_LEVELS)
 
 
 @bp.route("/accounts", methods=["POST"])
@@ -60,10 +78,16 @@ def create():
     known = {c for c, _name in _cadres()}
     if cadre_id and known and cadre_id not in known:
         errors.append(_("No cadre %(id)s in this campaign.", id=cadre_id))
+    try:
+        scope = store.check_scope(f.get("scope_level") or None, f.get("scope_id", "").strip() or None,
+                                  f.get("scope_counties", ""))
+    except ValueError as exc:
+        errors.append(f"{scope_words()['scope']}: {exc}")
     if not errors:
         try:
             auth.create_account(username, password, role=role, cadre_id=cadre_id if role == "cadre" else None,
-                                display_name=f.get("display_name", "").strip() or None)
+                                display_name=f.get("display_name", "").strip() or None, scope_level=scope[0],
+                                scope_id=scope[1], scope_counties=scope[2])
         except ValueError:
             errors.append(_("The user name %(name)s is taken.", name=username))
     for e in errors:
