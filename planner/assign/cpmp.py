@@ -1,20 +1,19 @@
-"""Capacitated p-median (CPMP) with the assignment planner's structure, for the benchmark.
+"""Capacitated p-median (CPMP): instances, the solver's entry point, references and the benchmark suite.
 
 The closest classical problem to balanced territory design: open ``p`` medians
 among ``n`` nodes, give every node (demand ``q_i``) to one open median, keep
 each median's demand within its capacity ``Q_j``, minimise the sum of
-distances. The same structure as :func:`planner.assign.assign`:
-
-1. candidate restriction: each node may only go to its ``k`` nearest nodes;
-2. warm start: capacitated k-medians (regret assignment, then re-centring);
-3. CP-SAT on the restricted x/y model from the warm start;
-4. large-neighbourhood search: free one median and its nearest medians with
-   their customers, re-solve that sub-problem with CP-SAT, keep improvements.
+distances. :func:`solve_cpmp` runs the matheuristic of
+:mod:`planner.assign.cpmp_lns` (construction by capacitated Lloyd with a
+min-cost-flow assignment, median moves, exact HiGHS neighbourhoods, the whole
+MIP on small instances; two processes). The MIP itself is
+:mod:`planner.assign.cpmp_mip`.
 
 ``plain_cpsat`` and ``plain_highs`` solve the plain full x/y model (the
-references in ``shared/bench/pmedcap/README.md``). Distances: integers
-(truncated for the Osman-Christofides set, ×100 rounded otherwise); objectives
-are recomputed in the original units from the assignment.
+references in ``shared/bench/pmedcap/README.md``). Distances are truncated to
+integers for the Osman-Christofides set and exact otherwise (CP-SAT needs
+integers: ×100 rounded); objectives are recomputed in the original units from
+the assignment.
 """
 
 from __future__ import annotations
@@ -59,10 +58,25 @@ class Instance:
 
 
 def read_instance(path: Path) -> Instance:
-    nums = Path(path).read_text().split()
-    n, p = int(nums[0]), int(nums[1])
-    a = np.array(nums[2:2 + 4 * n], dtype=float).reshape(n, 4)
-    return Instance(Path(path).stem, a[:, :2], a[:, 2], a[:, 3], p, truncate=Path(path).parent.name == "oc")
+    """One instance file: ``n p``, then ``n`` lines of ``x y capacity demand`` (see the pmedcap README).
+
+    Distances are truncated to integers for the Osman-Christofides set (a file in a folder ``oc``).
+    """
+    path = Path(path)
+    try:
+        nums = path.read_text().split()
+        n, p = int(nums[0]), int(nums[1])
+        a = np.array(nums[2:2 + 4 * n], dtype=float)
+    except (OSError, ValueError, IndexError) as e:
+        raise ValueError(f"{path}: not a capacitated p-median file ({e}); expected 'n p' then n lines "
+                         f"'x y capacity demand'") from None
+    if len(a) != 4 * n:
+        raise ValueError(f"{path}: expected {4 * n} numbers after 'n p' = '{n} {p}', found {len(a)}; "
+                         f"the file is cut short or n is wrong")
+    if not 1 <= p <= n:
+        raise ValueError(f"{path}: p = {p} must be between 1 and n = {n}")
+    a = a.reshape(n, 4)
+    return Instance(path.stem, a[:, :2], a[:, 2], a[:, 3], p, truncate=path.parent.name == "oc")
 
 
 @dataclass(frozen=True)
@@ -73,59 +87,6 @@ class CpmpResult:
     bound: float | None  # in original units; valid only without candidate restriction
     wall: float
     first: float | None
-
-
-# ----------------------------------------------------------------------------- warm start
-
-
-def warm_start(inst: Instance, *, seed: int = 0, rounds: int = 20) -> np.ndarray | None:
-    """Capacitated k-medians: spread medians, regret assignment with capacities, re-centre, repeat."""
-    rng = np.random.default_rng(seed)
-    d = inst.dist()
-    n, p = inst.n, inst.p
-    meds = [int(rng.integers(n))]
-    while len(meds) < p:  # farthest-point spread, weighted by demand
-        far = (d[:, meds].min(axis=1) * inst.demand)
-        meds.append(int(np.argmax(far)))
-    best, best_val = None, np.inf
-    for _ in range(rounds):
-        assign = _regret_assign(inst, d, np.array(meds))
-        if assign is None:
-            # grow capacity: swap the smallest-capacity median for the largest free node
-            free = np.setdiff1d(np.arange(n), meds)
-            meds[int(np.argmin(inst.cap[meds]))] = int(free[np.argmax(inst.cap[free])])
-            continue
-        val = inst.value(assign)
-        if val < best_val - 1e-9:
-            best, best_val = assign, val
-        else:
-            break
-        new = []
-        for m in np.unique(assign):
-            members = np.flatnonzero(assign == m)
-            need = inst.demand[members].sum()
-            cost = d[np.ix_(members, members)].sum(axis=0)
-            ok = inst.cap[members] >= need
-            new.append(int(members[np.argmin(np.where(ok, cost, np.inf))]) if ok.any() else int(m))
-        meds = list(dict.fromkeys(new))
-        while len(meds) < p:
-            meds.append(int(np.argmax(d[:, meds].min(axis=1))))
-    return best
-
-
-def _regret_assign(inst: Instance, d: np.ndarray, meds: np.ndarray) -> np.ndarray | None:
-    left = inst.cap[meds].astype(float).copy()
-    out = np.full(inst.n, -1)
-    order = np.argsort(-(np.sort(d[:, meds], axis=1)[:, min(1, len(meds) - 1)] - d[:, meds].min(axis=1)), kind="stable")
-    for i in order:
-        for k in np.argsort(d[i, meds], kind="stable"):
-            if left[k] >= inst.demand[i]:
-                left[k] -= inst.demand[i]
-                out[i] = meds[k]
-                break
-        else:
-            return None
-    return out
 
 
 # ----------------------------------------------------------------------------- CP-SAT models
@@ -181,56 +142,23 @@ def _solve_xy(inst: Instance, dint: np.ndarray, cand: list[np.ndarray], *, time_
     return out, s.status_name(st), s.best_objective_bound, cb.first
 
 
-def solve_cpmp(inst: Instance, *, time_limit: float, workers: int = 2, seed: int = 0, k: int = 20,
-               main_share: float = 0.3, hood: int = 4, step: float = 2.0) -> CpmpResult:
-    """The planner's structure on one instance (see the module docstring)."""
+def solve_cpmp(inst: Instance, *, time_limit: float, workers: int = 2, seed: int = 0, k: int = 30) -> CpmpResult:
+    """The matheuristic of :mod:`planner.assign.cpmp_lns` on one instance.
+
+    ``k``: candidate medians per customer in the whole-model MIP (instances up
+    to ``cpmp_lns.MIP_MAX_N`` customers); with ``k >= n`` an optimal MIP
+    answer is a proof and its bound is reported.
+    """
+    from planner.assign.cpmp_lns import run
+
+    if time_limit <= 0:
+        raise ValueError(f"time_limit must be positive, got {time_limit}")
     t0 = time.perf_counter()
-    d = inst.dist()
-    dint = inst.int_dist()
-    k = min(k, inst.n)
-    if inst.n <= 200:  # small: the whole model from the warm start beats LNS steps
-        main_share = 1.0
-    near = np.argsort(d, axis=1, kind="stable")[:, :k]
-    warm = warm_start(inst, seed=seed)
-    cand = [np.unique(np.concatenate([near[i], [warm[i]] if warm is not None else []]).astype(int))
-            for i in range(inst.n)]
-    first = 0.0 if warm is not None else None
-    out, status, bound, f = _solve_xy(inst, dint, cand, time_limit=max(1.0, time_limit * main_share),
-                                      workers=workers, seed=seed, hint=warm)
-    cur = warm
-    if out is not None:
-        sol = np.array([out[i] for i in range(inst.n)])
-        if cur is None or inst.value(sol) <= inst.value(cur):
-            cur = sol
-        first = first if first is not None else f
-    full_k = k >= inst.n
-    if status == "OPTIMAL" and full_k:
-        return CpmpResult(inst.value(cur), cur, "OPTIMAL", _unscale(inst, bound), time.perf_counter() - t0, first)
-    rng = np.random.default_rng(seed)
-    deadline = t0 + time_limit
-    med_d = None
-    while cur is not None and deadline - time.perf_counter() > 0.5:
-        meds = np.unique(cur)
-        med_d = d[np.ix_(meds, meds)]
-        c = int(rng.integers(len(meds)))
-        group = meds[np.argsort(med_d[c], kind="stable")[:hood]]
-        nodes = np.flatnonzero(np.isin(cur, group))
-        sub_cand = [np.array([], int)] * inst.n
-        for i in nodes:
-            sub_cand[i] = np.intersect1d(cand[i], nodes)
-            if cur[i] not in sub_cand[i]:
-                sub_cand[i] = np.append(sub_cand[i], cur[i])
-        limit = min(step, deadline - time.perf_counter())
-        res, _st, _b, _f = _solve_xy(inst, dint, sub_cand, time_limit=limit, workers=workers,
-                                     seed=int(rng.integers(1 << 30)), hint=cur, p_sub=len(group), nodes=nodes)
-        if res is not None:
-            new = cur.copy()
-            for i, j in res.items():
-                new[i] = j
-            if inst.feasible(new) and inst.value(new) < inst.value(cur) - 1e-9:
-                cur = new
-    return CpmpResult(None if cur is None else inst.value(cur), cur, "FEASIBLE" if cur is not None else "UNKNOWN",
-                      _unscale(inst, bound) if full_k else None, time.perf_counter() - t0, first)
+    out = run(inst.dist(), inst.demand, inst.cap, inst.p, time_limit=time_limit, workers=workers, seed=seed, k=k,
+              integer=inst.truncate)
+    med = out["median_of"]
+    return CpmpResult(None if med is None else inst.value(med), med, out["status"], out["bound"],
+                      time.perf_counter() - t0, out["first"])
 
 
 def _unscale(inst, bound):
@@ -248,51 +176,22 @@ def plain_cpsat(inst: Instance, *, time_limit: float, workers: int = 2, seed: in
                       time.perf_counter() - t0, first)
 
 
-def plain_highs(inst: Instance, *, time_limit: float, workers: int = 2, seed: int = 0) -> CpmpResult:
-    """The plain x/y MIP with HiGHS (``pip install highspy``)."""
-    import highspy
-    from scipy.sparse import coo_matrix
+def plain_highs(inst: Instance, *, time_limit: float, workers: int = 2, seed: int = 0, k: int | None = None) -> CpmpResult:
+    """The plain x/y MIP with HiGHS, every pair (or each customer's ``k`` nearest medians), no start."""
+    from planner.assign.cpmp_mip import solve_arrays
 
     t0 = time.perf_counter()
     n = inst.n
     d = inst.dist()
-    nx = n * n
-    cost = np.concatenate([d.ravel(), np.zeros(n)])
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    r = 0
-    for i in range(n):  # sum_j x_ij = 1
-        rows += [r] * n; cols += list(i * n + np.arange(n)); vals += [1.0] * n; lo.append(1); hi.append(1); r += 1
-    for j in range(n):  # sum_i q_i x_ij - Q_j y_j <= 0
-        rows += [r] * (n + 1); cols += list(np.arange(n) * n + j) + [nx + j]
-        vals += list(inst.demand) + [-inst.cap[j]]; lo.append(-highspy.kHighsInf); hi.append(0); r += 1
-    rows += [r] * n; cols += list(nx + np.arange(n)); vals += [1.0] * n; lo.append(inst.p); hi.append(inst.p); r += 1
-    for i in range(n):  # x_ij <= y_j
-        for j in range(n):
-            rows += [r, r]; cols += [i * n + j, nx + j]; vals += [1.0, -1.0]; lo.append(-highspy.kHighsInf); hi.append(0); r += 1
-    a = coo_matrix((vals, (rows, cols)), shape=(r, nx + n)).tocsc()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("threads", int(workers))
-    h.setOptionValue("random_seed", int(seed))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = nx + n, r
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(nx + n)
-    lp.col_upper_ = np.ones(nx + n)
-    lp.row_lower_, lp.row_upper_ = np.array(lo, float), np.array(hi, float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * (nx + n)
-    h.passModel(lp)
-    h.run()
-    status = h.modelStatusToString(h.getModelStatus())
-    sol = np.array(h.getSolution().col_value)
-    if len(sol) != nx + n or not np.isfinite(sol).all():
-        return CpmpResult(None, None, status, None, time.perf_counter() - t0, None)
-    med = np.argmax(sol[:nx].reshape(n, n), axis=1)
-    info = h.getInfo()
-    return CpmpResult(inst.value(med), med, status, float(info.mip_dual_bound), time.perf_counter() - t0, None)
+    if k is None or k >= n:
+        pi, pj = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    else:
+        pi, pj = np.repeat(np.arange(n), k), np.argsort(d, axis=1, kind="stable")[:, :k].ravel()
+    res = solve_arrays(pair_i=pi, pair_j=pj, cost=d[pi, pj], demand=inst.demand, cap=inst.cap, p=inst.p,
+                       time_limit=time_limit, threads=workers, seed=seed, integer_costs=inst.truncate)
+    ok = res.median_of is not None
+    return CpmpResult(inst.value(res.median_of) if ok else None, res.median_of, res.status,
+                      res.bound if k is None or k >= n else None, time.perf_counter() - t0, None)
 
 
 # ----------------------------------------------------------------------------- suite

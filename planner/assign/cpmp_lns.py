@@ -1,0 +1,505 @@
+"""Capacitated p-median matheuristic: construction, exact neighbourhoods with HiGHS, two processes.
+
+1. **Construction** (capacitated Lloyd / location-allocation): medians seeded by
+   demand-weighted k-means++ sampling; then, in turn, customers assigned to the
+   chosen medians by the generalised assignment problem (GAP, exact with
+   HiGHS over each customer's nearest open medians) and each cluster re-centred
+   on the member that serves it at the least distance and has the capacity.
+2. **Large-neighbourhood search**: pick a median, take it and its nearest
+   medians with all their customers, and solve that sub-problem (which of its
+   customers become the medians, who goes where) exactly with the HiGHS MIP,
+   from the current solution; keep strict improvements. A median whose
+   neighbourhood cannot improve rests until its neighbourhood changes; when
+   all rest, the neighbourhood grows (variable neighbourhood).
+3. **Two processes** when ``workers >= 2``: a spawned worker process solves
+   neighbourhoods disjoint from the one the main process solves (the objective
+   and the capacities are separable, so both improvements apply together); on
+   instances of up to ``MIP_MAX_N`` customers it solves the whole restricted
+   MIP from the best solution found so far instead, while the main process
+   keeps searching, and an optimal answer of the whole model ends the run.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+
+import numpy as np
+
+from planner.assign.cpmp_mip import MipResult, solve_arrays
+
+MIP_MAX_N = 200  # whole-model MIP in the worker up to this many customers
+
+
+# ----------------------------------------------------------------------------- construction
+
+
+def seed_medians(d: np.ndarray, demand: np.ndarray, p: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding weighted by demand: spread, but not onto outliers."""
+    n = len(d)
+    meds = [int(rng.choice(n, p=demand / demand.sum()))]
+    near = d[:, meds[0]].copy()
+    for _ in range(p - 1):
+        w = demand * near ** 2
+        w[meds] = 0
+        j = int(rng.choice(n, p=w / w.sum())) if w.sum() > 0 else int(rng.choice(np.setdiff1d(np.arange(n), meds)))
+        meds.append(j)
+        np.minimum(near, d[:, j], out=near)
+    return np.array(meds)
+
+
+def gap_assign(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, meds: np.ndarray, *, time_limit: float,
+               k: int = 10, integer: bool = False, seed: int = 0) -> np.ndarray | None:
+    """Customers to fixed medians: the GAP over each customer's ``k`` nearest medians (grown if infeasible)."""
+    n, m = len(d), len(meds)
+    dm = d[:, meds]
+    t_end = time.perf_counter() + time_limit
+    k = min(k, m)
+    while True:
+        near = np.argpartition(dm, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (n, 1))
+        pi = np.repeat(np.arange(n), near.shape[1])
+        pj = near.ravel()
+        res = solve_arrays(pair_i=pi, pair_j=pj, cost=dm[pi, pj], demand=demand, cap=cap[meds], p=None,
+                           time_limit=max(0.2, t_end - time.perf_counter()), open_fixed=True,
+                           integer_costs=integer, seed=seed)
+        if res.median_of is not None:
+            return meds[res.median_of]
+        if k >= m or time.perf_counter() > t_end:
+            return None
+        k = min(m, 2 * k)
+
+
+def transport_assign(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, meds: np.ndarray, *,
+                     k: int = 10) -> np.ndarray | None:
+    """Customers to fixed medians, fast: the transportation problem (demand may split) by OR-Tools'
+    min-cost flow over each customer's ``k`` nearest medians, then each split customer goes whole to
+    the median that still has room for it, largest demands first. ``None`` when that repair fails."""
+    from ortools.graph.python import min_cost_flow
+
+    n, m = len(d), len(meds)
+    dm = d[:, meds]
+    k = min(k, m)
+    q = np.round(demand).astype(np.int64)
+    qcap = np.floor(cap[meds] + 1e-9).astype(np.int64)
+    if qcap.sum() < q.sum():
+        return None
+    f = None
+    for kk in dict.fromkeys((k, m)):
+        near = np.argpartition(dm, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (n, 1))
+        f = min_cost_flow.SimpleMinCostFlow()
+        tail = np.repeat(np.arange(n), near.shape[1])
+        head = n + near.ravel()
+        f.add_arcs_with_capacity_and_unit_cost(tail, head, q[tail], np.round(dm[tail, near.ravel()] * 100).astype(np.int64))
+        f.add_arcs_with_capacity_and_unit_cost(n + np.arange(m), np.full(m, n + m), qcap, np.zeros(m, np.int64))
+        f.set_nodes_supplies(np.arange(n + m + 1), np.concatenate([q, np.zeros(m, np.int64), [-q.sum()]]))
+        if f.solve() == f.OPTIMAL:
+            break
+    else:
+        return None
+    flow = f.flows(np.arange(len(tail))).reshape(n, -1)
+    out = np.full(n, -1)
+    whole = flow.max(axis=1) == q
+    out[whole] = near[whole, flow[whole].argmax(axis=1)]
+    left = qcap - np.bincount(out[whole], weights=q[whole], minlength=m).astype(np.int64)
+    for i in sorted(np.flatnonzero(~whole), key=lambda i: -q[i]):
+        order = np.argsort(dm[i], kind="stable")
+        room = order[left[order] >= q[i]]
+        if len(room) == 0:
+            return None
+        j = int(room[0])
+        out[i] = j
+        left[j] -= q[i]
+    return meds[out]
+
+
+def polish(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, median_of: np.ndarray, *, k: int = 10,
+           max_pass: int = 20) -> np.ndarray:
+    """Customer moves and swaps between open medians while they shorten the total distance."""
+    cur = median_of.copy()
+    n = len(cur)
+    meds = np.unique(cur)
+    k = min(k, len(meds))
+    near = meds[np.argsort(d[:, meds], axis=1, kind="stable")[:, :k]]
+    load = np.bincount(cur, weights=demand, minlength=n)
+    for _ in range(max_pass):
+        moved = 0
+        for i in range(n):
+            a = cur[i]
+            for b in near[i]:
+                if b == a:
+                    break  # the nearer medians come first: nothing closer than the current one
+                gain = d[i, a] - d[i, b]
+                if gain <= 1e-9:
+                    continue
+                if load[b] + demand[i] <= cap[b] + 1e-9:
+                    cur[i] = b
+                    load[a] -= demand[i]
+                    load[b] += demand[i]
+                    moved += 1
+                    break
+                others = np.flatnonzero(cur == b)
+                delta = gain + d[others, b] - d[others, a]
+                ok = (load[b] + demand[i] - demand[others] <= cap[b] + 1e-9) & \
+                     (load[a] - demand[i] + demand[others] <= cap[a] + 1e-9) & (delta > 1e-9)
+                if ok.any():
+                    o = others[np.flatnonzero(ok)[np.argmax(delta[ok])]]
+                    cur[i], cur[o] = b, a
+                    load[a] += demand[o] - demand[i]
+                    load[b] += demand[i] - demand[o]
+                    moved += 1
+                    break
+        if not moved:
+            break
+    return cur
+
+
+def recentre(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, median_of: np.ndarray) -> np.ndarray:
+    """Each cluster's best member as its median (least total distance, capacity for the cluster's load)."""
+    out = []
+    for m in np.unique(median_of):
+        members = np.flatnonzero(median_of == m)
+        load = demand[members].sum()
+        cost = d[np.ix_(members, members)].sum(axis=0)
+        cost[cap[members] < load] = np.inf
+        best = int(members[np.argmin(cost)])
+        out.append(best if np.isfinite(cost.min()) else int(m))
+    return np.array(out)
+
+
+def assign_fixed(d, demand, cap, meds, *, k: int, integer: bool, time_limit: float, seed: int = 0):
+    """Customers to the medians ``meds``: transportation + repair + polish; the exact GAP if repair fails."""
+    cur = transport_assign(d, demand, cap, meds, k=k)
+    if cur is None:
+        cur = gap_assign(d, demand, cap, meds, time_limit=time_limit, k=k, integer=integer, seed=seed)
+    return None if cur is None else polish(d, demand, cap, cur, k=k)
+
+
+def lloyd(d, demand, cap, meds, *, k: int, integer: bool, t_end: float, rng) -> tuple[np.ndarray | None, float]:
+    """Capacitated Lloyd from ``meds``: assign, re-centre, until the medians stop moving."""
+    n = len(d)
+    best, best_val = None, np.inf
+    for _ in range(50):
+        cur = assign_fixed(d, demand, cap, meds, k=k, integer=integer,
+                           time_limit=max(0.5, t_end - time.perf_counter()), seed=int(rng.integers(1 << 30)))
+        if cur is None:
+            break
+        val = float(d[np.arange(n), cur].sum())
+        if val >= best_val - 1e-9:
+            break
+        best, best_val = cur, val
+        new = recentre(d, demand, cap, cur)
+        if set(new.tolist()) == set(meds.tolist()) or time.perf_counter() > t_end:
+            break
+        meds = new
+    return best, best_val
+
+
+def construct(d, demand, cap, p, *, rng, budget: float, integer: bool) -> np.ndarray | None:
+    """The best of capacitated Lloyd runs from k-means++ seeds within ``budget`` seconds (at least one)."""
+    t_end = time.perf_counter() + budget
+    k = int(min(p, 10))
+    best, best_val = None, np.inf
+    for attempt in range(1000):
+        meds = seed_medians(d, demand, p, rng)
+        if cap[meds].sum() < demand.sum():
+            meds = np.argsort(-cap, kind="stable")[:p] if attempt > 3 else meds
+            if cap[meds].sum() < demand.sum():
+                continue
+        cur, val = lloyd(d, demand, cap, meds, k=k, integer=integer, t_end=t_end, rng=rng)
+        if val < best_val:
+            best, best_val = cur, val
+        if time.perf_counter() > t_end and best is not None:
+            break
+    return best
+
+
+# ----------------------------------------------------------------------------- neighbourhoods
+
+
+def neighbourhood(d, cur, seed_med: int, h: int, kk: int):
+    """Sub-problem around ``seed_med``: its ``h`` nearest medians, their customers, candidate pairs."""
+    meds = np.unique(cur)
+    group = meds[np.argsort(d[seed_med, meds], kind="stable")[:h]]
+    nodes = np.flatnonzero(np.isin(cur, group))
+    outside = np.setdiff1d(meds, group)
+    cand = np.setdiff1d(np.union1d(nodes, group), outside)
+    sub = d[np.ix_(nodes, cand)]
+    kk = min(kk, len(cand))
+    near = np.argpartition(sub, kk - 1, axis=1)[:, :kk] if kk < len(cand) else np.tile(np.arange(len(cand)), (len(nodes), 1))
+    cur_local = np.searchsorted(cand, cur[nodes])
+    pairs = np.unique(np.concatenate([np.repeat(np.arange(len(nodes)), near.shape[1]) * len(cand) + near.ravel(),
+                                      np.arange(len(nodes)) * len(cand) + cur_local]))
+    pi, pj = pairs // len(cand), pairs % len(cand)
+    return group, nodes, cand, pi, pj, sub[pi, pj], cur_local
+
+
+def local_assign(d, demand, cap, nodes: np.ndarray, meds: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """Customers ``nodes`` to medians ``meds`` (transportation + repair + polish), and the cost."""
+    sub = transport_assign(d[np.ix_(nodes, meds)], demand[nodes], cap[meds], np.arange(len(meds)), k=len(meds))
+    if sub is None:
+        return None, np.inf
+    local_cap = cap[meds]
+    sub_d = d[np.ix_(nodes, meds)]
+    sub = polish_local(sub_d, demand[nodes], local_cap, sub)
+    return meds[sub], float(sub_d[np.arange(len(nodes)), sub].sum())
+
+
+def polish_local(dm: np.ndarray, demand: np.ndarray, cap: np.ndarray, assign: np.ndarray) -> np.ndarray:
+    """:func:`polish` for a customer x median cost matrix (medians are columns)."""
+    cur = assign.copy()
+    n, m = dm.shape
+    load = np.bincount(cur, weights=demand, minlength=m)
+    order = np.argsort(dm, axis=1, kind="stable")
+    for _ in range(10):
+        moved = 0
+        for i in range(n):
+            a = cur[i]
+            for b in order[i]:
+                if b == a:
+                    break
+                gain = dm[i, a] - dm[i, b]
+                if load[b] + demand[i] <= cap[b] + 1e-9:
+                    cur[i] = b
+                    load[a] -= demand[i]
+                    load[b] += demand[i]
+                    moved += 1
+                    break
+                others = np.flatnonzero(cur == b)
+                delta = gain + dm[others, b] - dm[others, a]
+                ok = (load[b] + demand[i] - demand[others] <= cap[b] + 1e-9) & \
+                     (load[a] - demand[i] + demand[others] <= cap[a] + 1e-9) & (delta > 1e-9)
+                if ok.any():
+                    o = others[np.flatnonzero(ok)[np.argmax(delta[ok])]]
+                    cur[i], cur[o] = b, a
+                    load[a] += demand[o] - demand[i]
+                    load[b] += demand[i] - demand[o]
+                    moved += 1
+                    break
+        if not moved:
+            break
+    return cur
+
+
+def swap_step(d, demand, cap, cur: np.ndarray, a: int, *, h: int = 3, tries: int = 8,
+              busy: np.ndarray | None = None, exact: float = 0.0, integer: bool = False) -> np.ndarray | None:
+    """Move median ``a`` to one of the ``tries`` non-median nodes nearest to it, re-assigning the
+    customers of ``a`` and of its ``h - 1`` nearest medians; the first improving move, or ``None``.
+
+    A move whose fast assignment comes within ``exact`` (relative) of the current cost is
+    assigned again exactly (the GAP with HiGHS): the fast repair can miss the best packing."""
+    meds = np.unique(cur)
+    group = meds[np.argsort(d[a, meds], kind="stable")[:h]]
+    nodes = np.flatnonzero(np.isin(cur, group))
+    if busy is not None and (np.isin(nodes, busy).any() or np.isin(group, busy).any()):
+        return None
+    base = float(d[nodes, cur[nodes]].sum())
+    others = np.setdiff1d(nodes, meds)
+    cands = others[np.argsort(d[a, others], kind="stable")[:tries]]
+    pos = int(np.flatnonzero(group == a)[0])
+    for b in cands:
+        trial = group.copy()
+        trial[pos] = b
+        new, cost = local_assign(d, demand, cap, nodes, trial)
+        if exact > 0 and cost >= base - 1e-7 and cost < base * (1 + exact):
+            sub = d[np.ix_(nodes, trial)]
+            pi, pj = np.repeat(np.arange(len(nodes)), h), np.tile(np.arange(h), len(nodes))
+            res = solve_arrays(pair_i=pi, pair_j=pj, cost=sub.ravel(), demand=demand[nodes], cap=cap[trial], p=None,
+                               time_limit=0.5, open_fixed=True, integer_costs=integer)
+            if res.median_of is not None:
+                new, cost = trial[res.median_of], float(sub[np.arange(len(nodes)), res.median_of].sum())
+        if new is not None and cost < base - 1e-7:
+            out = cur.copy()
+            out[nodes] = new
+            return out
+    return None
+
+
+def swap_search(d, demand, cap, cur, *, rng, t_end: float, h: int = 3, tries: int = 8, exact: float = 0.0,
+                integer: bool = False) -> np.ndarray:
+    """Median moves (:func:`swap_step`) in random order until a whole pass finds none, or time is up."""
+    while time.perf_counter() < t_end:
+        moved = 0
+        for a in rng.permutation(np.unique(cur)):
+            if time.perf_counter() > t_end:
+                break
+            if not (cur == a).any():
+                continue
+            new = swap_step(d, demand, cap, cur, int(a), h=h, tries=tries, exact=exact, integer=integer)
+            if new is not None:
+                cur, moved = new, moved + 1
+        if not moved:
+            break
+    return cur
+
+
+class _Search:
+    """State of one run: the current solution and the rules for choosing neighbourhoods."""
+
+    def __init__(self, d, demand, cap, p, cur, *, rng, integer, step, log):
+        self.d, self.demand, self.cap, self.p = d, demand, cap, p
+        self.cur, self.rng, self.integer, self.step, self.log = cur, rng, integer, step, log
+        n = len(d)
+        self.per = n / p
+        self.h = 2  # medians per neighbourhood, grows when every median rests
+        self.kk = int(max(12, 3 * self.per))
+        self.max_h = max(2, int(150 // self.per))  # at most ~150 customers in one sub-problem
+        self.rested: set[int] = set()
+        self.steps = self.improved = 0
+
+    def value(self, median_of=None) -> float:
+        m = self.cur if median_of is None else median_of
+        return float(self.d[np.arange(len(m)), m].sum())
+
+    def pick(self, busy: np.ndarray | None):
+        """A neighbourhood disjoint from ``busy`` (customers and medians of a sub-problem in flight)."""
+        meds = np.unique(self.cur)
+        free = [m for m in meds.tolist() if m not in self.rested]
+        if not free:
+            self.rested.clear()
+            self.h = self.h + 1 if self.h < min(self.max_h, len(meds) - 1) else 2
+            if self.log:
+                self.log(f"every median rests: neighbourhoods of {self.h} medians now, value {self.value():.2f}")
+            free = meds.tolist()
+        h = min(self.h, len(meds))
+        for _ in range(20):
+            s = int(free[self.rng.integers(len(free))])
+            nb = neighbourhood(self.d, self.cur, s, h, self.kk)
+            if busy is None or not (np.isin(nb[1], busy).any() or np.isin(nb[0], busy).any()):
+                return s, nb
+        return None
+
+    def limit(self) -> float:
+        return self.step * (self.h - 1) / 2
+
+    def task(self, nb, time_limit):
+        group, nodes, cand, pi, pj, cost, cur_local = nb
+        return dict(pair_i=pi, pair_j=pj, cost=cost, demand=self.demand[nodes], cap=self.cap[cand], p=len(group),
+                    time_limit=time_limit, hint=cur_local, integer_costs=self.integer,
+                    seed=int(self.rng.integers(1 << 30)))
+
+    def apply(self, s, nb, res: MipResult) -> bool:
+        group, nodes, cand = nb[0], nb[1], nb[2]
+        self.steps += 1
+        if res.median_of is None:
+            return False
+        old = float(self.d[nodes, self.cur[nodes]].sum())
+        new_meds = cand[res.median_of]
+        new = float(self.d[nodes, new_meds].sum())
+        if new < old - 1e-7:
+            self.cur = self.cur.copy()
+            self.cur[nodes] = new_meds
+            self.rested.difference_update(group.tolist())
+            self.improved += 1
+            return True
+        self.rested.add(s)
+        return False
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def _pool():
+    return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+
+
+def _warm_up() -> int:
+    import highspy  # noqa: F401  (the worker imports HiGHS while the main process constructs)
+
+    return 0
+
+
+def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0, k: int = 30,
+        integer: bool = False, log=None) -> dict:
+    """The whole matheuristic; returns the best ``median_of`` and what the run did."""
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    n = len(d)
+    rng = np.random.default_rng(seed)
+    pool = _pool() if workers >= 2 else None
+    if pool is not None:
+        pool.submit(_warm_up)
+    try:
+        cur = construct(d, demand, cap, p, rng=rng, budget=max(0.5, 0.1 * time_limit), integer=integer)
+        if cur is None:
+            return dict(median_of=None, status="UNKNOWN", bound=None, first=None, steps=0, mip=None)
+        first = time.perf_counter() - t0
+        if log:
+            log(f"construction {float(d[np.arange(n), cur].sum()):.2f}")
+        for h in (3, 4, 5):
+            cur = swap_search(d, demand, cap, cur, rng=rng, h=h, tries=4 * h,
+                              t_end=min(deadline, t0 + 0.25 * time_limit))
+        if log:
+            log(f"median moves {float(d[np.arange(n), cur].sum()):.2f}")
+        search = _Search(d, demand, cap, p, cur, rng=rng, integer=integer, step=0.6, log=log)
+        full = full_pairs = None
+        whole: Future | None = None
+        pending: tuple | None = None  # (seed, neighbourhood, future) in the worker
+        mip_at = time.perf_counter() if n <= MIP_MAX_N else np.inf
+        mip_info = None
+        while time.perf_counter() < deadline - 0.05:
+            now = time.perf_counter()
+            if whole is None and mip_info is None and now >= mip_at and (pool is None or pending is None):
+                kfull = min(n, k)
+                near = np.argsort(d, axis=1, kind="stable")[:, :kfull]
+                pairs = np.unique(np.concatenate([np.arange(n).repeat(kfull) * n + near.ravel(),
+                                                  np.arange(n) * n + search.cur]))
+                full_pairs = kfull >= n
+                full = dict(pair_i=pairs // n, pair_j=pairs % n, cost=d.ravel()[pairs], demand=demand, cap=cap, p=p,
+                            hint=search.cur, integer_costs=integer, seed=seed, threads=1)
+                if pool is not None and pending is None:
+                    whole = pool.submit(solve_arrays, **full, time_limit=deadline - now)
+                else:  # one process: the whole model for the rest of the time, then stop
+                    res = solve_arrays(**full, time_limit=deadline - now)
+                    mip_info = _take_whole(search, res, full_pairs)
+                    break
+            if whole is not None and whole.done():
+                mip_info = _take_whole(search, whole.result(), full_pairs)
+                whole = None
+                if mip_info["proved"]:
+                    break
+            if pending is not None and pending[2].done():
+                search.apply(pending[0], pending[1], pending[2].result())
+                pending = None
+            if pool is not None and whole is None and pending is None and (mip_info is not None or n > MIP_MAX_N
+                                                                          or now < mip_at):
+                got = search.pick(None)
+                if got is not None:
+                    pending = (got[0], got[1], pool.submit(solve_arrays, **search.task(got[1], min(
+                        search.limit(), deadline - time.perf_counter()))))
+            busy = None
+            if pending is not None:
+                busy = np.concatenate([pending[1][1], pending[1][0], pending[1][2]])
+            got = search.pick(busy)
+            if got is None:
+                time.sleep(0.01)
+                continue
+            limit = min(search.limit(), deadline - time.perf_counter())
+            if limit < 0.05:
+                break
+            search.apply(got[0], got[1], solve_arrays(**search.task(got[1], limit)))
+        if whole is not None:
+            res = whole.result()  # ends by the deadline (its own time limit)
+            mip_info = _take_whole(search, res, full_pairs)
+        if pending is not None:
+            search.apply(pending[0], pending[1], pending[2].result())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    if n <= 2 * MIP_MAX_N and not (mip_info and mip_info["proved"]):
+        meds = np.unique(search.cur)
+        again = gap_assign(d, demand, cap, meds, time_limit=max(1.0, 0.02 * time_limit), k=min(len(meds), 10),
+                           integer=integer, seed=seed)
+        if again is not None and search.value(again) < search.value() - 1e-7:
+            search.cur = again
+    proved = bool(mip_info and mip_info["proved"])
+    return dict(median_of=search.cur, status="OPTIMAL" if proved else "FEASIBLE",
+                bound=mip_info["bound"] if mip_info and mip_info["full"] else None, first=first,
+                steps=search.steps, improved=search.improved, mip=mip_info)
+
+
+def _take_whole(search: _Search, res: MipResult, full_pairs: bool) -> dict:
+    if res.median_of is not None and search.value(res.median_of) < search.value() - 1e-7:
+        search.cur = res.median_of.copy()
+    proved = res.status == "Optimal" and full_pairs
+    return dict(status=res.status, bound=res.bound, wall=res.wall, full=full_pairs, proved=proved)

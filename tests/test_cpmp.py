@@ -1,0 +1,90 @@
+"""The capacitated p-median solver (planner.assign.cpmp*): small instances it must solve exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planner.assign.cpmp import Instance, read_instance, solve_cpmp
+from planner.assign.cpmp_lns import polish, transport_assign
+from planner.assign.cpmp_mip import solve_arrays
+
+PMEDCAP = Path(__file__).resolve().parents[2] / "shared" / "bench" / "pmedcap"
+
+
+def _line_instance() -> Instance:
+    """Two tight groups of three on a line, capacity for exactly one group each (p = 2).
+
+    The optimum opens the middle node of each group: cost 2 + 2 = 4 (unit gaps, truncated distances).
+    """
+    xy = np.array([[0, 0], [1, 0], [2, 0], [10, 0], [11, 0], [12, 0]], float)
+    return Instance("line", xy, cap=np.full(6, 3.0), demand=np.ones(6), p=2, truncate=True)
+
+
+def _brute_force(inst: Instance) -> float:
+    """Every choice of medians, every assignment: the exact optimum of a tiny instance."""
+    import itertools
+
+    d = inst.dist()
+    best = np.inf
+    for meds in itertools.combinations(range(inst.n), inst.p):
+        for choice in itertools.product(meds, repeat=inst.n):
+            m = np.array(choice)
+            if inst.feasible(m):
+                best = min(best, inst.value(m))
+    return best
+
+
+def test_mip_solves_a_hand_made_instance_to_its_optimum():
+    inst = _line_instance()
+    n = inst.n
+    pi, pj = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    res = solve_arrays(pair_i=pi, pair_j=pj, cost=inst.dist()[pi, pj], demand=inst.demand, cap=inst.cap, p=2,
+                       time_limit=10, integer_costs=True)
+    assert res.status == "Optimal"
+    assert res.objective == pytest.approx(4.0)
+    assert sorted(np.unique(res.median_of).tolist()) == [1, 4]
+
+
+def test_solver_matches_brute_force_on_a_small_random_instance():
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 50, size=(7, 2))
+    demand = rng.integers(1, 6, size=7).astype(float)
+    inst = Instance("rand7", xy, cap=np.full(7, 12.0), demand=demand, p=3, truncate=True)
+    res = solve_cpmp(inst, time_limit=3, workers=1, seed=0, k=inst.n)
+    assert inst.feasible(res.median_of)
+    assert res.value == pytest.approx(_brute_force(inst))
+
+
+def test_capacity_binds_the_assignment():
+    """Five customers next to median 0 but room for three: two must go to the far median."""
+    d = np.array([[0, 9], [1, 9], [1, 9], [1, 9], [1, 9], [9, 0]], float)
+    full = np.zeros((6, 6))
+    full[:, 0], full[:, 5] = d[:, 0], d[:, 1]
+    meds = np.array([0, 5])
+    cap = np.array([3.0, 0, 0, 0, 0, 10.0])
+    out = polish(full, np.ones(6), cap, transport_assign(full, np.ones(6), cap, meds, k=2), k=2)
+    assert np.bincount(out, minlength=6)[0] == 3
+    assert np.bincount(out, minlength=6)[5] == 3
+
+
+def test_read_instance_rejects_a_short_file(tmp_path):
+    f = tmp_path / "bad.txt"
+    f.write_text("3 1\n0 0 10 1\n1 1 10 1\n")
+    with pytest.raises(ValueError, match="bad.txt"):
+        read_instance(f)
+
+
+@pytest.mark.skipif(not (PMEDCAP / "instances" / "oc" / "cpmp01.txt").exists(), reason="shared pmedcap set absent")
+@pytest.mark.parametrize("name,optimum", [("cpmp01", 713), ("cpmp05", 664)])
+def test_osman_christofides_instances_reach_their_published_optimum(name, optimum):
+    inst = read_instance(PMEDCAP / "instances" / "oc" / f"{name}.txt")
+    res = solve_cpmp(inst, time_limit=5, workers=1, seed=0, k=inst.n)
+    m = res.median_of
+    assert len(m) == inst.n  # each node assigned exactly once
+    assert len(np.unique(m)) == inst.p  # p medians
+    load = np.bincount(m, weights=inst.demand, minlength=inst.n)
+    assert (load <= inst.cap + 1e-9).all()  # capacities respected
+    assert res.value == optimum
