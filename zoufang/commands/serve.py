@@ -2,8 +2,12 @@
 
 The app database (accounts, visits, problems) is ``--db URL`` (SQLite file
 or PostgreSQL URL), by default ``zoufang.sqlite`` next to the campaign; its
-migrations run at start. With no admin account yet, one named ``admin`` is
-created and its password printed once.
+migrations run at start. With ``--db`` (a shared server for many offices) the
+campaign's areas and places and the plan's teams are also imported into it
+(``areas``, ``places``, ``area_counters``: :mod:`web.shared`), once: a restart
+with the same files writes nothing. ``--import/--no-import`` overrides that.
+With no admin account yet, one named ``admin`` is created and its password
+printed once.
 
 Served by waitress (a production WSGI server, pure Python, also on Windows)
 when it is installed, else by Flask's development server; ``--dev`` always
@@ -37,15 +41,18 @@ import click
 @click.option("--db", "db_url", default=None,
               help="App database: a SQLite file or URL, or postgresql://user:pass@host/name. "
                    "Default: $ZOUFANG_DATABASE_URL, else zoufang.sqlite next to the campaign.")
+@click.option("--import/--no-import", "import_places", default=None,
+              help="Import the campaign's areas and places and the plan's teams into the database "
+                   "(idempotent). Default: yes with --db, no otherwise.")
 @click.option("--dev", is_flag=True, help="Flask's development server with debugger and reloader.")
-def command(campaign, plan, host, port, tile_url, tile_crs, language, threads, db_url, dev):
+def command(campaign, plan, host, port, tile_url, tile_crs, language, threads, db_url, import_places, dev):
     """Serve the planning site for CAMPAIGN (a campaign GeoPackage) on HOST:PORT."""
     serve(campaign, plan, host=host, port=port, tile_url=tile_url, tile_crs=tile_crs,
-          language=language, threads=threads, dev=dev, db_url=db_url)
+          language=language, threads=threads, dev=dev, db_url=db_url, import_places=import_places)
 
 
 def make_app(campaign, plan=None, *, tile_url=None, tile_crs="wgs84", language="zh", db_url=None,
-             before_serving=None):
+             before_serving=None, import_places=None):
     """The site for ``campaign`` with its data loaded, so that a broken file is
     reported here, at start, rather than on the first page view."""
     import os
@@ -76,10 +83,32 @@ def make_app(campaign, plan=None, *, tile_url=None, tile_crs="wgs84", language="
         + (f"; plan {plan}: {len(data.teams)} teams" if plan else "; no plan")
     )
     click.echo(f"app database {_shown_url(app.config['DATABASE_URL'])} (migrated)")
+    if import_places if import_places is not None else bool(db_url):
+        _import_places(app)
     if before_serving is not None:
         before_serving(app)
     _first_admin(app)
     return app
+
+
+def _import_places(app) -> None:
+    """Areas, places and area counters into the database (skipped when the files are unchanged)."""
+    import time
+
+    from geodata.store import ImportDataError
+    from web.shared import ensure_imported
+
+    t = time.perf_counter()
+    try:
+        with app.app_context():
+            res = ensure_imported(app)
+    except ImportDataError as exc:
+        raise click.ClickException(f"cannot import the campaign into the database: {exc}") from None
+    if res["status"] == "unchanged":
+        click.echo("campaign already in the database (same files): nothing imported")
+    else:
+        click.echo(f"imported {res['areas']:,} areas and {res['places']:,} households and enterprises into the "
+                   f"database in {time.perf_counter() - t:.1f} s ({res['counters']:,} area counters)")
 
 
 def _shown_url(url: str) -> str:
@@ -104,11 +133,11 @@ def _first_admin(app) -> None:
 
 
 def serve(campaign, plan=None, *, host="127.0.0.1", port=5000, tile_url=None, tile_crs="wgs84",
-          language="zh", threads=4, dev=False, db_url=None, before_serving=None):
+          language="zh", threads=4, dev=False, db_url=None, before_serving=None, import_places=None):
     """Load the campaign and serve the site until interrupted. ``before_serving(app)``
     runs once the app is ready (the demo creates its accounts there)."""
     app = make_app(campaign, plan, tile_url=tile_url, tile_crs=tile_crs, language=language, db_url=db_url,
-                   before_serving=before_serving)
+                   before_serving=before_serving, import_places=import_places)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"zoufang site on http://{shown}:{port}/ (Ctrl+C stops)")
     _run(app, host=host, port=port, threads=threads, dev=dev)
