@@ -288,16 +288,18 @@ def bump_area_counters(conn, campaign_id: int, changes: list[tuple[str, str, dic
     changes = [ch for ch in changes if ch[0] in PLACE_TYPES]
     if not changes:
         return
-    keys = sorted({(et, eid) for et, eid, _, _ in changes})
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for et, eid in sorted({(et, eid) for et, eid, _, _ in changes}):
+        by_type[et].append(eid)
     found = {}
-    for i in range(0, len(keys), 500):
-        part = keys[i:i + 500]
-        rows = conn.execute(select(Place.entity_type, Place.entity_id, Place.county_id, Place.town_id,
-                                   Place.village_id, Place.grid_id, Place.phone_ok)
-                            .where(Place.campaign_id == campaign_id,
-                                   Place.entity_id.in_([k[1] for k in part]))).all()
-        for r in rows:
-            found[(r[0], r[1])] = r
+    for et, ids in by_type.items():  # (campaign_id, entity_type, entity_id): the unique index
+        for i in range(0, len(ids), 500):
+            rows = conn.execute(select(Place.entity_type, Place.entity_id, Place.county_id, Place.town_id,
+                                       Place.village_id, Place.grid_id, Place.phone_ok)
+                                .where(Place.campaign_id == campaign_id, Place.entity_type == et,
+                                       Place.entity_id.in_(ids[i:i + 500]))).all()
+            for r in rows:
+                found[(r[0], r[1])] = r
     if not found:
         return  # the campaign's places are not imported: nothing to keep up to date
     delta: dict[tuple[str, str], dict] = defaultdict(lambda: defaultdict(int))
