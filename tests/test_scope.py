@@ -247,3 +247,27 @@ def test_the_admin_page_creates_a_county_account(site):
     site.ids["k3"] = k3.id
     got = as_(site, "k3").get("/api/coverage").get_json()
     assert {v["village_id"][:2] for v in got["by_village"]} == {"K3"}
+
+
+def test_places_in_view_and_coverage_by_polygon_from_the_database_are_scoped(site, province):
+    k1, prov = as_(site, "k1_leader"), as_(site, "prov_leader")
+    b = province.households.to_crs(4326).total_bounds
+    bbox = ",".join(str(v) for v in (b[0] - 0.01, b[1] - 0.01, b[2] + 0.01, b[3] + 0.01))
+    got = k1.get(f"/api/places.geojson?bbox={bbox}&type=household").get_json()
+    ids = {f["properties"]["entity_id"] for f in got["features"]}
+    assert ids == set(province.households.household_id[province.households.household_id.str.startswith("K1")])
+    assert not {"head_name", "phone", "address"} & set(got["features"][0]["properties"])
+    covered = {f["properties"]["entity_id"] for f in got["features"] if f["properties"]["covered"]}
+    assert covered == {site.h["K1"]}
+    assert len(prov.get(f"/api/places.geojson?bbox={bbox}&type=household").get_json()["features"]) == \
+        len(province.households)
+    assert k1.get("/api/places.geojson").status_code == 400
+    assert k1.get("/api/places.geojson?bbox=1,2,x,4").status_code == 400
+    k1_v = next(v for v in province.villages.village_id if v.startswith("K1"))
+    k2_v = next(v for v in province.villages.village_id if v.startswith("K2"))
+    r = k1.get(f"/api/coverage/polygon?level=village&id={k1_v}").get_json()
+    n = int((province.households.village_id == k1_v).sum())
+    assert r["households"] == n
+    assert k1.get(f"/api/coverage/polygon?level=village&id={k2_v}").status_code == 403
+    assert prov.get(f"/api/coverage/polygon?level=village&id={k2_v}").status_code == 200
+    assert prov.get("/api/coverage/polygon?level=village&id=NOPE").status_code == 404

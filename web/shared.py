@@ -14,6 +14,13 @@ run or move) makes a new fingerprint and the next roll-up imports again.
     households_covered, enterprises, enterprises_covered, not_home_backlog, visits,
     coverage}], "totals": {...}}``, restricted to the account's counties
     (:mod:`web.scope`); a ``county`` outside them is 403.
+``GET /api/places.geojson?bbox=west,south,east,north&type=household|enterprise&limit=N``
+    Households / enterprises in the view from the database (PostGIS ``&&`` on the GiST
+    index when present): ids, grid, village, team and ``covered`` only, no personal
+    column; the account's counties only; ``total``/``truncated`` as the layers API.
+``GET /api/coverage/polygon?level=village&id=ID``
+    Households and enterprises inside that area's outline and how many are covered
+    (PostGIS ``ST_Intersects`` when present); 403 for an area in another county.
 """
 
 from __future__ import annotations
@@ -93,6 +100,58 @@ def rollup():
         totals = store.totals(s, campaign_id=db.campaign_id(), county_ids=counties)
     frame = frame.astype(object).where(frame.notna(), None)
     return jsonify(level=level, areas=frame.to_dict("records"), totals=totals)
+
+
+@bp.route("/places.geojson")
+def places():
+    from web.data import LayerQueryError, parse_bbox
+
+    try:
+        bbox = parse_bbox(request.args.get("bbox"))
+    except LayerQueryError as exc:
+        return jsonify(error=str(exc)), 400
+    if bbox is None:
+        return jsonify(error="give bbox=west,south,east,north (degrees, WGS-84)"), 400
+    etype = request.args.get("type") or None
+    if etype not in (None, *store.areas.PLACE_TYPES):
+        return jsonify(error=f"type must be household or enterprise, not {etype!r}"), 400
+    most = int(current_app.config.get("API_MAX_FEATURES", 20000))
+    try:
+        limit = min(int(request.args.get("limit", most)), most)
+    except ValueError:
+        return jsonify(error=f"limit must be a whole number, got {request.args['limit']!r}"), 400
+    ensure_imported()
+    sc = scope.current_scope()
+    with db.session() as s:
+        frame = store.places_in_view(s, campaign_id=db.campaign_id(), bbox=bbox, entity_type=etype,
+                                     county_ids=None if sc.whole else sorted(sc.counties), limit=limit + 1)
+    truncated = len(frame) > limit
+    frame = frame.head(limit)
+    props = ["entity_type", "entity_id", "county_id", "village_id", "grid_id", "team_id", "covered"]
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                 "properties": {k: (bool(r[k]) if k == "covered" else r[k]) for k in props}}
+                for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    response = current_app.json.response({"type": "FeatureCollection", "features": features,
+                                          "truncated": truncated})
+    response.mimetype = "application/geo+json"
+    return response
+
+
+@bp.route("/coverage/polygon")
+def polygon_coverage():
+    level, area_id = request.args.get("level", "village"), request.args.get("id", "")
+    if level not in store.areas.LEVELS:
+        return jsonify(error=f"level must be one of {', '.join(store.areas.LEVELS)}, not {level!r}"), 400
+    scope.check_area(level, area_id)
+    ensure_imported()
+    sc = scope.current_scope()
+    with db.session() as s:
+        poly = store.area_geometry(s, campaign_id=db.campaign_id(), level=level, area_id=area_id)
+        if poly is None:
+            return jsonify(error=f"no {level} {area_id!r} with an outline in this campaign"), 404
+        figures = store.coverage_in_polygon(s, campaign_id=db.campaign_id(), polygon=poly,
+                                            county_ids=None if sc.whole else sorted(sc.counties))
+    return jsonify(level=level, id=area_id, **figures)
 
 
 def init_app(app: Flask) -> None:
