@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import numpy as np
@@ -399,6 +399,57 @@ class _Search:
 # ----------------------------------------------------------------------------- the run
 
 
+def distance_matrix(xy: np.ndarray, truncate: bool) -> np.ndarray:
+    """Euclidean distances, truncated to integers when ``truncate`` (the Osman-Christofides convention)."""
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    return np.floor(d) if truncate else d
+
+
+def improve(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool, log=None) -> tuple[np.ndarray, int, int]:
+    """Median moves to a local optimum, then exact HiGHS neighbourhoods until ``t_end``."""
+    rng = np.random.default_rng(seed)
+    for h in (3, 4, 5):
+        cur = swap_search(d, demand, cap, cur, rng=rng, h=h, tries=4 * h, t_end=t_end)
+    search = _Search(d, demand, cap, len(np.unique(cur)), cur, rng=rng, integer=integer, step=0.6, log=log)
+    search.h = min(3, search.max_h)
+    while time.perf_counter() < t_end - 0.05:
+        got = search.pick(None)
+        limit = min(search.limit(), t_end - time.perf_counter())
+        if got is None or limit < 0.05:
+            break
+        search.apply(got[0], got[1], solve_arrays(**search.task(got[1], limit)))
+    return search.cur, search.steps, search.improved
+
+
+def improve_part(xy, truncate, demand, cap, cur, budget, seed) -> tuple[np.ndarray, int, int]:
+    """:func:`improve` on a part of an instance, in a worker process (it computes its own distances)."""
+    t_end = time.perf_counter() + budget
+    return improve(distance_matrix(xy, truncate), demand, cap, cur, t_end=t_end, seed=seed, integer=truncate)
+
+
+def halves(xy: np.ndarray, cur: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Split the medians by a line through their centre, in a random direction, into two halves whose
+    customers (medians included) do not mix: the customer sets of the two halves."""
+    meds = np.unique(cur)
+    u = rng.normal(size=2)
+    proj = xy[meds] @ u
+    side = dict(zip(meds.tolist(), (proj <= np.median(proj)).tolist()))
+    for _ in range(10):  # a median served by a median of the other half goes with it
+        moved = False
+        for m in meds.tolist():
+            if side[int(cur[m])] != side[m]:
+                side[m] = side[int(cur[m])]
+                moved = True
+        if not moved:
+            break
+    else:
+        for m in meds.tolist():
+            if side[int(cur[m])] != side[m]:
+                side[m] = side[int(cur[m])] = True
+    in_a = np.array([side[int(m)] for m in cur])
+    return np.flatnonzero(in_a), np.flatnonzero(~in_a)
+
+
 def _pool():
     return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
 
@@ -410,96 +461,100 @@ def _warm_up() -> int:
 
 
 def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0, k: int = 30,
-        integer: bool = False, log=None) -> dict:
-    """The whole matheuristic; returns the best ``median_of`` and what the run did."""
+        integer: bool = False, xy: np.ndarray | None = None, log=None) -> dict:
+    """The whole matheuristic; returns the best ``median_of`` and what the run did.
+
+    ``xy`` (coordinates) lets a worker process rebuild distances for its half; without it, one process.
+    """
     t0 = time.perf_counter()
-    deadline = t0 + time_limit
     n = len(d)
+    final_gap = n <= 2 * MIP_MAX_N
+    deadline = t0 + time_limit - (min(1.0, 0.03 * time_limit) if final_gap else 0.1)  # the rest: the final GAP
     rng = np.random.default_rng(seed)
-    pool = _pool() if workers >= 2 else None
+    pool = _pool() if workers >= 2 and xy is not None else None
     if pool is not None:
         pool.submit(_warm_up)
+    steps = improved = 0
+    mip_info = None
+    value = lambda m: float(d[np.arange(n), m].sum())  # noqa: E731
     try:
         cur = construct(d, demand, cap, p, rng=rng, budget=max(0.5, 0.1 * time_limit), integer=integer)
         if cur is None:
-            return dict(median_of=None, status="UNKNOWN", bound=None, first=None, steps=0, mip=None)
+            return dict(median_of=None, status="UNKNOWN", bound=None, first=None, steps=0, improved=0, mip=None)
         first = time.perf_counter() - t0
         if log:
-            log(f"construction {float(d[np.arange(n), cur].sum()):.2f}")
-        for h in (3, 4, 5):
-            cur = swap_search(d, demand, cap, cur, rng=rng, h=h, tries=4 * h,
-                              t_end=min(deadline, t0 + 0.25 * time_limit))
-        if log:
-            log(f"median moves {float(d[np.arange(n), cur].sum()):.2f}")
-        search = _Search(d, demand, cap, p, cur, rng=rng, integer=integer, step=0.6, log=log)
-        full = full_pairs = None
-        whole: Future | None = None
-        pending: tuple | None = None  # (seed, neighbourhood, future) in the worker
-        mip_at = time.perf_counter() if n <= MIP_MAX_N else np.inf
-        mip_info = None
-        while time.perf_counter() < deadline - 0.05:
-            now = time.perf_counter()
-            if whole is None and mip_info is None and now >= mip_at and (pool is None or pending is None):
-                kfull = min(n, k)
-                near = np.argsort(d, axis=1, kind="stable")[:, :kfull]
-                pairs = np.unique(np.concatenate([np.arange(n).repeat(kfull) * n + near.ravel(),
-                                                  np.arange(n) * n + search.cur]))
-                full_pairs = kfull >= n
-                full = dict(pair_i=pairs // n, pair_j=pairs % n, cost=d.ravel()[pairs], demand=demand, cap=cap, p=p,
-                            hint=search.cur, integer_costs=integer, seed=seed, threads=1)
-                if pool is not None and pending is None:
-                    whole = pool.submit(solve_arrays, **full, time_limit=deadline - now)
-                else:  # one process: the whole model for the rest of the time, then stop
-                    res = solve_arrays(**full, time_limit=deadline - now)
-                    mip_info = _take_whole(search, res, full_pairs)
-                    break
-            if whole is not None and whole.done():
-                mip_info = _take_whole(search, whole.result(), full_pairs)
-                whole = None
-                if mip_info["proved"]:
-                    break
-            if pending is not None and pending[2].done():
-                search.apply(pending[0], pending[1], pending[2].result())
-                pending = None
-            if pool is not None and whole is None and pending is None and (mip_info is not None or n > MIP_MAX_N
-                                                                          or now < mip_at):
-                got = search.pick(None)
-                if got is not None:
-                    pending = (got[0], got[1], pool.submit(solve_arrays, **search.task(got[1], min(
-                        search.limit(), deadline - time.perf_counter()))))
-            busy = None
-            if pending is not None:
-                busy = np.concatenate([pending[1][1], pending[1][0], pending[1][2]])
-            got = search.pick(busy)
-            if got is None:
-                time.sleep(0.01)
-                continue
-            limit = min(search.limit(), deadline - time.perf_counter())
-            if limit < 0.05:
-                break
-            search.apply(got[0], got[1], solve_arrays(**search.task(got[1], limit)))
-        if whole is not None:
-            res = whole.result()  # ends by the deadline (its own time limit)
-            mip_info = _take_whole(search, res, full_pairs)
-        if pending is not None:
-            search.apply(pending[0], pending[1], pending[2].result())
+            log(f"construction {value(cur):.2f}")
+        whole_model = None
+        if n <= MIP_MAX_N:
+            kfull = min(n, k)
+            near = np.argsort(d, axis=1, kind="stable")[:, :kfull]
+            full_pairs = kfull >= n
+            whole_model = dict(near=near, full=full_pairs)
+
+        def whole_task(sol, limit):
+            pairs = np.unique(np.concatenate([np.arange(n).repeat(whole_model["near"].shape[1]) * n
+                                              + whole_model["near"].ravel(), np.arange(n) * n + sol]))
+            return dict(pair_i=pairs // n, pair_j=pairs % n, cost=d.ravel()[pairs], demand=demand, cap=cap, p=p,
+                        hint=sol, integer_costs=integer, seed=seed, threads=1, time_limit=limit)
+
+        if pool is not None and whole_model is not None:
+            # the worker solves the whole model from the construction; the main process searches meanwhile
+            fut = pool.submit(solve_arrays, **whole_task(cur, deadline - time.perf_counter()))
+            while time.perf_counter() < deadline - 0.05 and not fut.done():
+                slot = min(deadline, time.perf_counter() + max(1.0, 0.1 * time_limit))
+                cur, st, im = improve(d, demand, cap, cur, t_end=slot, seed=int(rng.integers(1 << 30)),
+                                      integer=integer, log=log)
+                steps, improved = steps + st, improved + im
+            mip_info = _take_whole(fut.result(), whole_model["full"])
+            if mip_info["median_of"] is not None and value(mip_info["median_of"]) < value(cur) - 1e-7:
+                cur = mip_info["median_of"]
+            if not mip_info["proved"] and time.perf_counter() < deadline - 0.1:
+                cur, st, im = improve(d, demand, cap, cur, t_end=deadline, seed=seed + 1, integer=integer, log=log)
+                steps, improved = steps + st, improved + im
+        elif pool is not None:
+            rounds = 0
+            while deadline - time.perf_counter() > 0.5:
+                slot = min(deadline - time.perf_counter(), max(3.0, 0.12 * time_limit))
+                a, b = halves(xy, cur, rng)
+                loc_a = np.searchsorted(a, cur[a])
+                fut = pool.submit(improve_part, xy[a], integer, demand[a], cap[a], loc_a, slot,
+                                  int(rng.integers(1 << 30)))
+                loc_b = np.searchsorted(b, cur[b])
+                res_b, st, im = improve(d[np.ix_(b, b)], demand[b], cap[b], loc_b, integer=integer,
+                                        t_end=time.perf_counter() + slot, seed=int(rng.integers(1 << 30)))
+                res_a, st2, im2 = fut.result()
+                new = cur.copy()
+                new[a], new[b] = a[res_a], b[res_b]
+                if value(new) <= value(cur) + 1e-7:
+                    cur = new
+                steps, improved, rounds = steps + st + st2, improved + im + im2, rounds + 1
+                if log:
+                    log(f"round {rounds}: {value(cur):.2f}")
+        else:
+            split = t0 + 0.5 * time_limit if whole_model is not None else deadline
+            cur, steps, improved = improve(d, demand, cap, cur, t_end=split, seed=seed, integer=integer, log=log)
+            if whole_model is not None and deadline - time.perf_counter() > 0.1:
+                mip_info = _take_whole(solve_arrays(**whole_task(cur, deadline - time.perf_counter())),
+                                       whole_model["full"])
+                if mip_info["median_of"] is not None and value(mip_info["median_of"]) < value(cur) - 1e-7:
+                    cur = mip_info["median_of"]
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-    if n <= 2 * MIP_MAX_N and not (mip_info and mip_info["proved"]):
-        meds = np.unique(search.cur)
-        again = gap_assign(d, demand, cap, meds, time_limit=max(1.0, 0.02 * time_limit), k=min(len(meds), 10),
-                           integer=integer, seed=seed)
-        if again is not None and search.value(again) < search.value() - 1e-7:
-            search.cur = again
     proved = bool(mip_info and mip_info["proved"])
-    return dict(median_of=search.cur, status="OPTIMAL" if proved else "FEASIBLE",
+    if final_gap and not proved:  # the best assignment to the final medians
+        meds = np.unique(cur)
+        again = gap_assign(d, demand, cap, meds, time_limit=max(0.1, t0 + time_limit - time.perf_counter()),
+                           k=min(len(meds), 10),
+                           integer=integer, seed=seed)
+        if again is not None and value(again) < value(cur) - 1e-7:
+            cur = again
+    return dict(median_of=cur, status="OPTIMAL" if proved else "FEASIBLE",
                 bound=mip_info["bound"] if mip_info and mip_info["full"] else None, first=first,
-                steps=search.steps, improved=search.improved, mip=mip_info)
+                steps=steps, improved=improved, mip={k_: v for k_, v in (mip_info or {}).items() if k_ != "median_of"})
 
 
-def _take_whole(search: _Search, res: MipResult, full_pairs: bool) -> dict:
-    if res.median_of is not None and search.value(res.median_of) < search.value() - 1e-7:
-        search.cur = res.median_of.copy()
+def _take_whole(res: MipResult, full_pairs: bool) -> dict:
     proved = res.status == "Optimal" and full_pairs
-    return dict(status=res.status, bound=res.bound, wall=res.wall, full=full_pairs, proved=proved)
+    return dict(status=res.status, bound=res.bound, wall=res.wall, full=full_pairs, proved=proved,
+                median_of=res.median_of)
