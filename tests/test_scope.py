@@ -119,6 +119,10 @@ def test_map_and_coverage_api_show_only_the_accounts_counties(site):
         assert cov["totals"]["households_covered"] == len(want)
         m = client.get("/api/coverage/map.geojson?layer=grids").get_json()
         assert {g[:2] for g in _ids(m["features"], "grid_id")} == want
+        vil = client.get("/api/coverage/map.geojson?layer=villages").get_json()
+        assert {v[:2] for v in _ids(vil["features"], "village_id")} == want
+        heat = client.get("/api/coverage/map.geojson?layer=heat").get_json()
+        assert {g[:2] for g in _ids(heat["features"], "grid_id")} == want
         pts = client.get("/api/coverage/map.geojson?layer=households").get_json()
         assert {h[:2] for h in _ids(pts["features"], "household_id")} == want
         camp = client.get("/api/campaign").get_json()
@@ -196,6 +200,7 @@ def test_planner_pages_read_and_edit_only_the_own_county(site, province):
     assert r.status_code in (200, 422)
     assert k1.post("/planner/run", data={"time_limit": "1"}).status_code == 403
     assert k1.post("/planner/upload", data={}).status_code == 403
+    assert k1.post("/planner/upload/abc/use").status_code == 403
     assert k1.get("/planner/download/plan.gpkg").status_code == 403
     assert prov.get("/planner/download/plan.gpkg").status_code == 200
     r = k1.get("/planner/download/teams.xlsx")
