@@ -188,6 +188,18 @@ def test_map_page_draws_the_campaign_in_chromium_without_other_hosts(live_server
     assert errors == [], f"page errors: {errors}"
 
 
+#: the RGBA of the leader map's canvas at the centre of the first grid
+GRID_PIXEL = """() => {
+  const m = zoufangLeaderMap.map, layer = zoufangLeaderMap.layers.grids.getLayers()[0].getLayers()[0];
+  const p = m.latLngToContainerPoint(layer.getCenter());
+  const canvas = m.getContainer().querySelector('.leaflet-overlay-pane canvas');
+  const r = canvas.getBoundingClientRect(), c = m.getContainer().getBoundingClientRect();
+  const k = canvas.width / r.width;
+  const x = Math.round((p.x + c.left - r.left) * k), y = Math.round((p.y + c.top - r.top) * k);
+  return Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data);
+}"""
+
+
 def _no_sideways_scroll(page):
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
@@ -202,8 +214,14 @@ def test_cadre_records_a_visit_on_a_390px_phone_and_the_leader_sees_coverage_cha
     leader.wait_for_selector('.folium-map[data-zf-loaded="1"]', timeout=20_000)
     before = leader.inner_text("#zf-households-covered")
     assert before == "0"
-    assert leader.locator("path.zf-cov-grid").count() == 8
-    assert leader.locator("path.zf-cov-village").count() == 4
+    # drawn on a canvas (thousands of SVG paths are too slow at county scale): count and look at pixels
+    assert leader.evaluate("() => zoufangLeaderMap.drawn") == {"grids": 8, "villages": 4, "mustVillages": 0}
+    assert leader.locator(".folium-map .leaflet-overlay-pane canvas").count() == 1
+    assert leader.locator(".folium-map .leaflet-overlay-pane svg path").count() == 0
+    red = leader.evaluate(GRID_PIXEL)  # every grid is at 0 %: the ramp's red end, blended over the map
+    assert red[3] > 0 and red[0] > red[1] + 40 and red[0] > red[2] + 40, red
+    for url in leader.evaluate("() => Object.values(zoufangLeaderMap.config.urls)"):
+        assert "/api/coverage/" in url  # layers come from the API, none is baked into the page
     assert leader.evaluate("() => typeof L.heatLayer") == "function"  # the vendored leaflet.heat
     assert leader.evaluate("() => zoufangLeaderMap.heatPoints") == 8  # every grid has households to visit
 
@@ -273,5 +291,29 @@ def test_other_pages_fit_a_390px_phone(planned_server, browser, user, path):
     page.goto(planned_server + path)
     page.wait_for_load_state("networkidle")
     _no_sideways_scroll(page)
+    watch.check()
+    page.close()
+
+
+def test_the_browser_writes_dates_and_numbers_like_the_server(planned_server, browser):
+    """static/js/format.js (Intl, built into Chromium) and web.i18n agree, in both languages."""
+    from web.i18n import format_count, format_date, format_datetime, format_number, format_percent
+
+    page = browser.new_page(locale="en-US")  # the page's <html lang>, not the browser's, decides
+    watch = Watch(page, planned_server)
+    sign_in(page, planned_server, "leader")
+    for lang in ("zh", "en"):
+        page.goto(f"{planned_server}/leader/?lang={lang}")
+        got = page.evaluate("""() => [zoufangFormat.date('2026-11-25'), zoufangFormat.date('2026-11-25', 'short'),
+            zoufangFormat.date('2026-11-25', 'weekday'), zoufangFormat.date('2026-11-25', 'day'),
+            zoufangFormat.datetime('2026-11-25T14:05:00'), zoufangFormat.number(299714), zoufangFormat.number(12.5),
+            zoufangFormat.count(299714), zoufangFormat.percent(0.875), zoufangFormat.percent(0.12345, 2),
+            zoufangFormat.percent(1, 0)]""")
+        want = [format_date("2026-11-25", f, lang=lang) for f in ("long", "short", "weekday", "day")] + [
+            format_datetime("2026-11-25T14:05:00", lang=lang), format_number(299714, lang=lang),
+            format_number(12.5, lang=lang), format_count(299714, lang=lang), format_percent(0.875, lang=lang),
+            format_percent(0.12345, 2, lang=lang), format_percent(1, 0, lang=lang)]
+        assert got == want, lang
+    assert got[0] == "Nov 25, 2026"
     watch.check()
     page.close()

@@ -225,11 +225,12 @@ def test_leader_sees_progress_forecast_weekly_figures_and_warnings(planned_app, 
     pace = covered / 4  # everything was covered from 2 to 5 March
     remaining = len(cov.entities) - covered
     finish = dt.date(2026, 3, 5) + dt.timedelta(days=math.ceil(remaining / pace))
-    assert f'id="zf-forecast" class="zf-ok">{finish}' in html or f'id="zf-forecast" class="zf-bad">{finish}' in html
+    shown = f"{finish.year}年{finish.month}月{finish.day}日"  # dates in Chinese conventions
+    assert re.search(rf'id="zf-forecast" class="zf-(ok|bad)" data-date="{finish}">{shown}</b>', html)
+    assert "2026年3月5日 周四" in html  # as of: the day and its weekday
     assert 'class="zf-covered"' in html and 'class="zf-expected"' in html and "zf-forecast-line" in html  # the chart
     weekly = re.search(r'<table class="zf-table zf-weekly">.*?</table>', html, re.S).group(0)
-    assert "2026-03-02 – 2026-03-08" in weekly
-    row = re.search(r"<tr><td>2026-03-02 – 2026-03-08</td>(.*?)</tr>", weekly).group(1)
+    row = re.search(r'<tr data-week="2026-03-02"><td>3月2日 – 3月8日</td>(.*?)</tr>', weekly).group(1)
     cells = [int(x) for x in re.findall(r"<td>(\d+)</td>", row)]
     assert cells[0] == 2 and cells[3] == 2  # cadres out, problems collected
     planned_app.config["TODAY"] = "2026-03-25"

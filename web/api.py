@@ -30,6 +30,7 @@ import gzip
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
+from web import coverage_map as covmap
 from web import jobs
 from web.auth import require_role, roles_allowed
 from web.data import (
@@ -158,12 +159,8 @@ def coverage_map():
         collection = gdf.to_geo_dict(na="null", drop_id=True)
     elif name == "heat":
         # households not yet covered, counted per grid at the grid's representative point:
-        # a heat map that stays small at county scale
-        counts = data.counts[("households", "grid")][["grid_id", "geometry"]]
-        missing = cov.by_grid.set_index("grid_id")
-        missing = missing["households"] - missing["households_covered"]
-        gdf = counts.assign(missing=counts["grid_id"].map(missing).fillna(0).astype(int))
-        collection = gdf[gdf["missing"] > 0].to_geo_dict(na="null", drop_id=True)
+        # a heat map that stays small at county scale (kept until the next visit)
+        return covmap.heat(cov, data).response(request)
     elif name == "households":
         pts = data.layers["households"][["household_id", "grid_id", "geometry"]]
         bbox = parse_bbox(request.args.get("bbox"))
@@ -186,6 +183,30 @@ def coverage_map():
     return response
 
 
+@bp.route("/coverage/shapes.geojson")
+@roles_allowed("leader", "planner")
+def coverage_shapes():
+    """Outlines of the leader map's units (``layer=grids|villages``), ids and
+    village flags only; kept per campaign (see :mod:`web.coverage_map`)."""
+    name = request.args.get("layer", "grids")
+    if name not in covmap.UNIT_LAYERS:
+        raise LayerQueryError(f"layer must be grids or villages, not {name!r}")
+    return covmap.shapes(get_data(), name).response(request)
+
+
+@bp.route("/coverage/figures.json")
+@roles_allowed("leader", "planner")
+def coverage_figures():
+    """Coverage per grid or village (``layer=grids|villages``) as columns, to
+    join with the shapes by id; kept until the next visit."""
+    from web.leader import current_coverage
+
+    name = request.args.get("layer", "grids")
+    if name not in covmap.UNIT_LAYERS:
+        raise LayerQueryError(f"layer must be grids or villages, not {name!r}")
+    return covmap.figures(current_coverage(), name).response(request)
+
+
 @bp.after_request
 def _cache_and_compress(response):
     # The data do not change while the app runs: an ETag lets the browser
@@ -193,7 +214,8 @@ def _cache_and_compress(response):
     if response.status_code == 200 and not response.direct_passthrough:
         response.add_etag(weak=True)  # gzip makes other bytes of the same data
         response.make_conditional(request)
-        response.cache_control.no_cache = True  # revalidate every time
+        if response.cache_control.max_age is None:  # kept payloads with a versioned URL say how long
+            response.cache_control.no_cache = True  # revalidate every time
     if (
         response.status_code == 200
         and not response.direct_passthrough

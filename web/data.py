@@ -26,7 +26,7 @@ Configuration read here (see :func:`web.create_app`):
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -132,6 +132,10 @@ class CampaignData:
     teams: dict[str, str]
     #: (west, south, east, north) in WGS-84
     bounds: tuple[float, float, float, float]
+    #: what is derived from these data once and served many times (serialised
+    #: map layers, see :mod:`web.coverage_map`); dies with the data when a new
+    #: plan or campaign replaces them
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:

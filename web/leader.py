@@ -21,6 +21,7 @@ from geodata import store
 from web import db, maps, plans, scope
 from web.auth import require_role
 from web.data import get_data
+from web.i18n import format_date, format_percent
 from web.i18n import gettext as _
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
@@ -150,7 +151,7 @@ def progress_svg(frame: pd.DataFrame, *, total: int, today: dt.date, finish: dt.
              f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + h}" stroke="#999"/>']
     for frac in (0.5, 1.0):
         y = pad_t + h * (1 - frac)
-        parts.append(f'<text x="{pad_l - 4}" y="{y + 4:.0f}" text-anchor="end" font-size="11">{frac:.0%}</text>')
+        parts.append(f'<text x="{pad_l - 4}" y="{y + 4:.0f}" text-anchor="end" font-size="11">{format_percent(frac, 0)}</text>')
     parts.append(f'<polyline class="zf-expected" points="{expected}" fill="none" stroke="#999" stroke-dasharray="5 4"/>')
     if covered:
         parts.append(f'<polyline class="zf-covered" points="{covered}" fill="none" stroke="#b71c1c" stroke-width="2.5"/>')
@@ -164,8 +165,9 @@ def progress_svg(frame: pd.DataFrame, *, total: int, today: dt.date, finish: dt.
             x1, y1 = xy(n - 1, reach)
             parts.append(f'<line class="zf-forecast-line" x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" '
                          f'stroke="{"#2ca02c" if reach >= total else "#b71c1c"}" stroke-dasharray="1 4" stroke-width="2"/>')
-    parts.append(f'<text x="{pad_l}" y="{height - 6}" font-size="11">{dates[0]:%m-%d}</text>')
-    parts.append(f'<text x="{pad_l + w}" y="{height - 6}" font-size="11" text-anchor="end">{dates[-1]:%m-%d}</text>')
+    parts.append(f'<text x="{pad_l}" y="{height - 6}" font-size="11">{escape(format_date(dates[0], "short"))}</text>')
+    parts.append(f'<text x="{pad_l + w}" y="{height - 6}" font-size="11" text-anchor="end">'
+                 f'{escape(format_date(dates[-1], "short"))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -301,7 +303,7 @@ def home():
         must_rules=must_rules(must), must_todo=[m for m in must if not m["done"]][:SHOWN_ROWS],
         must_more=max(sum(not m["done"] for m in must) - SHOWN_ROWS, 0),
         problems_total=len(p), problems_solved=solved,
-        map_config={"url": url_for("api.coverage_map"), "points_zoom": int(current_app.config["ZOOM_POINTS"]) - 1,
+        map_config={"urls": _layer_urls(data, cov), "points_zoom": int(current_app.config["ZOOM_POINTS"]) - 1,
                     "colours": {"covered": COVERED_COLOUR, "missing": MISSING_COLOUR},
                     "labels": {"heat": _("Heat map of households not yet covered"), "grids": _("Coverage by grid"), "villages": _("Coverage by village"),
                                "points": _("Households covered / not covered"), "coverage": _("Coverage"),
@@ -347,19 +349,39 @@ COVERED_COLOUR = "#2ca02c"
 MISSING_COLOUR = "#d62728"
 
 
+def _layer_urls(data, cov) -> dict:
+    """The coverage map's layer URLs, each with the version (ETag) of what it
+    serves now: unchanged layers come from the browser's cache on a reload."""
+    from web import coverage_map as cm
+
+    def url(endpoint, payload, **args):
+        return url_for(endpoint, v=payload.etag, **args)
+
+    return {
+        "grid_shapes": url("api.coverage_shapes", cm.shapes(data, "grids"), layer="grids"),
+        "village_shapes": url("api.coverage_shapes", cm.shapes(data, "villages"), layer="villages"),
+        "grid_figures": url("api.coverage_figures", cm.figures(cov, "grids"), layer="grids"),
+        "village_figures": url("api.coverage_figures", cm.figures(cov, "villages"), layer="villages"),
+        "heat": url("api.coverage_map", cm.heat(cov, data), layer="heat"),
+        "households": url_for("api.coverage_map", layer="households"),
+    }
+
+
 def _coverage_map_parts(data) -> dict:
     """A folium frame fitted to the campaign (layers come from ``/api/coverage/map.geojson``)."""
     import folium
 
     west, south, east, north = data.bounds
+    # canvas, not one SVG path per grid: 4,000 paths were the slowest part of a county's load
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=13,
-                   control_scale=True)
+                   control_scale=False, prefer_canvas=True)  # leader_map.js adds a metric-only scale
     tile_url = current_app.config.get("TILE_URL")
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=current_app.config.get("TILE_ATTRIBUTION") or _("Base map"),
                          name=_("Base map"), max_zoom=19).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     maps.offline(m)
+    maps.leaflet_only(m)
     root = m.get_root()
     root.render()
     return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render(),
