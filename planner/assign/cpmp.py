@@ -19,6 +19,7 @@ the assignment.
 from __future__ import annotations
 
 import time
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,7 +183,19 @@ def plain_cpsat(inst: Instance, *, time_limit: float, workers: int = 2, seed: in
 
 
 def plain_highs(inst: Instance, *, time_limit: float, workers: int = 2, seed: int = 0, k: int | None = None) -> CpmpResult:
-    """The plain x/y MIP with HiGHS, every pair (or each customer's ``k`` nearest medians), no start."""
+    """The plain x/y MIP with HiGHS, every pair (or each customer's ``k`` nearest medians), no start.
+
+    Runs in a fresh process: HiGHS fixes its thread count the first time a process uses it."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        res = pool.submit(_plain_highs, inst, time_limit=time_limit, workers=workers, seed=seed, k=k).result()
+    return dataclasses.replace(res, wall=time.perf_counter() - t0)
+
+
+def _plain_highs(inst: Instance, *, time_limit: float, workers: int, seed: int, k: int | None) -> CpmpResult:
     from planner.assign.cpmp_mip import solve_arrays
 
     t0 = time.perf_counter()

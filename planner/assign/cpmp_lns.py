@@ -234,14 +234,27 @@ def neighbourhood(d, cur, seed_med: int, h: int, kk: int):
     return group, nodes, cand, pi, pj, sub[pi, pj], cur_local
 
 
-def local_assign(d, demand, cap, nodes: np.ndarray, meds: np.ndarray) -> tuple[np.ndarray | None, float]:
-    """Customers ``nodes`` to medians ``meds`` (transportation + repair + polish), and the cost."""
-    sub = transport_assign(d[np.ix_(nodes, meds)], demand[nodes], cap[meds], np.arange(len(meds)), k=len(meds))
-    if sub is None:
-        return None, np.inf
-    local_cap = cap[meds]
+def local_assign(d, demand, cap, nodes: np.ndarray, meds: np.ndarray, *, integer: bool = False,
+                 exact_limit: float = 0.3) -> tuple[np.ndarray | None, float]:
+    """Customers ``nodes`` to medians ``meds`` (transportation + repair + polish), and the cost.
+
+    When the repair finds no packing (large demands against the capacities), the exact GAP with
+    HiGHS decides, within ``exact_limit`` seconds."""
     sub_d = d[np.ix_(nodes, meds)]
-    sub = polish_local(sub_d, demand[nodes], local_cap, sub)
+    local_cap = cap[meds]
+    sub = transport_assign(sub_d, demand[nodes], local_cap, np.arange(len(meds)), k=len(meds))
+    if sub is None:
+        if exact_limit <= 0 or local_cap.sum() < demand[nodes].sum():
+            return None, np.inf
+        m = len(meds)
+        pi, pj = np.repeat(np.arange(len(nodes)), m), np.tile(np.arange(m), len(nodes))
+        res = solve_arrays(pair_i=pi, pair_j=pj, cost=sub_d.ravel(), demand=demand[nodes], cap=local_cap, p=None,
+                           time_limit=exact_limit, open_fixed=True, integer_costs=integer)
+        if res.median_of is None:
+            return None, np.inf
+        sub = res.median_of
+    else:
+        sub = polish_local(sub_d, demand[nodes], local_cap, sub)
     return meds[sub], float(sub_d[np.arange(len(nodes)), sub].sum())
 
 
@@ -300,7 +313,7 @@ def swap_step(d, demand, cap, cur: np.ndarray, a: int, *, h: int = 3, tries: int
     for b in cands:
         trial = group.copy()
         trial[pos] = b
-        new, cost = local_assign(d, demand, cap, nodes, trial)
+        new, cost = local_assign(d, demand, cap, nodes, trial, integer=integer)
         if exact > 0 and cost >= base - 1e-7 and cost < base * (1 + exact):
             sub = d[np.ix_(nodes, trial)]
             pi, pj = np.repeat(np.arange(len(nodes)), h), np.tile(np.arange(h), len(nodes))
