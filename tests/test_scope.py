@@ -4,7 +4,6 @@ for every county-scoped route."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import uuid
@@ -12,7 +11,6 @@ import uuid
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from werkzeug.security import generate_password_hash
 
 from geodata import store
 from planner.province.synthetic import make_province

@@ -37,7 +37,7 @@ import pandas as pd
 from flask import abort, current_app, g, has_request_context
 from flask_login import current_user
 
-from geodata.store.accounts import SCOPE_LEVELS, check_scope  # noqa: F401 (one definition)
+from geodata.store.accounts import SCOPE_LEVELS  # noqa: F401  (re-exported: the levels an account may have)
 _EXTENSION = "zoufang.scope"
 _LOCK = threading.Lock()
 

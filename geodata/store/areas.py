@@ -26,7 +26,6 @@ phone / WeChat visit where ``places.phone_ok`` (households whose status is in
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections import defaultdict
 from pathlib import Path
