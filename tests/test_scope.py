@@ -274,3 +274,30 @@ def test_places_in_view_and_coverage_by_polygon_from_the_database_are_scoped(sit
     assert k1.get(f"/api/coverage/polygon?level=village&id={k2_v}").status_code == 403
     assert prov.get(f"/api/coverage/polygon?level=village&id={k2_v}").status_code == 200
     assert prov.get("/api/coverage/polygon?level=village&id=NOPE").status_code == 404
+
+
+def test_a_village_in_no_county_is_seen_only_by_provincial_accounts(tmp_path, province):
+    import dataclasses
+
+    from web import create_app
+    from web import db as webdb
+
+    towns = province.towns.copy()
+    lost_town = towns.loc[0, "town_id"]
+    towns.loc[0, "county_id"] = None
+    camp = dataclasses.replace(province, towns=towns, counties=None)
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False, "CAMPAIGN": camp,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite'}", "CAMPAIGN_KEY": "p"})
+    app.ids = {}
+    with app.app_context(), webdb.session() as s:
+        for name, (role, level, sid, counties) in ACCOUNTS.items():
+            app.ids[name] = store.create_account(s, name, "pw", role=role, scope_level=level, scope_id=sid,
+                                                 scope_counties=counties).id
+    lost = camp.villages[camp.villages.town_id == lost_town]
+    hh = camp.households[camp.households.village_id.isin(lost.village_id)].household_id.iloc[0]
+    k1, prov = as_(app, "k1_planner"), as_(app, "prov_planner")
+    ids = lambda c: _ids(c.get("/api/layers/villages.geojson").get_json()["features"], "village_id")  # noqa: E731
+    assert set(lost.village_id) <= ids(prov)
+    assert not set(lost.village_id) & ids(k1)
+    assert k1.get(f"/visits/new?entity_type=household&entity_id={hh}").status_code == 403
+    assert prov.get(f"/visits/new?entity_type=household&entity_id={hh}").status_code == 200

@@ -55,7 +55,7 @@ class Scope:
         return self.counties is None
 
     def allows_county(self, county_id) -> bool:
-        return self.counties is None or county_id is None or str(county_id) in self.counties
+        return self.counties is None or (county_id is not None and str(county_id) in self.counties)
 
 
 WHOLE = Scope()
@@ -98,7 +98,7 @@ def _index(app, data) -> dict:
                 from geodata.store.areas import village_counties
 
                 c = data.campaign
-                v_county = village_counties(c)
+                v_county = village_counties(c, strict=False)  # a village in no county: no county account sees it
                 counties = sorted(set(v_county.dropna()))
                 vc = v_county.to_dict()
                 idx = {"counties": counties, "village": vc}
@@ -143,9 +143,10 @@ def allows(entity_type: str, entity_id, scope: Scope | None = None) -> bool:
     if scope.whole:
         return True
     try:
-        return scope.allows_county(county_of(entity_type, entity_id))
+        county = county_of(entity_type, entity_id)
     except KeyError:
         return True
+    return county is not None and county in scope.counties
 
 
 def _forbid(what: str):

@@ -73,9 +73,11 @@ def _str_or_none(values) -> list:
     return [None if v is None or (isinstance(v, float) and np.isnan(v)) or pd.isna(v) else str(v) for v in values]
 
 
-def village_counties(campaign) -> pd.Series:
+def village_counties(campaign, *, strict: bool = True) -> pd.Series:
     """village_id → county_id (``None`` everywhere for a one-county campaign): by the
-    village's town's ``county_id``, else by the county polygon holding the village."""
+    village's town's ``county_id``, else by the county polygon holding the village.
+    ``strict``: a village in no county of a multi-county campaign is an
+    :class:`ImportDataError` (else it is left ``None``)."""
     villages = campaign.villages
     vid = villages["village_id"].astype(str).to_numpy()
     out = pd.Series([None] * len(vid), index=vid, dtype=object)
@@ -96,7 +98,7 @@ def village_counties(campaign) -> pd.Series:
         vals[hit["i"].to_numpy()] = _str_or_none(hit["county_id"])
         out[:] = vals
     has_counties = (counties is not None and len(counties)) or out.notna().any()
-    if has_counties and out.isna().any():
+    if strict and has_counties and out.isna().any():
         lost = out.index[out.isna()].tolist()
         raise ImportDataError(
             f"{len(lost)} village(s) belong to no county (e.g. {lost[:5]}): give their towns a county_id "
