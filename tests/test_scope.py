@@ -301,3 +301,14 @@ def test_a_village_in_no_county_is_seen_only_by_provincial_accounts(tmp_path, pr
     assert not set(lost.village_id) & ids(k1)
     assert k1.get(f"/visits/new?entity_type=household&entity_id={hh}").status_code == 403
     assert prov.get(f"/visits/new?entity_type=household&entity_id={hh}").status_code == 200
+
+
+def test_a_phone_token_carries_the_accounts_scope(site):
+    c = site.test_client()
+    token = c.post("/api/token", json={"username": "k1_planner", "password": "pw"}).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    assert {p["problem_id"] for p in c.get("/api/problems", headers=auth).get_json()["problems"]} == \
+        {site.problem["K1"]}
+    assert c.get(f"/api/problems/{site.problem['K2']}", headers=auth).status_code == 403
+    page = as_(site, "k1_planner").get(f"/problems/{site.problem['K2']}")
+    assert page.status_code == 403 and "其他县" in page.get_data(as_text=True)
