@@ -123,6 +123,10 @@ def test_map_and_coverage_api_show_only_the_accounts_counties(site):
         assert {g[:2] for g in _ids(heat["features"], "grid_id")} == want
         pts = client.get("/api/coverage/map.geojson?layer=households").get_json()
         assert {h[:2] for h in _ids(pts["features"], "household_id")} == want
+        shapes = json.loads(client.get("/api/coverage/shapes.geojson?layer=villages").get_data())
+        assert {v[:2] for v in _ids(shapes["features"], "village_id")} == want
+        figures = json.loads(client.get("/api/coverage/figures.json?layer=grids").get_data())
+        assert {g[:2] for g in figures["ids"]} == want
         camp = client.get("/api/campaign").get_json()
         assert {t["team_id"][:2] for t in camp["teams"]} == want
 
