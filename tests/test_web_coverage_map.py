@@ -133,3 +133,30 @@ def test_must_visit_villages_show_due_and_done_in_the_figures(web_campaign, plan
     f = client_as(app, "leader").get("/api/coverage/figures.json?layer=villages").get_json()
     got = {i: (d, n) for i, d, n in zip(f["ids"], f["village_visits_due"], f["village_visits_done"])}
     assert got["V1"] == (1, 1) and got["V2"] == (1, 0) and got["V3"] == (0, 0)
+
+
+def weekly_rows(c) -> dict:
+    html = c.get("/leader/").get_data(as_text=True)
+    table = re.search(r'<table class="zf-table zf-weekly">.*?</table>', html, re.S).group(0)
+    return {week: [int(x.replace(",", "")) for x in re.findall(r"<td>([\d,]+)</td>", row)]
+            for week, row in re.findall(r'<tr data-week="([\d-]+)"><td>[^<]*</td>(.*?)</tr>', table)}
+
+
+def test_kept_weekly_figures_follow_a_visit_into_its_own_week(planned_app, web_campaign):  # noqa: F811
+    planned_app.config["TODAY"] = "2026-03-11"  # the second week of the campaign
+    c = client_as(planned_app, "leader")
+    assert weekly_rows(c) == {"2026-03-09": [0, 0, 0, 0, 0], "2026-03-02": [0, 0, 0, 0, 0]}
+    hh = web_campaign.households["household_id"]
+    from geodata import store
+    from web import db
+
+    def visit(household, day, cid):
+        with planned_app.app_context():
+            store.submit_visits(db.engine(), [{"client_id": cid, "entity_type": "household", "entity_id": household,
+                                               "cadre_id": "C1", "visited_at": day + "T10:00", "outcome": "visited"}],
+                                campaign_id=db.campaign_id())
+
+    visit(hh.iloc[0], "2026-03-10", "w2")
+    assert weekly_rows(c) == {"2026-03-09": [1, 1, 0, 0, 0], "2026-03-02": [0, 0, 0, 0, 0]}
+    visit(hh.iloc[1], "2026-03-03", "w1")  # recorded late, in the first week: that week changes too
+    assert weekly_rows(c) == {"2026-03-09": [1, 1, 0, 0, 0], "2026-03-02": [1, 1, 0, 0, 0]}

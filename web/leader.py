@@ -13,15 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 from flask import Blueprint, current_app, render_template, send_file, url_for
+from markupsafe import Markup
 from flask_login import current_user
 
 from geodata import store
 from web import db, maps, plans, scope
 from web.auth import require_role
 from web.data import get_data
-from web.i18n import format_date, format_percent
+from web.i18n import format_date, format_percent, get_language
 from web.i18n import gettext as _
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
@@ -195,15 +197,39 @@ def weekly(campaign, visit_frame, problem_frame, *, start: dt.date, today: dt.da
     from planner.reports.weekly import weekly_figures
 
     monday = today - dt.timedelta(days=today.weekday())
+    assignment = plans.get_plan().assignment
+    # A week's figures depend on the visits up to its Sunday (coverage as of then)
+    # and the problems: each week is kept until those change, so a visit recorded
+    # today recomputes this week only (each week is a coverage computation: 1-2 s
+    # at county scale). Kept per campaign and plan (compared by identity).
+    slot = current_app.extensions.setdefault("zoufang.leader.weeks", {})
+    if slot.get("campaign") is not campaign or slot.get("assignment") is not assignment or len(slot.get("rows", ())) > 256:
+        slot.clear()
+        slot.update(campaign=campaign, assignment=assignment, rows={})
+    at = pd.to_datetime(visit_frame["visited_at"]).to_numpy() if len(visit_frame) else None
+    ids = visit_frame["visit_id"].to_numpy() if len(visit_frame) and "visit_id" in visit_frame else None
+    pkey = _problems_key(problem_frame)
     rows = []
     for k in range(weeks):
         a = monday - dt.timedelta(weeks=k)
         b = a + dt.timedelta(days=6)
         if b < start:
             break
-        f = weekly_figures(campaign, visit_frame, problem_frame, start=a, end=b,
-                           assignment=plans.get_plan().assignment)
-        rows.append({"start": a, "end": b, **f.total})
+        if at is None:
+            upto = (0,)
+        elif ids is None:
+            upto = None  # no ids to tell the visits apart: never kept
+        else:
+            mine = ids[at < np.datetime64(b + dt.timedelta(days=1))]
+            upto = (len(mine), int(mine.max()) if len(mine) else 0, int(mine.sum()))
+        key = (a, b, upto, pkey)
+        row = slot["rows"].get(key) if upto is not None else None
+        if row is None:
+            f = weekly_figures(campaign, visit_frame, problem_frame, start=a, end=b, assignment=assignment)
+            row = {"start": a, "end": b, **f.total}
+            if upto is not None:
+                slot["rows"][key] = row
+        rows.append(row)
     return rows
 
 
@@ -296,10 +322,11 @@ def home():
     return render_template(
         "leader/index.html", section="leader", totals=cov.totals, start=start, end=end, today=today,
         forecast=fc, chart=progress_svg(prog, total=len(cov.entities), today=today, finish=fc["finish"], pace=fc["pace"]),
-        rollup=rollup(cov), warnings=warn.head(SHOWN_ROWS).to_dict("records"), warnings_more=max(len(warn) - SHOWN_ROWS, 0),
+        rollup_html=_kept("rollup", (get_language(),),
+                          lambda: Markup(render_template("leader/_rollup.html", rollup=rollup(cov))), of=(cov,)),
+        warnings=warn.head(SHOWN_ROWS).to_dict("records"), warnings_more=max(len(warn) - SHOWN_ROWS, 0),
         warn_counts=warn_counts, vnames=vnames,
-        weekly=_kept("weekly", (visits_key(), _problems_key(p), start, today),
-                     lambda: weekly(data.campaign, v, p, start=start, today=today), of=(plans.get_plan(), data)),
+        weekly=weekly(data.campaign, v, p, start=start, today=today),
         must_rules=must_rules(must), must_todo=[m for m in must if not m["done"]][:SHOWN_ROWS],
         must_more=max(sum(not m["done"] for m in must) - SHOWN_ROWS, 0),
         problems_total=len(p), problems_solved=solved,
