@@ -259,3 +259,71 @@ def test_solomon_c101_parse_and_check():
     broken = [[s + 1 for s in r.stops] for r in result.routes]
     broken[0] = list(reversed(broken[0]))
     assert not check(inst, broken).feasible
+
+
+# --- exact enumeration of small one-vehicle days (engine "auto") -------------------------------------------
+
+
+def _one_vehicle_day(seed: int, n: int, windows: bool) -> RoutingProblem:
+    rng = np.random.default_rng(seed)
+    pts = [(0, 0)] + [tuple(int(v) for v in rng.integers(-10, 10, 2)) for _ in range(n)]
+    m = _matrix(pts)
+    # asymmetric travel times (one-way streets, uphill): durations differ from distances
+    dur = m + rng.integers(0, 40, m.shape) * (m > 0)
+    stops = []
+    for i in range(n):
+        tw = ()
+        if windows and i % 2 == 0:
+            a = int(rng.integers(100, 700))
+            tw = ((a, a + int(rng.integers(100, 400))),)
+        stops.append(Stop(location=i + 1, service=int(rng.integers(10, 60)), time_windows=tw))
+    return RoutingProblem(dur, m, tuple(stops), (Vehicles(1, shift_start=50, shift_end=2500),),
+                          distance_cost=0, duration_cost=1)
+
+
+def _best_duration(problem: RoutingProblem) -> int:
+    """Least route duration (waiting included) over every order and every departure minute, by brute force."""
+    v = problem.vehicles[0]
+    best = math.inf
+    for order in itertools.permutations(range(len(problem.stops))):
+        for leave in range(v.shift_start, 1500, 1):
+            here, clock, ok = 0, leave, True
+            for i in order:
+                s = problem.stops[i]
+                clock += int(problem.durations[here, s.location])
+                if s.time_windows:
+                    a, b = s.time_windows[0]
+                    if clock > b:
+                        ok = False
+                        break
+                    clock = max(clock, a)
+                clock += s.service
+                here = s.location
+            clock += int(problem.durations[here, 0])
+            if ok and clock <= v.shift_end:
+                best = min(best, clock - leave)
+    return int(best)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_engine_finds_the_least_duration_with_windows_and_waiting(seed):
+    problem = _one_vehicle_day(seed, 5, windows=True)
+    result = solve_routes(problem, time_limit=1.0, seed=0, workers=1)
+    _verify(problem, result)
+    assert result.engine == "exact" and result.status == "feasible"
+    assert result.total_duration == _best_duration(problem)
+    # and PyVRP on the same day is never better
+    other = solve_routes(problem, time_limit=1.0, seed=0, engine="pyvrp", workers=1, max_iterations=200)
+    assert result.objective <= other.objective
+
+
+def test_exact_engine_hands_over_large_or_overfull_days_to_pyvrp():
+    big = _one_vehicle_day(7, 9, windows=False)
+    assert solve_routes(big, time_limit=1.0, workers=1, max_iterations=50).engine == "pyvrp"
+    small = _one_vehicle_day(8, 5, windows=False)
+    tight = RoutingProblem(small.durations, small.distances, small.stops,
+                           (Vehicles(1, shift_start=0, shift_end=250),), distance_cost=0, duration_cost=1)
+    result = solve_routes(tight, time_limit=1.0, workers=1, max_iterations=50)
+    _verify(tight, result)
+    # no order serves them all: PyVRP's repair search drops the fewest, each with a reason
+    assert result.engine == "pyvrp" and result.status == "partial" and result.unassigned

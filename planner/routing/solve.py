@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Sequence
 
-from . import _ortools, _pyvrp
+from . import _exact, _ortools, _pyvrp
 from ._raw import RawSolution
 from .model import Route, RouteResult, RoutingProblem, Unassigned
 from .schedule import solo_reason, timeline
@@ -45,7 +45,9 @@ def solve_routes(
 ) -> RouteResult:
     """Plan the routes of one day.
 
-    ``engine``: ``"auto"`` (PyVRP), ``"pyvrp"`` or ``"ortools"``.
+    ``engine``: ``"auto"`` (exact enumeration for a one-vehicle day of at most
+    :data:`planner.routing._exact.MAX_STOPS` required stops, else PyVRP),
+    ``"pyvrp"`` or ``"ortools"``.
     ``workers``: parallel PyVRP searches (default: up to 2, the CPU count).
     ``max_iterations``: optional extra stop for PyVRP (per search), for
     reproducible short runs. OR-Tools ignores both.
@@ -81,6 +83,10 @@ def solve_routes(
             problem, candidates, force_all=force_all, time_limit=seconds, seed=seed
         )
 
+    if engine == "auto" and _exact.applicable(problem, candidates):
+        raw = _exact.solve(problem, candidates)
+        if raw is not None:  # None: no order serves them all; PyVRP's repair search drops the fewest
+            return _assemble(problem, raw, set_aside, candidates, "exact", time.perf_counter() - started, raw.notes)
     # the whole call, set-up and read-out included, should fit in time_limit
     budget = time_limit - (time.perf_counter() - started) - _READOUT_MARGIN * min(1.0, time_limit)
     raw = run(True, max(0.01, budget))
