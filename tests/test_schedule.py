@@ -222,3 +222,45 @@ def test_large_road_networks_are_cut_to_each_teams_area(small, monkeypatch):
                    iterations=60, seed=0, workers=1)
     assert check_schedule(out, plan.assignment, plan.must_visits, rules, campaign=with_roads) == []
     assert out.info["households_scheduled"] > 0
+
+
+def test_drive_times_from_the_reversed_network_equal_the_full_matrix():
+    """The day router computes only the drive entries it reads (from and back to the start, between villages),
+    the way back with one search on the network with one-way streets turned around: on a grid with one-way
+    streets every entry it reads equals the full drive matrix."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from geodata.network import build_network, travel_matrix
+    import numpy as np
+
+    from planner.schedule.day import DayJob, Travel
+
+    rows = []
+    for c in range(0, 1001, 200):
+        for horizontal in (True, False):
+            line = LineString([(k, c) for k in range(0, 1001, 100)] if horizontal else [(c, k) for k in range(0, 1001, 100)])
+            rows.append({"highway": "residential", "oneway": "yes" if c % 400 == 0 else None, "geometry": line})
+    net = build_network(gpd.GeoDataFrame(rows, geometry="geometry", crs=32650))
+    rng = np.random.default_rng(1)
+    jobs = []
+    for d in range(6):
+        n = 5
+        xy = tuple((float(x), float(y)) for x, y in rng.uniform(0, 1000, (n, 2)))
+        village = tuple("A" if (d % 2 == 0 or k < 2) else "B" for k in range(n))  # odd days span two villages
+        jobs.append(DayJob("C1", f"2026-03-0{d + 2}", "day", (8 * 3600, 17 * 3600), (37.0, 915.0), None, tuple(range(n)),
+                           xy, village, (600,) * n, (False,) * n, (None,) * n))
+    travel = Travel(net, jobs, walk_within_village=True, drive_between_villages=True)
+    pts = np.array(list(travel.index))
+    full = travel_matrix(net, pts, mode="drive")
+    assert not np.array_equal(full.seconds, full.seconds.T)  # one-way streets make driving asymmetric
+    walk = travel_matrix(net, pts, mode="walk")
+    for job in jobs:
+        _, secs, metres = travel.day(job)
+        idx = [travel.index[xy] for xy in (job.start_xy, *job.xy)]
+        v = ["\0"] + list(job.village)
+        for a in range(len(idx)):
+            for b in range(len(idx)):
+                src = walk if (a == b or (v[a] == v[b] and v[a] != "\0")) else full
+                assert secs[a, b] == src.seconds[idx[a], idx[b]], (job.date, a, b)
+                assert metres[a, b] == src.metres[idx[a], idx[b]], (job.date, a, b)

@@ -67,7 +67,12 @@ def build_schedule(campaign, tasks, sweep, results: dict, unplaced: dict[int, st
                    notes: tuple, seed: int, time_limit: float, iterations, frozen=None) -> Schedule:
     crs = campaign.crs
     t = tasks
-    rows, geoms = [], []
+    # plain arrays: a pandas lookup per stop costs more than the rest of the loop
+    team_a, etype_a, eid_a = (t[c].to_numpy() for c in ("team_id", "entity_type", "entity_id"))
+    vil_a, grid_a, reason_a = (t[c].to_numpy() for c in ("village_id", "grid_id", "reason"))
+    must_a, group_a = t["must"].to_numpy().astype(bool), t["group"].to_numpy().astype(int)
+    x_a, y_a = t["x"].to_numpy(float), t["y"].to_numpy(float)
+    rows, gx, gy = [], [], []
     day_rows, lines = [], []
     route_s = defaultdict(float)
     for key in sorted(results):
@@ -75,26 +80,27 @@ def build_schedule(campaign, tasks, sweep, results: dict, unplaced: dict[int, st
         if not res.visits:
             continue
         cadre, date = key
+        iso = date.isoformat()
         team = ""
         for v in res.visits:
             i = v.task
-            team = t["team_id"].iat[i]
-            rows.append((cadre, team, date.isoformat(), res.session, v.seq, t["entity_type"].iat[i],
-                         t["entity_id"].iat[i], t["village_id"].iat[i], t["grid_id"].iat[i],
+            team = team_a[i]
+            rows.append((cadre, team, iso, res.session, v.seq, etype_a[i], eid_a[i], vil_a[i], grid_a[i],
                          "phone" if v.phone else "visit", hhmm(v.start), hhmm(v.depart), v.arrive, v.start, v.depart,
-                         v.start - v.arrive, v.depart - v.start, v.travel_s, v.travel_m, bool(t["must"].iat[i]),
-                         int(t["group"].iat[i]), t["reason"].iat[i]))
-            geoms.append((t["x"].iat[i], t["y"].iat[i]))
+                         v.start - v.arrive, v.depart - v.start, v.travel_s, v.travel_m, bool(must_a[i]),
+                         int(group_a[i]), reason_a[i]))
+            gx.append(x_a[i])
+            gy.append(y_a[i])
         service = sum(v.depart - v.start for v in res.visits)
-        villages = sorted({t["village_id"].iat[v.task] for v in res.visits})
-        day_rows.append((cadre, team, date.isoformat(), res.session, hhmm(res.start), hhmm(res.end), len(res.visits),
+        villages = sorted({vil_a[v.task] for v in res.visits})
+        day_rows.append((cadre, team, iso, res.session, hhmm(res.start), hhmm(res.end), len(res.visits),
                          sum(v.phone for v in res.visits), round((res.end - res.start) / 60, 1), round(service / 60, 1),
                          round(res.travel_s / 60, 1), res.travel_m, ",".join(villages)))
-        lines.append(shapely.LineString(res.path) if len(res.path) >= 2 else None)
+        lines.append(res.path if len(res.path) >= 2 else None)
         route_s[cadre] += res.runtime
     stops = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(STOP_COLUMNS)),
-                             geometry=gpd.points_from_xy([g[0] for g in geoms], [g[1] for g in geoms]), crs=crs)
-    days = gpd.GeoDataFrame(pd.DataFrame(day_rows, columns=list(DAY_COLUMNS)), geometry=lines, crs=crs)
+                             geometry=gpd.points_from_xy(gx, gy), crs=crs)
+    days = gpd.GeoDataFrame(pd.DataFrame(day_rows, columns=list(DAY_COLUMNS)), geometry=_lines(lines), crs=crs)
 
     if frozen is not None:  # re-planning: the kept stops and days come first
         fs, fd = frozen
@@ -133,6 +139,17 @@ def build_schedule(campaign, tasks, sweep, results: dict, unplaced: dict[int, st
     info.update({"seed": seed, "time_limit_per_day": time_limit, "iterations_per_day": iterations,
                  "notes": list(notes), "rules": rules.to_dict()})
     return Schedule(stops, days, shortfall, info, cadres)
+
+
+def _lines(paths: list) -> np.ndarray:
+    """Route lines from coordinate paths in one vectorised call (``None`` for a path of fewer than 2 points)."""
+    out = np.full(len(paths), None, dtype=object)
+    ok = [k for k, p in enumerate(paths) if p is not None]
+    if ok:
+        coords = np.array([xy for k in ok for xy in paths[k]], float).reshape(-1, 2)
+        index = np.repeat(np.arange(len(ok)), [len(paths[k]) for k in ok])
+        out[ok] = shapely.linestrings(coords, indices=index)
+    return out
 
 
 def _summary(campaign, t, stops, days, shortfall, short_days, rules, dates, cadres) -> dict:

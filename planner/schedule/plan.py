@@ -138,6 +138,7 @@ class _Ctx:
         self.results: dict[tuple, DayResult] = {}
         self.dropped: dict[int, str] = {}
         self.route_time = 0.0
+        self.service_s = tasks["service_s"].to_numpy().astype(int)
 
     def job(self, day: Day, required: set[int] | None) -> DayJob:
         s, t = self.sweep, day.tasks
@@ -146,7 +147,7 @@ class _Ctx:
             shift=(day.session.start * 60, day.session.end * 60), start_xy=tuple(day.start_xy),
             start_village=day.start_village, tasks=tuple(t),
             xy=tuple((float(s.x[i]), float(s.y[i])) for i in t), village=tuple(str(s.village[i]) for i in t),
-            service=tuple(int(self.tasks["service_s"].iat[i]) for i in t),
+            service=tuple(int(self.service_s[i]) for i in t),
             phone=tuple(s.cls[i] == "phone" for i in t),
             window=tuple((day.windows[i][0] * 60, day.windows[i][1] * 60) if i in day.windows else None for i in t),
             required=() if required is None else tuple(i in required for i in t),
