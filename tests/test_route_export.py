@@ -126,10 +126,74 @@ def test_route_for_a_day_without_visits_says_which_days_exist(scheduled, tmp_pat
     assert r.exit_code == 1 and "no route for cadre" in r.output and "its dates" in r.output
 
 
-def test_pdf_is_refused_with_the_html_route(scheduled, tmp_path):
+def test_gpx_validates_against_the_shipped_gpx_1_1_schema(scheduled, tmp_path):
+    from planner.export import validate_gpx
+
+    text = route(scheduled, tmp_path, "gpx")
+    assert validate_gpx(text) == []
+    # the schema check is real: an element out of order, a latitude out of range, a broken file
+    assert any("cmt" in p and "not expected" in p for p in validate_gpx(text.replace("<cmt>", "<sym>x</sym><cmt>", 1)))
+    assert any("lat" in p for p in validate_gpx(re.sub(r'lat="[-0-9.]+"', 'lat="123.000000"', text, count=1)))
+    assert validate_gpx(text[: len(text) // 2])[0].startswith("line ")
+    camp, plan, cadre, date, _ = scheduled
+    r = CliRunner().invoke(main, ["route", str(plan), "--cadre", cadre, "--date", date, "-o",
+                                  str(tmp_path / "x.gpx"), "--check"])
+    assert r.exit_code == 0 and "valid against the GPX 1.1 schema" in r.output
+    r = CliRunner().invoke(main, ["route", str(plan), "--cadre", cadre, "--date", date, "-o",
+                                  str(tmp_path / "x.csv"), "--check"])
+    assert r.exit_code == 2 and "gpx files only" in r.output
+
+
+def test_pdf_walk_sheet_has_the_map_the_ordered_list_and_chinese_text(scheduled, tmp_path):
+    from pypdf import PdfReader
+
+    camp, plan, cadre, date, _ = scheduled
+    out = tmp_path / "day.pdf"
+    r = CliRunner().invoke(main, ["route", str(plan), "--cadre", cadre, "--date", date, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    reader = PdfReader(out)
+    assert 1 <= len(reader.pages) <= 4
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for words in ("走访工作单", "走访结果", "已发联系卡", "反映问题及诉求", "走访干部签字", "计划时间"):
+        assert words in text, words
+    stops = pyogrio.read_dataframe(plan, layer="stops", read_geometry=False)
+    day = stops[(stops["cadre_id"] == cadre) & (stops["date"] == date)]
+    assert len(day) >= 2
+    compact = re.sub(r"\s+", "", text)
+    for eid, arrive in zip(day["entity_id"], day["arrive"]):  # every stop, with its planned time
+        assert eid in compact and arrive in compact, eid
+    assert re.search(r"张\d+", text)  # the cadre's own form names the households
+    assert reader.pages[0].images, "page 1 carries the map"
+    from planner.export.pdfsheet import cjk_font
+
+    if cjk_font()[1] is not None:  # a CJK TrueType font is on this machine: it is embedded (subset)
+        fonts = [f.get_object() for f in reader.pages[0]["/Resources"]["/Font"].values()]
+        assert any("/FontDescriptor" in f and "/FontFile2" in f["/FontDescriptor"].get_object() for f in fonts)
+
+
+def test_pdf_without_a_cjk_font_falls_back_to_the_cid_font_with_a_warning(scheduled, monkeypatch):
+    import io
+
+    from pypdf import PdfReader
+
+    from planner.export import day_sheet, to_pdf
+    from planner.export import pdfsheet
+
     _, plan, cadre, date, _ = scheduled
-    r = CliRunner().invoke(main, ["route", str(plan), "--cadre", cadre, "--date", date, "-o", str(tmp_path / "x.pdf")])
-    assert r.exit_code == 2 and "html" in r.output
+    stops = pyogrio.read_dataframe(plan, layer="stops")
+    days = pyogrio.read_dataframe(plan, layer="days")
+    sheet = day_sheet(stops, days, cadre_id=cadre, date=date)
+    monkeypatch.setattr(pdfsheet, "CJK_FONTS", ())
+    monkeypatch.delenv("ZOUFANG_CJK_FONT", raising=False)
+    pdfsheet.cjk_font.cache_clear()
+    try:
+        with pytest.warns(pdfsheet.FontWarning, match="STSong-Light"):
+            data = to_pdf(sheet)
+    finally:
+        pdfsheet.cjk_font.cache_clear()
+    reader = PdfReader(io.BytesIO(data))
+    fonts = [f.get_object().get("/BaseFont") for f in reader.pages[0]["/Resources"]["/Font"].values()]
+    assert any("STSong-Light" in str(f) for f in fonts)
 
 
 def test_schedule_replans_from_an_outcomes_file(scheduled, tmp_path):

@@ -3,17 +3,54 @@
 For the visiting cadre's own device: waypoint descriptions carry the
 household's name, address and phone. Element order follows the GPX 1.1
 schema (metadata, wpt*, rte*; inside a point: name, cmt, desc, sym, type).
+
+:func:`validate_gpx` checks a document against the GPX 1.1 schema shipped in
+the package (``gpx-1.1.xsd``, TopoGrafix's published schema, unchanged) with
+lxml; nothing is fetched from the network.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
+from importlib import resources
 from xml.sax.saxutils import escape, quoteattr
 
 from planner.export.sheet import DaySheet
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
 SCHEMA = "http://www.topografix.com/GPX/1/1 http://www.topografix.com/GPX/1/1/gpx.xsd"
+#: the GPX 1.1 schema, shipped as package data
+XSD = "gpx-1.1.xsd"
+
+
+@lru_cache(maxsize=1)
+def _schema():
+    from lxml import etree
+
+    text = resources.files("planner.export").joinpath(XSD).read_bytes()
+    # no network and no other files: the schema is self-contained
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    return etree.XMLSchema(etree.fromstring(text, parser))
+
+
+def validate_gpx(text: str | bytes) -> list[str]:
+    """Problems of a GPX document against the GPX 1.1 schema (empty list: valid).
+
+    Each problem reads ``line N: message``; a document that is not even
+    well-formed XML gives one problem saying where it breaks."""
+    from lxml import etree
+
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    try:
+        doc = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        return [f"line {exc.lineno}: not well-formed XML: {exc.msg}"]
+    schema = _schema()
+    if schema.validate(doc):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
 def to_gpx(sheet: DaySheet, *, personal: bool = True) -> str:
