@@ -23,6 +23,9 @@ from planner.schedule.day import DayJob, DayResult
 from planner.schedule.frames import Schedule, build_schedule
 from planner.schedule.rules import ScheduleRules
 from planner.schedule.run import REGIONAL_ROADS, RegionalNetworks, route_days
+
+#: a team base farther than this (metres) outside the box of its team's visits does not widen the team's road area
+REGION_BASE_MAX_M = 50_000
 from planner.schedule.sweep import Day, Sweep
 from planner.schedule.tasks import build_tasks
 
@@ -124,7 +127,11 @@ def _network(campaign, tasks: pd.DataFrame):
     for team, base in team_starts(campaign).items():
         if team in boxes:
             b = boxes[team]
-            boxes[team] = [min(b[0], base[0]), min(b[1], base[1]), max(b[2], base[0]), max(b[3], base[1])]
+            # a base far from every visit of its team (a wrong coordinate, another county) would pull a whole
+            # county's roads into the team's area: it stays outside, and its travel is estimated with a warning
+            off = max(b[0] - base[0], base[0] - b[2], b[1] - base[1], base[1] - b[3], 0.0)
+            if off <= REGION_BASE_MAX_M:
+                boxes[team] = [min(b[0], base[0]), min(b[1], base[1]), max(b[2], base[0]), max(b[3], base[1])]
     cadre_team = dict(zip(tasks["cadre_id"], tasks["team_id"]))
     return RegionalNetworks(roads, {k: tuple(v) for k, v in boxes.items()}, cadre_team)
 
