@@ -184,11 +184,16 @@ def route_cadre(network, jobs, *, time_limit: float, iterations: int | None, see
     return out
 
 
-def route_day(travel: Travel, job: DayJob, *, time_limit: float, iterations: int | None, seed: int) -> DayResult:
-    """Order the day's in-person visits; phone visits follow, back at the start."""
-    import time as _time
+def day_iterations(iterations: int | None, stops: int) -> int | None:
+    """Route search iterations of a day of ``stops`` in-person visits (small days converge at once)."""
+    return None if iterations is None else min(iterations, max(MIN_ITERATIONS, ITERATIONS_PER_STOP * stops))
 
-    t0 = _time.perf_counter()
+
+def day_problem(travel: Travel, job: DayJob) -> tuple[list[int], RoutingProblem | None, np.ndarray, np.ndarray]:
+    """(in-person visit positions, the day's routing problem or None without in-person visits, seconds, metres).
+
+    One vehicle from the start and back; the shift ends early enough for the
+    phone visits, which follow the walk."""
     person, secs, metres = travel.day(job)
     phone_s = sum(job.service[k] for k in range(len(job.tasks)) if job.phone[k])
     shift_start, shift_end = job.shift
@@ -198,18 +203,29 @@ def route_day(travel: Travel, job: DayJob, *, time_limit: float, iterations: int
         w = job.window[k]
         stops.append(Stop(location=n + 1, service=int(job.service[k]), time_windows=(w,) if w else (),
                           penalty=None if required[k] else 10**7, name=str(job.tasks[k])))
+    if not stops:
+        return person, None, secs, metres
+    problem = RoutingProblem(
+        secs, metres, tuple(stops),
+        (Vehicles(1, start_location=0, shift_start=shift_start, shift_end=max(shift_start, shift_end - phone_s)),),
+        distance_cost=0, duration_cost=1, name=f"{job.cadre_id} {job.date}",
+    )
+    return person, problem, secs, metres
+
+
+def route_day(travel: Travel, job: DayJob, *, time_limit: float, iterations: int | None, seed: int) -> DayResult:
+    """Order the day's in-person visits; phone visits follow, back at the start."""
+    import time as _time
+
+    t0 = _time.perf_counter()
+    person, problem, secs, metres = day_problem(travel, job)
+    shift_start, shift_end = job.shift
     dropped: list[tuple[int, str]] = []
     visits: list[PlannedVisit] = []
     path = [tuple(job.start_xy)]
     clock, travel_s, travel_m, begin = shift_start, 0, 0, shift_start
-    if stops:
-        problem = RoutingProblem(
-            secs, metres, tuple(stops),
-            (Vehicles(1, start_location=0, shift_start=shift_start, shift_end=max(shift_start, shift_end - phone_s)),),
-            distance_cost=0, duration_cost=1, name=f"{job.cadre_id} {job.date}",
-        )
-        # small days converge at once: iterations grow with the stops, up to ``iterations``
-        its = None if iterations is None else min(iterations, max(MIN_ITERATIONS, ITERATIONS_PER_STOP * len(stops)))
+    if problem is not None:
+        its = day_iterations(iterations, len(problem.stops))
         res = solve_routes(problem, time_limit=time_limit, seed=seed, workers=1, max_iterations=its)
         dropped.extend((job.tasks[person[u.stop]], u.reason) for u in res.unassigned)
         if res.routes:
