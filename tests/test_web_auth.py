@@ -44,6 +44,8 @@ ROUTES = [
     ("POST", "/cadre/visit", PAGE, {"cadre1": 303, "admin": 303}),
     ("GET", "/leader/", PAGE, {"leader": 200, "admin": 200}),
     ("GET", "/leader/missing.xlsx", PAGE, {"leader": 200, "admin": 200}),
+    ("GET", "/leader/part/weekly", PAGE, {"leader": 200, "admin": 200}),
+    ("GET", "/leader/part/rollup", PAGE, {"leader": 200, "admin": 200}),
     ("GET", "/admin/", PAGE, {"admin": 200}),
     ("POST", "/admin/accounts", PAGE, {"admin": 303}),
     ("POST", "/admin/accounts/999", PAGE, {"admin": 404}),
@@ -54,6 +56,8 @@ ROUTES = [
     ("GET", "/api/layers/households.geojson", API, {"planner": 200, "leader": 200, "admin": 200}),
     ("GET", "/api/coverage", API, {"planner": 200, "leader": 200, "admin": 200}),
     ("GET", "/api/coverage/map.geojson?layer=grids", API, {"planner": 200, "leader": 200, "admin": 200}),
+    ("GET", "/api/coverage/shapes.geojson?layer=grids", API, {"planner": 200, "leader": 200, "admin": 200}),
+    ("GET", "/api/coverage/figures.json?layer=villages", API, {"planner": 200, "leader": 200, "admin": 200}),
     ("GET", "/api/jobs/nosuchjob", API, {"planner": 404, "admin": 404}),
 ]
 

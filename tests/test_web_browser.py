@@ -222,6 +222,9 @@ def test_cadre_records_a_visit_on_a_390px_phone_and_the_leader_sees_coverage_cha
     assert red[3] > 0 and red[0] > red[1] + 40 and red[0] > red[2] + 40, red
     for url in leader.evaluate("() => Object.values(zoufangLeaderMap.config.urls)"):
         assert "/api/coverage/" in url  # layers come from the API, none is baked into the page
+    leader.wait_for_selector('body[data-zf-parts="1"]', timeout=20_000)  # the sections fetched after the map
+    assert leader.locator("tr.zf-grid").count() == 8 and leader.locator("table.zf-weekly tbody tr").count() >= 1
+    assert leader.locator('.zf-part[aria-busy="true"]').count() == 0
     assert leader.evaluate("() => typeof L.heatLayer") == "function"  # the vendored leaflet.heat
     assert leader.evaluate("() => zoufangLeaderMap.heatPoints") == 8  # every grid has households to visit
 

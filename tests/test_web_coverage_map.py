@@ -136,7 +136,7 @@ def test_must_visit_villages_show_due_and_done_in_the_figures(web_campaign, plan
 
 
 def weekly_rows(c) -> dict:
-    html = c.get("/leader/").get_data(as_text=True)
+    html = c.get("/leader/part/weekly").get_data(as_text=True)
     table = re.search(r'<table class="zf-table zf-weekly">.*?</table>', html, re.S).group(0)
     return {week: [int(x.replace(",", "")) for x in re.findall(r"<td>([\d,]+)</td>", row)]
             for week, row in re.findall(r'<tr data-week="([\d-]+)"><td>[^<]*</td>(.*?)</tr>', table)}
@@ -160,3 +160,8 @@ def test_kept_weekly_figures_follow_a_visit_into_its_own_week(planned_app, web_c
     assert weekly_rows(c) == {"2026-03-09": [1, 1, 0, 0, 0], "2026-03-02": [0, 0, 0, 0, 0]}
     visit(hh.iloc[1], "2026-03-03", "w1")  # recorded late, in the first week: that week changes too
     assert weekly_rows(c) == {"2026-03-09": [1, 1, 0, 0, 0], "2026-03-02": [1, 1, 0, 0, 0]}
+
+
+def test_an_unknown_part_of_the_leader_page_is_a_404_that_names_the_parts(planned_app):  # noqa: F811
+    r = client_as(planned_app, "leader").get("/leader/part/nope")
+    assert r.status_code == 404 and "weekly, rollup" in r.get_data(as_text=True)

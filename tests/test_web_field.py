@@ -195,8 +195,10 @@ def test_leader_figures_equal_planner_coverage_on_the_stored_visits(planned_app,
     html = c.get("/leader/").get_data(as_text=True)
     assert f'<b id="zf-households-covered">{want.totals["households_covered"]}</b>' in html
     assert f'{want.totals["coverage"] * 100:.1f}%' in html
+    assert '<div class="zf-part" data-part="/leader/part/rollup"' in html  # the roll-up comes after the map
+    rolled = c.get("/leader/part/rollup").get_data(as_text=True)
     for g in want.by_grid.itertuples():
-        assert f'data-grid="{g.grid_id}"' in html
+        assert f'data-grid="{g.grid_id}"' in rolled
     points = c.get("/api/coverage/map.geojson?layer=households").get_json()
     covered = want.entities.set_index("entity_id")["covered"]
     assert {f["properties"]["household_id"]: f["properties"]["covered"] for f in points["features"]} == \
@@ -229,7 +231,7 @@ def test_leader_sees_progress_forecast_weekly_figures_and_warnings(planned_app, 
     assert re.search(rf'id="zf-forecast" class="zf-(ok|bad)" data-date="{finish}">{shown}</b>', html)
     assert "2026年3月5日 周四" in html  # as of: the day and its weekday
     assert 'class="zf-covered"' in html and 'class="zf-expected"' in html and "zf-forecast-line" in html  # the chart
-    weekly = re.search(r'<table class="zf-table zf-weekly">.*?</table>', html, re.S).group(0)
+    weekly = client_as(planned_app, "leader").get("/leader/part/weekly").get_data(as_text=True)
     row = re.search(r'<tr data-week="2026-03-02"><td>3月2日 – 3月8日</td>(.*?)</tr>', weekly).group(1)
     cells = [int(x) for x in re.findall(r"<td>(\d+)</td>", row)]
     assert cells[0] == 2 and cells[3] == 2  # cadres out, problems collected

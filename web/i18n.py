@@ -268,6 +268,8 @@ ZH: dict[str, str] = {
     "Not yet done": "尚未完成的必访",
     "and %(n)s more": "另有%(n)s条",
     "The plan has no must-visits.": "分配方案中没有必访任务。",
+    "Loading…": "正在加载…",
+    "Could not load this part of the page; reload to try again.": "此部分加载失败，请刷新页面重试。",
 }
 
 TRANSLATIONS = {"zh": ZH, "en": {}}

@@ -15,8 +15,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from flask import Blueprint, current_app, render_template, send_file, url_for
-from markupsafe import Markup
+from flask import Blueprint, abort, current_app, render_template, send_file, url_for
 from flask_login import current_user
 
 from geodata import store
@@ -276,9 +275,8 @@ def must_rules(must: list[dict]) -> list[dict]:
 
 def _kept(name: str, key: tuple, compute, *, of=()):
     """``compute()``, kept per app until ``key`` changes or one of the objects
-    ``of`` is replaced (compared by identity): the weekly figures recompute
-    coverage once per week shown (0.6 s at county scale), but change only with
-    the visits, the problems, the plan or the day."""
+    ``of`` is replaced (compared by identity): e.g. the roll-up's 4,000 rows,
+    rendered once per coverage computation and language."""
     slot = current_app.extensions.setdefault(f"zoufang.leader.{name}", {})
     if slot.get("key") != key or len(slot.get("of", ())) != len(of) or any(
             a is not b for a, b in zip(slot["of"], of)):
@@ -322,11 +320,9 @@ def home():
     return render_template(
         "leader/index.html", section="leader", totals=cov.totals, start=start, end=end, today=today,
         forecast=fc, chart=progress_svg(prog, total=len(cov.entities), today=today, finish=fc["finish"], pace=fc["pace"]),
-        rollup_html=_kept("rollup", (get_language(),),
-                          lambda: Markup(render_template("leader/_rollup.html", rollup=rollup(cov))), of=(cov,)),
+        parts={name: url_for("leader.part", name=name) for name in PARTS},
         warnings=warn.head(SHOWN_ROWS).to_dict("records"), warnings_more=max(len(warn) - SHOWN_ROWS, 0),
         warn_counts=warn_counts, vnames=vnames,
-        weekly=weekly(data.campaign, v, p, start=start, today=today),
         must_rules=must_rules(must), must_todo=[m for m in must if not m["done"]][:SHOWN_ROWS],
         must_more=max(sum(not m["done"] for m in must) - SHOWN_ROWS, 0),
         problems_total=len(p), problems_solved=solved,
@@ -334,11 +330,33 @@ def home():
                     "colours": {"covered": COVERED_COLOUR, "missing": MISSING_COLOUR},
                     "labels": {"heat": _("Heat map of households not yet covered"), "grids": _("Coverage by grid"), "villages": _("Coverage by village"),
                                "points": _("Households covered / not covered"), "coverage": _("Coverage"),
-                               "households": _("Households"), "not_home": _("Not at home"), "grid": _("Grid")}},
+                               "households": _("Households"), "not_home": _("Not at home"), "grid": _("Grid"),
+                               "part_failed": _("Could not load this part of the page; reload to try again.")}},
         map_html=_coverage_map_parts(data), colour_names={"red": _("Red"), "yellow": _("Yellow")},
         unit_names={"grid": _("Grid"), "village": _("Village"), "town": _("Town"), "team": _("Team"),
                     "household": _("Household"), "enterprise": _("Enterprise")},
     )
+
+
+#: Sections of the leader page its JS fetches once the map is drawn: each is a
+#: coverage computation (weekly) or thousands of rows (roll-up) that must not
+#: hold the map back, above all after a visit, when nothing kept is current.
+PARTS = ("weekly", "rollup")
+
+
+@bp.route("/part/<name>")
+def part(name: str):
+    """One section of the leader page as an HTML fragment (see :data:`PARTS`)."""
+    if name == "weekly":
+        v, p = visits(), problems()
+        start, _end = campaign_dates(v)
+        rows = weekly(get_data().campaign, v, p, start=start, today=as_of())
+        return render_template("leader/_weekly.html", weekly=rows)
+    if name == "rollup":
+        cov = current_coverage()
+        return _kept("rollup", (get_language(),),
+                     lambda: render_template("leader/_rollup.html", rollup=rollup(cov)), of=(cov,))
+    abort(404, description=f"no part {name!r} of the leader page; there are {', '.join(PARTS)}")
 
 
 @bp.route("/missing.xlsx")

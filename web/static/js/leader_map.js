@@ -11,7 +11,9 @@
    thousands of SVG paths were the slowest part of a load.
 
    When the grids, villages and heat are drawn, the map container gets
-   data-zf-loaded="1" (tests and benchmarks wait on it); zoufangLeaderMap
+   data-zf-loaded="1" (tests and benchmarks wait on it); then the page's slow
+   sections (.zf-part: weekly figures, roll-up) are fetched, and <body> gets
+   data-zf-parts="1" when they are in. zoufangLeaderMap
    .timings holds milliseconds since navigation for each step, .drawn the
    number of features drawn per layer. */
 var zoufangLeaderMap = (function () {
@@ -19,6 +21,31 @@ var zoufangLeaderMap = (function () {
   var api = {loads: 0, timings: {}, drawn: {}};
 
   function mark(name) { api.timings[name] = Math.round(performance.now()); }
+
+  var PARTS_WAIT = 5000;
+  var partsStarted = false;
+
+  /* Fill each <div class="zf-part" data-part="URL"> with the HTML fragment at URL;
+     <body data-zf-parts="1"> when all are in. */
+  function loadParts() {
+    if (partsStarted) { return; }
+    partsStarted = true;
+    var parts = Array.prototype.slice.call(document.querySelectorAll(".zf-part[data-part]"));
+    Promise.all(parts.map(function (el) {
+      return fetch(el.dataset.part, {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.text();
+      }).then(function (html) {
+        el.innerHTML = html;
+        el.setAttribute("aria-busy", "false");
+        mark("part_" + el.dataset.part.split("/").pop());
+      }).catch(function (err) {
+        el.setAttribute("aria-busy", "false");
+        el.innerHTML = "<p class='zf-note zf-bad'>" + esc(api.labels.part_failed || "") + "</p>";
+        if (window.console) { console.error("leader page part " + el.dataset.part + ": " + err); }
+      });
+    })).then(function () { document.body.dataset.zfParts = "1"; mark("parts"); });
+  }
 
   function esc(value) {
     return String(value).replace(/[&<>"']/g, function (c) {
@@ -87,12 +114,17 @@ var zoufangLeaderMap = (function () {
         map.getContainer().dataset.zfLoaded = "1";
         api.loads += 1;
         mark("loaded");
+        loadParts();
       }
     }
     function failed(err) {
       api.error = String(err);
       if (window.console) { console.error("coverage map: " + err); }
+      loadParts();
     }
+    // the page's slow sections (weekly figures, roll-up) come once the map is drawn
+    // (or failed, or after PARTS_WAIT ms): on the server they would hold the map's layers back
+    setTimeout(loadParts, PARTS_WAIT);
 
     Promise.all([getJSON(urls.grid_shapes, "grid_shapes"), getJSON(urls.grid_figures, "grid_figures")])
       .then(function (got) {
