@@ -15,6 +15,11 @@ map: grids, villages and heat map drawn) is measured:
 ``cold``        ``--repeat`` loads in a new browser context each (no browser cache)
 ``after visit`` one load after a visit was stored (coverage and figures recomputed)
 
+The page's slow sections (weekly figures, roll-up town → village → grid) are
+fetched by the page once its map is drawn: they are not in X, but each load
+waits for them before the next starts, and the timeline shows when they came
+(``part_weekly``, ``part_rollup``, ``parts``).
+
 For the last load of each kind the page's own timeline is printed (HTML
 received, DOM ready, each layer fetched and drawn; ms since navigation). The
 coverage API (``GET /api/coverage``) is timed with the same session,
@@ -71,10 +76,14 @@ def _timeline(page) -> str:
 
 
 def _load(page, base) -> float:
+    """Seconds until the map is drawn with its data; then waits for the rest of
+    the page (the sections fetched after the map: weekly figures, roll-up)."""
     t = time.perf_counter()
     page.goto(base + "/leader/")
     page.wait_for_selector(LOADED, timeout=120_000)
-    return time.perf_counter() - t
+    seconds = time.perf_counter() - t
+    page.wait_for_selector('body[data-zf-parts="1"]', timeout=120_000)
+    return seconds
 
 
 def _sign_in(page, base):
