@@ -268,3 +268,16 @@ def walk_sheet():
         abort(404)
     return Response(to_html(sheet), mimetype="text/html")
 
+
+@bp.route("/sheet.pdf")
+def walk_sheet_pdf():
+    from planner.export import to_pdf
+
+    cadre_id = _cadre_id()
+    date = request.args.get("date") or _pick_date(_cadre_days(plans.get_plan(), cadre_id))
+    sheet = _sheet(cadre_id, date) if date else None
+    if sheet is None:
+        abort(404)
+    return Response(to_pdf(sheet), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="walk-sheet-{cadre_id}-{date}.pdf"'})
+
