@@ -33,6 +33,15 @@ if [ "${1:-}" = "--test" ]; then
       echo "note: postgresql is not installed and this is not root: the PostgreSQL tests will be skipped" >&2
     fi
   fi
+  if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      echo "== installing a Chinese TrueType font for the PDF walk sheet (embedded in the PDF)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null
+    else
+      echo "note: fonts-wqy-microhei is not installed: PDF walk sheets use the viewer's STSong-Light font" >&2
+    fi
+  fi
   if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
       echo "== installing PostGIS for the spatial database tests"
