@@ -79,3 +79,22 @@ def test_the_leader_page_writes_dates_and_numbers_in_the_visitors_language(plann
     assert "Mar 4, 2026 Wed" in en and "Mar 2, 2026 – Mar 31, 2026" in en
     assert '<html lang="en">' in en and '<html lang="zh-CN">' in zh  # what static/js/format.js reads
     assert "js/format.js" in zh
+
+
+def test_the_cadre_day_and_the_problem_pages_write_chinese_dates(planned_app, web_campaign):  # noqa: F811
+    import re
+
+    from test_web_field import seed_visits
+
+    seed_visits(planned_app, web_campaign)
+    day = client_as(planned_app, "cadre1").get("/cadre/").get_data(as_text=True)
+    options = re.findall(r'<option value="(\d{4})-(\d\d)-(\d\d)"[^>]*>(\d+)月(\d+)日周([一二三四五六日])</option>', day)
+    assert options, "the day picker shows 3月4日周三-style dates"
+    weekdays = "一二三四五六日"
+    for y, m, d, m2, d2, wd in options:
+        assert (int(m), int(d)) == (int(m2), int(d2)) and weekdays[dt.date(int(y), int(m), int(d)).weekday()] == wd
+    listing = client_as(planned_app, "planner").get("/problems/").get_data(as_text=True)
+    assert re.search(r"<td>2026年3月\d+日</td>", listing) and not re.search(r"<td>2026-03-\d\d</td>", listing)
+    first = re.search(r'href="(/problems/\d+)"', listing).group(1)
+    detail = client_as(planned_app, "planner").get(first).get_data(as_text=True)
+    assert re.search(r"2026年3月\d+日 \d\d:\d\d", detail)  # raised at: date and 24-hour time

@@ -69,12 +69,8 @@
     function teamName(id) { var tm = team(id); return tm ? tm.name : id; }
     function yesNo(v) { return v ? t("yes") : t("no"); }
 
-    function formatCount(n) {
-      if (n >= 10000) {
-        return cfg.lang === "zh" ? (n / 10000).toFixed(1) + "万" : (n / 1000).toFixed(1) + "k";
-      }
-      return String(n);
-    }
+    // bubbles: 1.2万 / 12.3K from 10,000 up, else 9,876 (static/js/format.js)
+    function formatCount(n) { return zoufangFormat.count(n, 10000, 1); }
 
     // rows: [label, value, optional css class]; empty values are left out
     function popup(title, rows) {
@@ -135,15 +131,15 @@
         var p = bubble.members[0];
         var title, rows;
         if (bubble.members.length > 1) {
-          title = what + " " + bubble.count;
-          rows = bubble.members.slice(0, MERGE_LIST).map(function (m) { return [unitLabel(m), m.count]; });
-          if (bubble.members.length > MERGE_LIST) { rows.push(["…", bubble.members.length - MERGE_LIST]); }
+          title = what + " " + zoufangFormat.number(bubble.count);
+          rows = bubble.members.slice(0, MERGE_LIST).map(function (m) { return [unitLabel(m), zoufangFormat.number(m.count)]; });
+          if (bubble.members.length > MERGE_LIST) { rows.push(["…", zoufangFormat.number(bubble.members.length - MERGE_LIST)]); }
         } else if (p.grid_id) {
           title = unitLabel(p);
-          rows = [[t("Village"), village(p.village_id)], [t("Team"), teamName(p.team_id)], [what, p.count]];
+          rows = [[t("Village"), village(p.village_id)], [t("Team"), teamName(p.team_id)], [what, zoufangFormat.number(p.count)]];
         } else {
           title = unitLabel(p);
-          rows = [[what, p.count]];
+          rows = [[what, zoufangFormat.number(p.count)]];
         }
         marker.bindPopup(popup(title, rows));
         group.addLayer(marker);

@@ -34,12 +34,17 @@ var zoufangFormat = (function () {
     if (blank(n)) { return ""; }
     return Number.isInteger(+n) ? integer.format(+n) : decimal.format(+n);
   };
-  /* large counts shortened: 299714 → "29.97万" / "299.7K" (from 100,000 up) */
-  fmt.count = function (n) {
+  /* large counts shortened: 299714 → "29.97万" / "299.7K" (from 100,000 up, or from `from`;
+     `digits` decimals of 万, default 2; English K gets one fewer) */
+  fmt.count = function (n, from, digits) {
     if (blank(n)) { return ""; }
     n = +n;
-    if (Math.abs(n) >= 100000) {
-      return zh ? decimal.format(Math.round(n / 100) / 100) + "万" : decimal.format(Math.round(n / 100) / 10) + "K";
+    from = from === undefined ? 100000 : from;
+    digits = digits === undefined ? 2 : digits;
+    if (Math.abs(n) >= from) {
+      var k = Math.pow(10, digits);
+      return zh ? decimal.format(Math.round(n / 10000 * k) / k) + "万"
+                : decimal.format(Math.round(n / 1000 * k / 10) / (k / 10)) + "K";
     }
     return fmt.number(n);
   };

@@ -17,7 +17,7 @@
     bar.value = job.progress || 0;
     var words = labels[job.state] || job.state;
     if (job.state === "running" && job.message) { words += " · " + (labels[job.message] || job.message); }
-    text.textContent = words + " " + Math.round((job.progress || 0) * 100) + "%";
+    text.textContent = words + " " + zoufangFormat.percent(job.progress || 0, 0);
     if (job.error) { err.hidden = false; err.textContent = job.error; }
   }
 
