@@ -58,7 +58,8 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         if data.previous is not None:
             p = data.previous[free]
             prev = np.array([tpos.get(int(x), -1) for x in p])
-        sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev)
+        connect = None if trade_pieces else _depth_labels(sub_ua, cur, sub_cand)
+        sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev, connect=connect)
         if max_steps is None:
             limit = min(step_time, deadline - time.perf_counter() - 0.5)
             if limit <= 0.3:
@@ -87,6 +88,48 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             failed[t] += 1
     best = None if objective is None else objective - gained
     return team, best, {"lns_steps": steps, "lns_improvements": kept}
+
+
+def _depth_labels(ua, team: np.ndarray, cand: list[np.ndarray]) -> dict[int, dict[int, int]]:
+    """Per team of a sub-problem: depth labels for the model's hard contiguity. Roots (0) are one
+    unit per connected piece of its territory (the unit nearest the team's base); the territory's
+    units are labelled breadth first inside the territory, then the other candidate units of the
+    team breadth first from there. The current plan meets the constraint, and no step can add a
+    piece to any territory."""
+    import heapq
+
+    from planner.assign.seeding import components
+
+    e = ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]]
+    lab = components(e, ua.n_units)
+    nbrs: list[list[int]] = [[] for _ in range(ua.n_units)]
+    for i, j in ua.edges.tolist():
+        nbrs[i].append(j)
+        nbrs[j].append(i)
+    out: dict[int, dict[int, int]] = {}
+    for t in range(ua.n_teams):
+        mine = np.flatnonzero(team == t)
+        ok = np.zeros(ua.n_units, bool)
+        ok[[u for u in range(ua.n_units) if t in cand[u]]] = True
+        d: dict[int, int] = {}
+        heap = []
+        for piece in np.unique(lab[mine]):
+            us = mine[lab[mine] == piece]
+            r = int(us[np.argmin(ua.dist_m[us, t])])
+            heap.append((0, 0, r))
+        heapq.heapify(heap)
+        # inside the territory first (phase 0), then outside it (phase 1)
+        while heap:
+            phase, du, u = heapq.heappop(heap)
+            if u in d:
+                continue
+            d[u] = du
+            for v in nbrs[u]:
+                if v in d or not ok[v]:
+                    continue
+                heapq.heappush(heap, (0 if team[v] == t and phase == 0 else 1, du + 1, v))
+        out[t] = d
+    return out
 
 
 def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray) -> int:
@@ -124,8 +167,22 @@ def _pieces(ua, team: np.ndarray, teams: np.ndarray) -> int:
 
 
 def _neighbour_teams(edges: np.ndarray, team: np.ndarray, t: int, rng, max_teams: int) -> np.ndarray:
+    """Team t and the teams around it, breadth first over the teams' touching graph (each ring in
+    random order) up to ``max_teams``: the teams touching t, then the teams touching those. A team
+    in pieces in several parts of the map links those parts, so load can pass from one part to
+    another through it."""
     a, b = team[edges[:, 0]], team[edges[:, 1]]
-    touching = np.unique(np.concatenate([b[(a == t) & (b != t)], a[(b == t) & (a != t)]]))
-    if len(touching) > max_teams - 1:
-        touching = rng.choice(touching, size=max_teams - 1, replace=False)
-    return np.sort(np.concatenate([[t], touching])).astype(int)
+    cut = a != b
+    pairs = np.unique(np.sort(np.column_stack([a[cut], b[cut]]), axis=1), axis=0)
+    touch: dict[int, list[int]] = {}
+    for x, y in pairs.tolist():
+        touch.setdefault(x, []).append(y)
+        touch.setdefault(y, []).append(x)
+    hood, ring = [t], [t]
+    while ring and len(hood) < max_teams:
+        nxt = sorted({y for x in ring for y in touch.get(x, ()) if y not in hood})
+        nxt = list(rng.permutation(nxt)) if nxt else []
+        take = nxt[: max_teams - len(hood)]
+        hood += [int(y) for y in take]
+        ring = take
+    return np.sort(np.array(hood, dtype=int))

@@ -9,6 +9,9 @@ Variables, named by index:
   same[e,t]   both ends of adjacency edge e are in team t (contiguity)
   brk[u]      unit u is detached: it is not its team's root and no touching unit of its team is
               nearer the root (graph distance); each extra piece of a territory costs ≥ 1
+Hard contiguity (LNS steps, ``ModelData.connect``): a unit of a listed team needs a touching
+unit of the team with a smaller depth label (labels from the current plan, see
+:func:`planner.assign.lns._depth_labels`), so no territory gains a piece.
 Business rules that may conflict are guarded by enforcement literals
 (``rule:<name>``) so an infeasible model can be explained with
 ``sufficient_assumptions_for_infeasibility``.
@@ -40,6 +43,9 @@ class ModelData:
     cand: list[np.ndarray]  # per unit: candidate team indices
     previous: np.ndarray | None = None  # (U,) previous team index or -1
     fixed: np.ndarray | None = None  # (U,) team index to fix, -1 = free (LNS)
+    #: team index → {unit: depth label}, roots at 0: each unit of the team needs a touching unit
+    #: of it with a smaller label (hard), so the team has at most as many pieces as roots (LNS)
+    connect: dict | None = None
 
 
 @dataclass
@@ -155,6 +161,8 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
             same[e, t] = s
         if len(common) > 1:  # implied by exactly-one, but it gives the LP a sound bound
             m.add_at_most_one(same[e, t] for t in common)
+    if data.connect:
+        _connect(m, data, x, units_of, nbrs)
     brk, depth = {}, {}
     if rules.contiguity.detached_weight > 0:
         for t in range(T):
@@ -167,6 +175,7 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
                     continue
                 closer = [x[v, t] for v in nbrs[u] if (v, t) in x and d[v] < d[u]]
                 m.add(x[u, t] <= sum(closer) + brk[u])
+
 
     # ---- objective: named soft goals, all in objective units (OBJ_SCALE × weight × measure)
     terms = {}
@@ -194,6 +203,25 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
         else:
             m.add(lv == 1)
     return _Vars(m, x, take, over, under, same, brk, depth, literals, terms)
+
+
+def _connect(m: cp_model.CpModel, data: ModelData, x: dict, units_of: list[list[int]], nbrs) -> None:
+    """Hard contiguity for the teams of ``data.connect`` (team → {unit: depth label}): a unit of
+    team t that is not one of its roots (depth 0) needs a touching unit of t with a smaller
+    depth, so every unit of t is linked to a root by a path inside t (t has at most as many
+    pieces as roots). Units without a label are closed to t."""
+    for t, depth in data.connect.items():
+        t = int(t)
+        for u in units_of[t]:
+            du = depth.get(u)
+            if du == 0:
+                continue
+            closer = [x[v, t] for v in nbrs[u] if (v, t) in x and du is not None
+                      and depth.get(v) is not None and depth[v] < du]
+            if closer:
+                m.add_bool_or(closer).only_enforce_if(x[u, t])
+            else:
+                m.add(x[u, t] == 0)
 
 
 def hint(v: _Vars, data: ModelData, team_of_unit: np.ndarray) -> None:
