@@ -137,6 +137,12 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             "the layered linkage, quotas and town restrictions cannot all hold together "
             "(CP-SAT proved it; no single rule literal was named)"]
         raise InfeasibleError(words)
+    # the proven lower bound: the LP relaxation of this same model (HiGHS), a few seconds at scale
+    from planner.assign.bound import lp_bound
+
+    # (at scale without the detached-unit rows, which double its time for ~5% of the bound:
+    # that term is then bounded by 0)
+    lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=ua.n_units <= 1000)
     team = out.team_of_unit
     status, objective, bound = out.status, out.objective, out.bound
     first = min(x for x in (out.first_solution_time, t_warm) if x is not None) if (
@@ -205,18 +211,30 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     summary = teams_summary(campaign, ua, team, assignment, mv.rows, rules, pieces)
     soft = _soft_goals(ua, rules, team, summary, mv.rows, prev)
     wall = time.perf_counter() - t0
-    # a relaxation's bound: each unit at its cheapest candidate team, every other soft goal at 0
+    # the best of three proven lower bounds on the model's optimum (all of the same
+    # candidate-restricted model whose objective is reported): CP-SAT's own, the LP relaxation
+    # (every soft goal relaxed, see planner.assign.bound) and the compactness-only bound (each
+    # unit at its nearest allowed team, every other soft goal at 0; over every allowed team, so
+    # it also bounds the model without the candidate restriction)
     w_c = rules.compactness.weight * OBJ_SCALE / 1000.0
-    # (over every allowed team, so it also bounds the model without the candidate restriction)
     relax = float(np.round(w_c * np.where(ua.eligible, ua.dist_m, np.inf)).min(axis=1).sum())
-    bound_source = "cp-sat"
-    if bound is None or relax > bound:
-        bound, bound_source = relax, "relaxation (compactness only)"
+    bounds = {"relaxation (compactness only)": relax}
+    if bound is not None:
+        bounds["cp-sat"] = float(bound)
+    if lp.bound is not None:
+        bounds["LP relaxation (HiGHS)"] = lp.bound
+    bound_source, bound = max(bounds.items(), key=lambda kv: kv[1])
     gap = None
     if objective is not None and bound is not None:
-        gap = abs(objective - bound) / max(abs(objective), 1e-9)
+        gap = max(0.0, objective - bound) / max(abs(objective), 1e-9)
     info = {
-        "status": status, "objective": objective, "bound": bound, "bound_source": bound_source, "gap": gap, "wall_time": round(wall, 3),
+        "status": status, "objective": objective, "bound": bound, "bound_source": bound_source, "gap": gap,
+        "bounds": bounds, "lp_bound_status": lp.status, "lp_bound_seconds": lp.seconds,
+        "lp_bound_terms": {k: round(v, 1) for k, v in lp.terms.items()},
+        "bound_covers": ("LP: compactness, balance, contiguity (cut edges), stability"
+                         + (", detached units" if ua.n_units <= 1000 else "; detached units bounded by 0")
+                         + ", relaxed; of the candidate-restricted model whose objective is reported"),
+        "wall_time": round(wall, 3),
         "first_solution_time": first, "seed": seed, "workers": workers, "time_limit": time_limit,
         "candidates_k": candidates_k, "units_level": ua.level, "units": ua.n_units, "teams": ua.n_teams,
         "objective_scale": OBJ_SCALE, "soft_penalties": out.soft, "rules_source": rules.source,
@@ -356,8 +374,15 @@ def _why_pieces(ua, team, t) -> str:
     parts = len(np.unique(whole[mine]))
     pieces = len(np.unique(_components(ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]], ua.n_units)[mine]))
     if parts == pieces:
+        where = []
+        for c in np.unique(whole[mine]):
+            us = mine[whole[mine] == c]
+            towns = sorted(set(ua.town_ids[ua.unit_town[us]].tolist()))
+            where.append(f"{len(us)} {ua.level}(s) in the part of town(s) {', '.join(towns[:3])}"
+                         f"{' …' if len(towns) > 3 else ''} ({int((whole == c).sum())} {ua.level}s)")
         return (f"its units lie in {parts} parts of the map that touch nowhere (separate components of the "
-                f"adjacency graph): the geography does not allow one piece")
+                f"adjacency graph: {'; '.join(where)}): the workload of a part is not a sum of whole team "
+                f"shares, so some team must work in two parts; the geography does not allow one piece")
     if ua.team_granularity[t] != ua.level:
         return (f"it takes whole {ua.team_granularity[t]}s ([units] {ua.team_level[t]}) and its quota/balance "
                 f"needs {ua.team_granularity[t]}s that do not touch ({parts} map part(s), {pieces} pieces)")
