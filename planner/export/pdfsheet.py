@@ -90,7 +90,7 @@ def _map_png(sheet: DaySheet, width_in: float, height_in: float) -> bytes:
     if sheet.route:
         xs, ys = zip(*sheet.route)
         ax.plot([x * k for x in xs], ys, color="#c0392b", lw=1.6, ls=(0, (5, 2.5)), zorder=1)
-        ax.scatter([sheet.route[0][0] * k], [sheet.route[0][1]], marker="s", s=90, color="#2c3e50", zorder=3)
+        ax.scatter([sheet.route[0][0] * k], [sheet.route[0][1]], marker="s", s=260, color="#2c3e50", zorder=1.5)
     for r in visits.itertuples():
         ax.scatter([r.lon * k], [r.lat], s=170, color="#c0392b" if r.must else "#2471a3", edgecolors="white",
                    linewidths=1.2, zorder=2)
