@@ -4,14 +4,18 @@ Steps:
 
 1. Stops that no vehicle could serve even alone (demand above every capacity,
    time windows out of reach of every shift) are set aside with that reason.
-2. The engine searches with required stops as hard constraints and optional
-   stops (``penalty`` set) as prize-collecting.
-3. If that search ends without a feasible plan (the day cannot fit every
+2. With ``engine="auto"``, a one-vehicle problem of at most
+   :data:`planner.routing._exact.MAX_STOPS` required stops is solved exactly
+   by enumerating every order (:mod:`._exact`); if no order serves them all,
+   PyVRP's repair search (step 4) decides what to leave out.
+3. Otherwise the engine searches with required stops as hard constraints and
+   optional stops (``penalty`` set) as prize-collecting.
+4. If that search ends without a feasible plan (the day cannot fit every
    required stop), a repair search treats required stops as optional with a
    prize larger than any travel cost, so it drops as few as it must; those
    are reported as unassigned with a reason. The repair search gets
    ``repair_share * time_limit`` more seconds (only in this case).
-4. Times are recomputed from the integer matrices and every route is checked
+5. Times are recomputed from the integer matrices and every route is checked
    (:mod:`.schedule`). A violation in a plan the engine called feasible is a
    bug and raises ``RuntimeError``; if even the repair search ends without a
    feasible plan, the violating routes are dropped and their stops reported.
