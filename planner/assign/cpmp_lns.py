@@ -30,6 +30,7 @@ import numpy as np
 from planner.assign.cpmp_mip import MipResult, solve_arrays
 
 MIP_MAX_N = 200  # whole-model MIP in the worker up to this many customers
+SCALE = 10_000  # min-cost flow costs are integers: distance x SCALE
 
 
 # ----------------------------------------------------------------------------- construction
@@ -71,10 +72,13 @@ def gap_assign(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, meds: np.ndar
 
 
 def transport_assign(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, meds: np.ndarray, *,
-                     k: int = 10) -> np.ndarray | None:
+                     k: int = 10, cutoff: float | None = None, bound: list | None = None) -> np.ndarray | None:
     """Customers to fixed medians, fast: the transportation problem (demand may split) by OR-Tools'
     min-cost flow over each customer's ``k`` nearest medians, then each split customer goes whole to
-    the median that still has room for it, largest demands first. ``None`` when that repair fails."""
+    the median that still has room for it, largest demands first. ``None`` when that repair fails.
+
+    The transportation optimum is a lower bound on any assignment: it is appended to ``bound`` (a
+    list) when given, and with ``cutoff`` the repair is skipped (``None``) once the bound reaches it."""
     from ortools.graph.python import min_cost_flow
 
     n, m = len(d), len(meds)
@@ -90,17 +94,25 @@ def transport_assign(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, meds: n
         f = min_cost_flow.SimpleMinCostFlow()
         tail = np.repeat(np.arange(n), near.shape[1])
         head = n + near.ravel()
-        f.add_arcs_with_capacity_and_unit_cost(tail, head, q[tail], np.round(dm[tail, near.ravel()] * 100).astype(np.int64))
+        # a customer's whole demand q_i along an arc costs d_ij: the unit cost is d_ij / q_i (scaled to integers)
+        f.add_arcs_with_capacity_and_unit_cost(tail, head, q[tail],
+                                               np.round(dm[tail, near.ravel()] * SCALE / np.maximum(q[tail], 1)).astype(np.int64))
         f.add_arcs_with_capacity_and_unit_cost(n + np.arange(m), np.full(m, n + m), qcap, np.zeros(m, np.int64))
         f.set_nodes_supplies(np.arange(n + m + 1), np.concatenate([q, np.zeros(m, np.int64), [-q.sum()]]))
         if f.solve() == f.OPTIMAL:
             break
     else:
         return None
+    lower = (f.optimal_cost() - 0.5 * q.sum()) / SCALE  # unit costs were rounded by at most 1/2
+    if bound is not None:
+        bound.append(lower)
+    if cutoff is not None and lower >= cutoff:
+        return None
     flow = f.flows(np.arange(len(tail))).reshape(n, -1)
     out = np.full(n, -1)
     whole = flow.max(axis=1) == q
     out[whole] = near[whole, flow[whole].argmax(axis=1)]
+    out[q == 0] = np.argmin(dm[q == 0], axis=1)  # no demand: the nearest median
     left = qcap - np.bincount(out[whole], weights=q[whole], minlength=m).astype(np.int64)
     for i in sorted(np.flatnonzero(~whole), key=lambda i: -q[i]):
         order = np.argsort(dm[i], kind="stable")
@@ -235,26 +247,32 @@ def neighbourhood(d, cur, seed_med: int, h: int, kk: int):
 
 
 def local_assign(d, demand, cap, nodes: np.ndarray, meds: np.ndarray, *, integer: bool = False,
-                 exact_limit: float = 0.3) -> tuple[np.ndarray | None, float]:
+                 exact_limit: float = 0.3, cutoff: float | None = None) -> tuple[np.ndarray | None, float]:
     """Customers ``nodes`` to medians ``meds`` (transportation + repair + polish), and the cost.
 
     When the repair finds no packing (large demands against the capacities), the exact GAP with
-    HiGHS decides, within ``exact_limit`` seconds."""
+    HiGHS decides, within ``exact_limit`` seconds. With ``cutoff``, gives up (``None``) as soon as
+    the transportation bound shows the cost cannot come below it."""
     sub_d = d[np.ix_(nodes, meds)]
     local_cap = cap[meds]
-    sub = transport_assign(sub_d, demand[nodes], local_cap, np.arange(len(meds)), k=len(meds))
-    if sub is None:
-        if exact_limit <= 0 or local_cap.sum() < demand[nodes].sum():
-            return None, np.inf
-        m = len(meds)
-        pi, pj = np.repeat(np.arange(len(nodes)), m), np.tile(np.arange(m), len(nodes))
-        res = solve_arrays(pair_i=pi, pair_j=pj, cost=sub_d.ravel(), demand=demand[nodes], cap=local_cap, p=None,
-                           time_limit=exact_limit, open_fixed=True, integer_costs=integer)
-        if res.median_of is None:
-            return None, np.inf
-        sub = res.median_of
-    else:
-        sub = polish_local(sub_d, demand[nodes], local_cap, sub)
+    bound: list = []
+    q = demand[nodes]
+    sub = transport_assign(sub_d, q, local_cap, np.arange(len(meds)), k=len(meds), cutoff=cutoff, bound=bound)
+    if sub is not None:
+        sub = polish_local(sub_d, q, local_cap, sub)
+        cost = float(sub_d[np.arange(len(nodes)), sub].sum())
+        if cutoff is None or cost < cutoff or exact_limit <= 0 or bound[0] >= cutoff - 1e-7:
+            return meds[sub], cost
+    # the repair found no packing, or none below the cutoff while the bound leaves room: the exact GAP
+    if exact_limit <= 0 or local_cap.sum() < q.sum() or not bound or (cutoff is not None and bound[0] >= cutoff):
+        return None, np.inf
+    m = len(meds)
+    pi, pj = np.repeat(np.arange(len(nodes)), m), np.tile(np.arange(m), len(nodes))
+    res = solve_arrays(pair_i=pi, pair_j=pj, cost=sub_d.ravel(), demand=q, cap=local_cap, p=None,
+                       time_limit=exact_limit, open_fixed=True, integer_costs=integer, cutoff=cutoff)
+    if res.median_of is None:
+        return None, np.inf
+    sub = res.median_of
     return meds[sub], float(sub_d[np.arange(len(nodes)), sub].sum())
 
 
@@ -313,7 +331,7 @@ def swap_step(d, demand, cap, cur: np.ndarray, a: int, *, h: int = 3, tries: int
     for b in cands:
         trial = group.copy()
         trial[pos] = b
-        new, cost = local_assign(d, demand, cap, nodes, trial, integer=integer)
+        new, cost = local_assign(d, demand, cap, nodes, trial, integer=integer, cutoff=base - 1e-7)
         if exact > 0 and cost >= base - 1e-7 and cost < base * (1 + exact):
             sub = d[np.ix_(nodes, trial)]
             pi, pj = np.repeat(np.arange(len(nodes)), h), np.tile(np.arange(h), len(nodes))
@@ -326,6 +344,23 @@ def swap_step(d, demand, cap, cur: np.ndarray, a: int, *, h: int = 3, tries: int
             out[nodes] = new
             return out
     return None
+
+
+def regional_gap(d, demand, cap, cur, *, rng, t_end: float, h: int = 4, integer: bool = False) -> np.ndarray:
+    """Better assignments to the same medians, region by region (a median and its ``h - 1`` nearest):
+    the flow bound says where there is room, the repair or the exact GAP takes it."""
+    meds = np.unique(cur)
+    for a in rng.permutation(meds):
+        if time.perf_counter() > t_end:
+            break
+        group = meds[np.argsort(d[a, meds], kind="stable")[:h]]
+        nodes = np.flatnonzero(np.isin(cur, group))
+        base = float(d[nodes, cur[nodes]].sum())
+        new, cost = local_assign(d, demand, cap, nodes, group, integer=integer, cutoff=base - 1e-7)
+        if new is not None and cost < base - 1e-7:
+            cur = cur.copy()
+            cur[nodes] = new
+    return cur
 
 
 def swap_search(d, demand, cap, cur, *, rng, t_end: float, h: int = 3, tries: int = 8, exact: float = 0.0,
@@ -355,7 +390,7 @@ class _Search:
         n = len(d)
         self.per = n / p
         self.h = 2  # medians per neighbourhood, grows when every median rests
-        self.kk = int(max(12, 3 * self.per))
+        self.kk = int(max(12, 1.5 * self.per))  # candidate medians per customer (more: slower, not better)
         self.max_h = max(2, int(150 // self.per))  # at most ~150 customers in one sub-problem
         self.rested: set[int] = set()
         self.steps = self.improved = 0
@@ -383,7 +418,8 @@ class _Search:
         return None
 
     def limit(self) -> float:
-        return self.step * (self.h - 1) / 2
+        """Seconds for one neighbourhood: ``step`` per 20 customers, at most 3 s."""
+        return min(3.0, self.step * self.h * self.per / 20)
 
     def task(self, nb, time_limit):
         group, nodes, cand, pi, pj, cost, cur_local = nb
@@ -418,26 +454,32 @@ def distance_matrix(xy: np.ndarray, truncate: bool) -> np.ndarray:
     return np.floor(d) if truncate else d
 
 
-def improve(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool, log=None) -> tuple[np.ndarray, int, int]:
-    """Median moves to a local optimum, then exact HiGHS neighbourhoods until ``t_end``."""
+def improve(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool, h0: int | None = None,
+            log=None) -> tuple[np.ndarray, int, int, int]:
+    """Median moves to a local optimum, then exact HiGHS neighbourhoods until ``t_end``.
+
+    Neighbourhoods start at ``h0`` medians (default: about 50 customers); returns the solution, the
+    steps, the improving steps and the neighbourhood size reached, for the next call to go on from."""
     rng = np.random.default_rng(seed)
+    cur = regional_gap(d, demand, cap, cur, rng=rng, integer=integer,
+                       t_end=time.perf_counter() + 0.3 * (t_end - time.perf_counter()))
     for h in (3, 4, 5):
         cur = swap_search(d, demand, cap, cur, rng=rng, h=h, tries=4 * h, t_end=t_end)
-    search = _Search(d, demand, cap, len(np.unique(cur)), cur, rng=rng, integer=integer, step=0.6, log=log)
-    search.h = min(3, search.max_h)
+    search = _Search(d, demand, cap, len(np.unique(cur)), cur, rng=rng, integer=integer, step=1.0, log=log)
+    search.h = int(np.clip(round(50 / search.per) if h0 is None else h0, 2, max(2, min(search.max_h, search.p - 1))))
     while time.perf_counter() < t_end - 0.05:
         got = search.pick(None)
         limit = min(search.limit(), t_end - time.perf_counter())
         if got is None or limit < 0.05:
             break
         search.apply(got[0], got[1], solve_arrays(**search.task(got[1], limit)))
-    return search.cur, search.steps, search.improved
+    return search.cur, search.steps, search.improved, search.h
 
 
-def improve_part(xy, truncate, demand, cap, cur, budget, seed) -> tuple[np.ndarray, int, int]:
+def improve_part(xy, truncate, demand, cap, cur, budget, seed, h0=None) -> tuple[np.ndarray, int, int, int]:
     """:func:`improve` on a part of an instance, in a worker process (it computes its own distances)."""
     t_end = time.perf_counter() + budget
-    return improve(distance_matrix(xy, truncate), demand, cap, cur, t_end=t_end, seed=seed, integer=truncate)
+    return improve(distance_matrix(xy, truncate), demand, cap, cur, t_end=t_end, seed=seed, integer=truncate, h0=h0)
 
 
 def halves(xy: np.ndarray, cur: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -488,6 +530,7 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
     if pool is not None:
         pool.submit(_warm_up)
     steps = improved = 0
+    h_at = None  # neighbourhood size reached, carried from one round to the next
     mip_info = None
     value = lambda m: float(d[np.arange(n), m].sum())  # noqa: E731
     try:
@@ -515,27 +558,29 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
             fut = pool.submit(solve_arrays, **whole_task(cur, deadline - time.perf_counter()))
             while time.perf_counter() < deadline - 0.05 and not fut.done():
                 slot = min(deadline, time.perf_counter() + max(1.0, 0.1 * time_limit))
-                cur, st, im = improve(d, demand, cap, cur, t_end=slot, seed=int(rng.integers(1 << 30)),
-                                      integer=integer, log=log)
+                cur, st, im, h_at = improve(d, demand, cap, cur, t_end=slot, seed=int(rng.integers(1 << 30)),
+                                            integer=integer, h0=h_at, log=log)
                 steps, improved = steps + st, improved + im
             mip_info = _take_whole(fut.result(), whole_model["full"])
             if mip_info["median_of"] is not None and value(mip_info["median_of"]) < value(cur) - 1e-7:
                 cur = mip_info["median_of"]
             if not mip_info["proved"] and time.perf_counter() < deadline - 0.1:
-                cur, st, im = improve(d, demand, cap, cur, t_end=deadline, seed=seed + 1, integer=integer, log=log)
+                cur, st, im, _ = improve(d, demand, cap, cur, t_end=deadline, seed=seed + 1, integer=integer,
+                                         h0=h_at, log=log)
                 steps, improved = steps + st, improved + im
         elif pool is not None:
             rounds = 0
             while deadline - time.perf_counter() > 0.5:
-                slot = min(deadline - time.perf_counter(), max(3.0, 0.12 * time_limit))
+                slot = min(deadline - time.perf_counter(), max(3.0, (0.2 if n <= 2 * MIP_MAX_N else 0.12) * time_limit))
                 a, b = halves(xy, cur, rng)
                 loc_a = np.searchsorted(a, cur[a])
                 fut = pool.submit(improve_part, xy[a], integer, demand[a], cap[a], loc_a, slot,
-                                  int(rng.integers(1 << 30)))
+                                  int(rng.integers(1 << 30)), h_at)
                 loc_b = np.searchsorted(b, cur[b])
-                res_b, st, im = improve(d[np.ix_(b, b)], demand[b], cap[b], loc_b, integer=integer,
-                                        t_end=time.perf_counter() + slot, seed=int(rng.integers(1 << 30)))
-                res_a, st2, im2 = fut.result()
+                res_b, st, im, h_b = improve(d[np.ix_(b, b)], demand[b], cap[b], loc_b, integer=integer, h0=h_at,
+                                             t_end=time.perf_counter() + slot, seed=int(rng.integers(1 << 30)))
+                res_a, st2, im2, h_a = fut.result()
+                h_at = max(h_a, h_b)
                 new = cur.copy()
                 new[a], new[b] = a[res_a], b[res_b]
                 if value(new) <= value(cur) + 1e-7:
@@ -545,7 +590,7 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
                     log(f"round {rounds}: {value(cur):.2f}")
         else:
             split = t0 + 0.5 * time_limit if whole_model is not None else deadline
-            cur, steps, improved = improve(d, demand, cap, cur, t_end=split, seed=seed, integer=integer, log=log)
+            cur, steps, improved, _ = improve(d, demand, cap, cur, t_end=split, seed=seed, integer=integer, log=log)
             if whole_model is not None and deadline - time.perf_counter() > 0.1:
                 mip_info = _take_whole(solve_arrays(**whole_task(cur, deadline - time.perf_counter())),
                                        whole_model["full"])
