@@ -165,3 +165,22 @@ def test_kept_weekly_figures_follow_a_visit_into_its_own_week(planned_app, web_c
 def test_an_unknown_part_of_the_leader_page_is_a_404_that_names_the_parts(planned_app):  # noqa: F811
     r = client_as(planned_app, "leader").get("/leader/part/nope")
     assert r.status_code == 404 and "weekly, rollup" in r.get_data(as_text=True)
+
+
+def test_the_kept_visits_frame_reads_only_new_visits_and_equals_a_full_read(planned_app, web_campaign):  # noqa: F811
+    from geodata import store
+    from web import db
+    from web.leader import _campaign_visits
+
+    hh = list(web_campaign.households["household_id"])
+    for k, batch in enumerate((hh[:3], hh[3:4], hh[4:9])):
+        for j, h in enumerate(batch):
+            add_visit(planned_app, h, outcome="not_home" if j % 2 else "visited", client_id=f"kv-{k}-{j}")
+        with planned_app.test_request_context():
+            kept = _campaign_visits()
+            with db.session() as s:
+                full = store.visits_frame(s, campaign_id=db.campaign_id())
+        pd.testing.assert_frame_equal(kept.reset_index(drop=True), full, check_dtype=False)
+        assert len(kept) == sum(len(b) for b in ((hh[:3], hh[3:4], hh[4:9])[: k + 1]))
+    with planned_app.test_request_context():
+        assert _campaign_visits() is _campaign_visits()  # nothing new: the same frame, no read
