@@ -29,7 +29,10 @@ coverage API (``GET /api/coverage``) is timed with the same session,
 
 X is the median of the ``repeat`` loads; the line before it gives the others.
 
-    python scripts/bench_web.py [--households 300000] [--repeat 3] [--county /tmp/county.gpkg]
+``--visits N`` stores N visits first (a campaign under way: the coverage,
+weekly figures and visits read from the database grow with them).
+
+    python scripts/bench_web.py [--households 300000] [--repeat 3] [--visits 150000] [--county /tmp/county.gpkg]
 """
 
 from __future__ import annotations
@@ -104,6 +107,9 @@ def main(argv=None):
     ap.add_argument("--copies", type=int, default=34)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--port", type=int, default=5099)
+    ap.add_argument("--visits", type=int, default=0,
+                    help="visits stored before the site is measured (households in file order, the last 14 days): "
+                         "a campaign under way; default 0")
     ap.add_argument("--county", type=Path, default=None,
                     help="campaign GeoPackage to use; written there first when missing (default: a temporary file)")
     args = ap.parse_args(argv)
@@ -130,7 +136,12 @@ def main(argv=None):
 
     with app.app_context():
         n_households = len(get_data(app).campaign.households)
-        household = str(get_data(app).campaign.households["household_id"].iloc[0])
+        ids = get_data(app).campaign.households["household_id"].astype(str)
+        household = ids.iloc[-1]
+    if args.visits:
+        t = time.perf_counter()
+        _seed_visits(app, list(ids.iloc[: min(args.visits, len(ids) - 1)]))
+        print(f"stored {min(args.visits, len(ids) - 1):,} visits in {time.perf_counter() - t:.1f} s")
     loads: dict[str, list[float]] = {"first": [], "repeat": [], "cold": [], "after visit": []}
     queries = []
     try:
@@ -169,6 +180,24 @@ def main(argv=None):
     print("leader map: " + "; ".join(f"{k} {statistics.median(v):.2f} s" for k, v in loads.items() if v))
     print(f"map interactive {statistics.median(loads['repeat']):.2f} s, coverage query "
           f"{statistics.median(queries) * 1000:.0f} ms at {n_households:,} households")
+
+
+def _seed_visits(app, household_ids: list[str], batch: int = 1000) -> None:
+    """Visits to ``household_ids`` spread over the last 14 days (a campaign under way)."""
+    import datetime as dt
+
+    from geodata import store
+    from geodata.store.validate import CAMPAIGN_TZ
+    from web import db
+
+    now = dt.datetime.now(CAMPAIGN_TZ).replace(tzinfo=None, second=0, microsecond=0) - dt.timedelta(hours=1)
+    with app.app_context():
+        for i in range(0, len(household_ids), batch):
+            store.submit_visits(db.engine(), [
+                {"client_id": f"bench-seed-{k}", "entity_type": "household", "entity_id": h, "cadre_id": "bench",
+                 "visited_at": (now - dt.timedelta(minutes=(k * 7) % (14 * 24 * 60))).isoformat(timespec="minutes"),
+                 "outcome": "visited" if k % 10 else "not_home"}
+                for k, h in enumerate(household_ids[i:i + batch], start=i)], campaign_id=db.campaign_id())
 
 
 def _store_visit(app, household_id: str) -> None:
