@@ -107,6 +107,13 @@ def shapes(data, layer: str) -> Payload:
     return _kept(data.cache, ("coverage_map.shapes", layer), lambda: _build_shapes(data, layer))
 
 
+def warm(data) -> None:
+    """Build the shapes of ``data`` now (0.5 s for a county): called when the data are prepared."""
+    for layer in UNIT_LAYERS:
+        if layer in data.layers:
+            shapes(data, layer)
+
+
 def _build_shapes(data, layer: str) -> Payload:
     gdf = data.layers[layer]
     key = layer[:-1] + "_id"

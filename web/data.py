@@ -300,7 +300,7 @@ def prepare(campaign: Campaign, plan: pd.DataFrame | None = None, *, shift=None)
     for gdf in [*layers.values(), *counts.values()]:
         gdf.sindex  # build the spatial indexes now, not in the first requests
     west, south, east, north = home_bounds(layers["villages"])
-    return CampaignData(
+    data = CampaignData(
         campaign=campaign,
         plan=plan,
         layers=layers,
@@ -308,6 +308,10 @@ def prepare(campaign: Campaign, plan: pd.DataFrame | None = None, *, shift=None)
         teams=teams,
         bounds=(float(west), float(south), float(east), float(north)),
     )
+    from web import coverage_map
+
+    coverage_map.warm(data)  # the leader map's outlines, serialised now rather than in a page view
+    return data
 
 
 def _public(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
