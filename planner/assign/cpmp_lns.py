@@ -363,6 +363,45 @@ def regional_gap(d, demand, cap, cur, *, rng, t_end: float, h: int = 4, integer:
     return cur
 
 
+def relocate_step(d, demand, cap, cur, *, rng, h: int = 4, integer: bool = False) -> np.ndarray | None:
+    """Close a median and open one far away: drop a random median (its region's customers go to the
+    region's other medians), open at a customer drawn by its distance to its median, in a disjoint
+    region, and keep the pair of changes when together they shorten the total."""
+    meds = np.unique(cur)
+    if len(meds) < 2 * h + 1:
+        return None
+    a = int(meds[rng.integers(len(meds))])
+    group_a = meds[np.argsort(d[a, meds], kind="stable")[:h]]
+    nodes_a = np.flatnonzero(np.isin(cur, group_a))
+    base_a = float(d[nodes_a, cur[nodes_a]].sum())
+    keep_a = group_a[group_a != a]
+    if cap[keep_a].sum() < demand[nodes_a].sum():
+        return None
+    far = d[np.arange(len(cur)), cur].copy()
+    far[np.isin(cur, group_a)] = 0
+    far[meds] = 0
+    if far.sum() <= 0:
+        return None
+    b = int(rng.choice(len(cur), p=far / far.sum()))
+    group_b = meds[np.argsort(d[b, meds], kind="stable")[:h - 1]]
+    if np.isin(group_b, group_a).any():
+        return None
+    nodes_b = np.flatnonzero(np.isin(cur, group_b))
+    base_b = float(d[nodes_b, cur[nodes_b]].sum())
+    # the cheaper side first: what the open median can save bounds what the drop may cost
+    new_b, cost_b = local_assign(d, demand, cap, nodes_b, np.append(group_b, b), integer=integer, cutoff=base_b - 1e-7)
+    if new_b is None:
+        return None
+    new_a, cost_a = local_assign(d, demand, cap, nodes_a, keep_a, integer=integer,
+                                 cutoff=base_a + (base_b - cost_b) - 1e-7)
+    if new_a is None or cost_a + cost_b >= base_a + base_b - 1e-7:
+        return None
+    out = cur.copy()
+    out[nodes_a] = new_a
+    out[nodes_b] = new_b
+    return out
+
+
 def swap_search(d, demand, cap, cur, *, rng, t_end: float, h: int = 3, tries: int = 8, exact: float = 0.0,
                 integer: bool = False) -> np.ndarray:
     """Median moves (:func:`swap_step`) in random order until a whole pass finds none, or time is up."""
@@ -465,6 +504,15 @@ def improve(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool, h0: 
                        t_end=time.perf_counter() + 0.3 * (t_end - time.perf_counter()))
     for h in (3, 4, 5):
         cur = swap_search(d, demand, cap, cur, rng=rng, h=h, tries=4 * h, t_end=t_end)
+    reloc_end = time.perf_counter() + 0.3 * (t_end - time.perf_counter())
+    tried = 0
+    while time.perf_counter() < reloc_end:
+        new = relocate_step(d, demand, cap, cur, rng=rng, integer=integer)
+        tried += 1
+        if new is not None:
+            cur = new
+            for h in (3, 4):  # settle the two regions that changed (and the rest, cheaply)
+                cur = swap_search(d, demand, cap, cur, rng=rng, h=h, tries=4 * h, t_end=reloc_end)
     search = _Search(d, demand, cap, len(np.unique(cur)), cur, rng=rng, integer=integer, step=1.0, log=log)
     search.h = int(np.clip(round(50 / search.per) if h0 is None else h0, 2, max(2, min(search.max_h, search.p - 1))))
     while time.perf_counter() < t_end - 0.05:
@@ -534,7 +582,8 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
     mip_info = None
     value = lambda m: float(d[np.arange(n), m].sum())  # noqa: E731
     try:
-        cur = construct(d, demand, cap, p, rng=rng, budget=max(0.5, 0.1 * time_limit), integer=integer)
+        cur = construct(d, demand, cap, p, rng=rng, integer=integer,
+                        budget=max(0.5, (0.03 if n <= MIP_MAX_N else 0.1) * time_limit))
         if cur is None:
             return dict(median_of=None, status="UNKNOWN", bound=None, first=None, steps=0, improved=0, mip=None)
         first = time.perf_counter() - t0
@@ -554,14 +603,44 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
                         hint=sol, integer_costs=integer, seed=seed, threads=1, time_limit=limit)
 
         if pool is not None and whole_model is not None:
-            # the worker solves the whole model from the construction; the main process searches meanwhile
-            fut = pool.submit(solve_arrays, **whole_task(cur, deadline - time.perf_counter()))
-            while time.perf_counter() < deadline - 0.05 and not fut.done():
-                slot = min(deadline, time.perf_counter() + max(1.0, 0.1 * time_limit))
-                cur, st, im, h_at = improve(d, demand, cap, cur, t_end=slot, seed=int(rng.integers(1 << 30)),
-                                            integer=integer, h0=h_at, log=log)
-                steps, improved = steps + st, improved + im
-            mip_info = _take_whole(fut.result(), whole_model["full"])
+            # the worker solves the whole model; the main process searches meanwhile, and the two trade
+            # their best solutions through files (HiGHS takes the search's as user solutions)
+            import os
+            import tempfile
+            from pathlib import Path
+
+            with tempfile.TemporaryDirectory(prefix="cpmp_") as tmp:
+                folder = Path(tmp)
+
+                def share(sol):
+                    np.save(folder / "best.tmp.npy", sol)
+                    os.replace(folder / "best.tmp.npy", folder / "best.npy")
+
+                share(cur)
+                rounds = 0
+                fut = pool.submit(solve_arrays, **whole_task(cur, deadline - time.perf_counter()), exchange=tmp)
+                while time.perf_counter() < deadline - 0.05 and not fut.done():
+                    slot = min(deadline, time.perf_counter() + max(1.0, 0.05 * time_limit))
+                    try:
+                        theirs = np.load(folder / "mip.npy")
+                        if value(theirs) < value(cur) - 1e-7:
+                            cur = theirs
+                    except (OSError, ValueError):
+                        pass
+                    before = value(cur)
+                    if rounds % 2:  # more capacitated Lloyd restarts: cheap and strong at this size
+                        other = construct(d, demand, cap, p, rng=rng, integer=integer,
+                                          budget=max(0.2, slot - time.perf_counter()))
+                        if other is not None and value(other) < value(cur) - 1e-7:
+                            cur = other
+                    else:
+                        cur, st, im, h_at = improve(d, demand, cap, cur, t_end=slot, seed=int(rng.integers(1 << 30)),
+                                                    integer=integer, h0=h_at, log=log)
+                        steps, improved = steps + st, improved + im
+                    rounds += 1
+                    if value(cur) < before - 1e-7:
+                        share(cur)
+                mip_info = _take_whole(fut.result(), whole_model["full"])
             if mip_info["median_of"] is not None and value(mip_info["median_of"]) < value(cur) - 1e-7:
                 cur = mip_info["median_of"]
             if not mip_info["proved"] and time.perf_counter() < deadline - 0.1:

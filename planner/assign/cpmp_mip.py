@@ -37,7 +37,7 @@ class MipResult:
 def solve_arrays(*, pair_i: np.ndarray, pair_j: np.ndarray, cost: np.ndarray, demand: np.ndarray,
                  cap: np.ndarray, p: int | None, time_limit: float, threads: int = 1, seed: int = 0,
                  hint: np.ndarray | None = None, open_fixed: bool = False, integer_costs: bool = False,
-                 cutoff: float | None = None) -> MipResult:
+                 cutoff: float | None = None, exchange: str | None = None) -> MipResult:
     """Solve the model above.
 
     ``pair_i`` (customer, 0..n_c-1) and ``pair_j`` (median, 0..n_m-1) list the
@@ -45,6 +45,10 @@ def solve_arrays(*, pair_i: np.ndarray, pair_j: np.ndarray, cost: np.ndarray, de
     candidate median. ``hint`` (median per customer, local) is passed to HiGHS
     as a starting solution when it is consistent with the pairs. With
     ``integer_costs`` HiGHS stops as soon as the gap is below one unit.
+
+    ``exchange`` (a folder) links the MIP to a search running beside it: HiGHS
+    takes ``best.npy`` (median per customer) as a user solution whenever the
+    file changes, and writes each improving solution of its own to ``mip.npy``.
     """
     import time
 
@@ -101,20 +105,59 @@ def solve_arrays(*, pair_i: np.ndarray, pair_j: np.ndarray, cost: np.ndarray, de
     if cutoff is not None:
         h.setOptionValue("objective_bound", float(cutoff))
     h.passModel(lp)
-    if hint is not None:
-        hint = np.asarray(hint, np.int64)
-        key = pair_i * n_m + pair_j
-        order = np.argsort(key)
-        want = np.arange(n_c) * n_m + hint
+    key = pair_i * n_m + pair_j
+    order = np.argsort(key)
+
+    def column(median_of) -> np.ndarray | None:
+        """The x/y column vector of a solution given as a median per customer, if it uses listed pairs."""
+        median_of = np.asarray(median_of, np.int64)
+        want = np.arange(n_c) * n_m + median_of
         pos = np.searchsorted(key[order], want)
-        if (pos < n_e).all() and (key[order][np.minimum(pos, n_e - 1)] == want).all():
-            col = np.zeros(n_e + n_m)
-            col[order[pos]] = 1.0
-            col[n_e + np.unique(hint)] = 1.0
+        if not ((pos < n_e).all() and (key[order][np.minimum(pos, n_e - 1)] == want).all()):
+            return None
+        col = np.zeros(n_e + n_m)
+        col[order[pos]] = 1.0
+        col[n_e + np.unique(median_of)] = 1.0
+        return col
+
+    if hint is not None:
+        col = column(hint)
+        if col is not None:
             sol = highspy.HighsSolution()
             sol.col_value = col
             sol.value_valid = True
             h.setSolution(sol)
+    if exchange is not None:
+        import os
+        from pathlib import Path
+
+        folder = Path(exchange)
+        seen = {"mtime": 0.0}
+
+        def offer(e):  # the search's best solution, when it changed
+            f = folder / "best.npy"
+            try:
+                mtime = f.stat().st_mtime
+                if mtime <= seen["mtime"]:
+                    return
+                seen["mtime"] = mtime
+                col = column(np.load(f))
+            except (OSError, ValueError):
+                return
+            if col is not None:
+                e.data_in.setSolution(col)
+
+        def found(e):  # HiGHS's own improving solution, for the search
+            x = np.asarray(e.data_out.mip_solution)[:n_e] > 0.5
+            med = np.full(n_c, -1)
+            med[pair_i[x]] = pair_j[x]
+            if (med >= 0).all():
+                tmp = folder / "mip.tmp.npy"
+                np.save(tmp, med)
+                os.replace(tmp, folder / "mip.npy")
+
+        h.cbMipUserSolution.subscribe(offer)
+        h.cbMipImprovingSolution.subscribe(found)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
