@@ -12,16 +12,20 @@ county   A county-sized instance on real geography: the demo campaign's Andorra
          to the end, status, objective, proven bound and gap, max/mean workload
          per cadre and contiguity.
 pmedcap  Capacitated p-median instances of ../shared/bench/pmedcap (``--set``
-         oc|sjc|p3038|stefanello) solved with the planner's structure
-         (see planner.assign.cpmp): gap to the best-known value per instance, and
-         ``--reference cpsat,highs`` runs of the plain x/y model side by side.
+         oc|sjc|p3038|stefanello) solved by planner.assign.cpmp (capacitated
+         Lloyd construction with a min-cost-flow assignment, median moves,
+         exact HiGHS neighbourhoods, the whole HiGHS MIP beside the search on
+         small instances; two processes): per instance the value, best-known
+         value, gap, time and load average, and ``--reference cpsat,highs`` runs
+         of the plain x/y model side by side (every pair up to n = 500, the 20
+         nearest medians per customer beyond).
 
 Protocol: one run per instance, ``--seed`` (default 0), ``--workers`` (default 2),
 ``--time-limit`` seconds each (default 120 for county, 60 for pmedcap). The last
 line of each suite sums it up.
 
     python scripts/bench_assign.py --suite county --time-limit 120
-    python scripts/bench_assign.py --suite pmedcap --set oc --time-limit 60 --reference cpsat
+    python scripts/bench_assign.py --suite pmedcap --set oc --time-limit 60 --reference cpsat,highs
 """
 
 from __future__ import annotations
