@@ -88,3 +88,23 @@ def test_osman_christofides_instances_reach_their_published_optimum(name, optimu
     load = np.bincount(m, weights=inst.demand, minlength=inst.n)
     assert (load <= inst.cap + 1e-9).all()  # capacities respected
     assert res.value == optimum
+
+
+def test_bad_time_limit_and_bad_p_are_explained(tmp_path):
+    with pytest.raises(ValueError, match="time_limit"):
+        solve_cpmp(_line_instance(), time_limit=0)
+    f = tmp_path / "p_too_big.txt"
+    f.write_text("2 3\n0 0 10 1\n1 1 10 1\n")
+    with pytest.raises(ValueError, match="p = 3"):
+        read_instance(f)
+
+
+@pytest.mark.skipif(not (PMEDCAP / "instances" / "oc" / "cpmp01.txt").exists(), reason="shared pmedcap set absent")
+def test_two_processes_prove_the_optimum_of_a_small_instance():
+    """The whole MIP in the worker process, the search in this one: the optimum, proved, with its bound."""
+    inst = read_instance(PMEDCAP / "instances" / "oc" / "cpmp02.txt")
+    res = solve_cpmp(inst, time_limit=20, workers=2, seed=1, k=inst.n)
+    assert inst.feasible(res.median_of)
+    assert res.value == 740
+    assert res.status == "OPTIMAL" and res.bound == pytest.approx(740)
+    assert res.wall < 20 + 3
