@@ -24,6 +24,7 @@ from web.i18n import (
     format_number,
     format_percent,
     format_time,
+    format_value,
 )
 
 DAY = dt.date(2026, 11, 25)  # a Wednesday
@@ -98,3 +99,11 @@ def test_the_cadre_day_and_the_problem_pages_write_chinese_dates(planned_app, we
     first = re.search(r'href="(/problems/\d+)"', listing).group(1)
     detail = client_as(planned_app, "planner").get(first).get_data(as_text=True)
     assert re.search(r"2026年3月\d+日 \d\d:\d\d", detail)  # raised at: date and 24-hour time
+
+
+def test_values_of_unknown_kind_are_formatted_by_what_they_look_like():
+    assert format_value("2026-03-02", lang="zh") == "2026年3月2日"
+    assert format_value("2026-03-02T08:30:00", lang="en") == "Mar 2, 2026 08:30"
+    assert format_value(123456, lang="zh") == "123,456" and format_value("-7", lang="zh") == "-7"
+    assert format_value("12.5%", lang="zh") == "12.5%" and format_value("OPTIMAL") == "OPTIMAL"
+    assert format_value(None) == ""

@@ -495,6 +495,21 @@ def _percent_pattern(digits: int):
     return parse_pattern("#,##0" + ("." + "0" * digits if digits > 0 else "") + "%")
 
 
+def format_value(value, *, lang: str | None = None) -> str:
+    """A value of unknown kind for people: an ISO date (2026-03-02, optionally
+    with a time) as a date, a whole number as a count, anything else as text."""
+    import re
+
+    text = "" if value is None else str(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return format_date(text, lang=lang)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?", text):
+        return format_datetime(text, lang=lang)
+    if re.fullmatch(r"-?\d+", text):
+        return format_number(int(text), lang=lang)
+    return text
+
+
 def _remember_language():
     lang = request.args.get("lang")
     if lang in LANGUAGES:
@@ -522,4 +537,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_time, "time")
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date_range, "date_range")
+    app.add_template_filter(format_value, "value")
     app.context_processor(_template_globals)
