@@ -184,3 +184,15 @@ def test_the_kept_visits_frame_reads_only_new_visits_and_equals_a_full_read(plan
         assert len(kept) == sum(len(b) for b in ((hh[:3], hh[3:4], hh[4:9])[: k + 1]))
     with planned_app.test_request_context():
         assert _campaign_visits() is _campaign_visits()  # nothing new: the same frame, no read
+
+
+def test_the_leader_map_loads_leaflet_only_and_keeps_a_configured_tile_server(web_campaign, db_url, tmp_path):  # noqa: F811
+    from conftest_web import make_app
+
+    url = "http://tiles.intranet.example/{z}/{x}/{y}.png"
+    app = make_app(db_url, tmp_path, CAMPAIGN=web_campaign, TILE_URL=url)
+    html = client_as(app, "leader").get("/leader/").get_data(as_text=True)
+    assert "leaflet.js" in html and '"preferCanvas": true' in html  # canvas: 4,000 polygons draw fast
+    for heavy in ("jquery", "bootstrap", "fontawesome", "awesome-markers"):
+        assert heavy not in html, heavy  # ≈ 500 kB the coverage map does not use
+    assert "tiles.intranet.example" in html
