@@ -1,22 +1,33 @@
-"""Capacitated p-median matheuristic: construction, exact neighbourhoods with HiGHS, two processes.
+"""Capacitated p-median matheuristic: construction, median moves, exact HiGHS neighbourhoods, two processes.
 
-1. **Construction** (capacitated Lloyd / location-allocation): medians seeded by
-   demand-weighted k-means++ sampling; then, in turn, customers assigned to the
-   chosen medians by the generalised assignment problem (GAP, exact with
-   HiGHS over each customer's nearest open medians) and each cluster re-centred
-   on the member that serves it at the least distance and has the capacity.
-2. **Large-neighbourhood search**: pick a median, take it and its nearest
-   medians with all their customers, and solve that sub-problem (which of its
-   customers become the medians, who goes where) exactly with the HiGHS MIP,
-   from the current solution; keep strict improvements. A median whose
-   neighbourhood cannot improve rests until its neighbourhood changes; when
-   all rest, the neighbourhood grows (variable neighbourhood).
-3. **Two processes** when ``workers >= 2``: a spawned worker process solves
-   neighbourhoods disjoint from the one the main process solves (the objective
-   and the capacities are separable, so both improvements apply together); on
-   instances of up to ``MIP_MAX_N`` customers it solves the whole restricted
-   MIP from the best solution found so far instead, while the main process
-   keeps searching, and an optimal answer of the whole model ends the run.
+1. **Assignment to fixed medians**: the transportation problem (a customer's
+   demand may split; unit cost d_ij / q_i, so it is the LP relaxation of the
+   generalised assignment problem, GAP) by OR-Tools' min-cost flow, each split
+   customer then given whole to a median with room, then customer moves and
+   swaps (:func:`polish`). Where that repair finds no packing, or finds none
+   below a cut-off while the flow bound leaves room, the exact GAP with HiGHS.
+2. **Construction** (capacitated Lloyd / location-allocation), restarted while
+   its budget lasts: medians seeded by demand-weighted k-means++ sampling,
+   then assignment (1.) and re-centring of each cluster on the member that
+   serves it at the least distance and has the capacity, in turn.
+3. **Improvement** (:func:`improve`): better assignments region by region
+   (:func:`regional_gap`); median moves to a nearby node with the customers of
+   the median and its nearest medians re-assigned, pruned by the flow bound
+   (:func:`swap_step`); close-one-open-one-far relocations
+   (:func:`relocate_step`); then large-neighbourhood search: a median, its
+   nearest medians and all their customers re-solved exactly (which customers
+   become the medians, who goes where) by the HiGHS MIP from the current
+   solution. A median whose neighbourhood cannot improve rests; when all
+   rest, the neighbourhood grows (variable neighbourhood).
+4. **Two processes** when ``workers >= 2``: on instances of up to
+   ``MIP_MAX_N`` customers a spawned worker solves the whole MIP (every pair
+   when ``k >= n``, so an optimal answer is a proof and ends the run) while
+   the main process searches and restarts the construction; the two trade
+   their best solutions through files (HiGHS user-solution and
+   improving-solution callbacks). On larger instances the medians are split
+   into two halves by a line in a random direction and each process improves
+   one half (objective and capacities are separable, so both results apply
+   together), round after round.
 """
 
 from __future__ import annotations
