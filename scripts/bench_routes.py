@@ -57,15 +57,18 @@ no iteration cap. Problems:
 
 * Solomon prefixes: the depot and the first N customers (``--prefix-sizes``,
   default 15,30,60) of ``--prefix-instances`` (default one of each family),
-  the instance's fleet, objective distance;
+  objective distance; as *one-vehicle days* (a cadre's day: the type-2
+  instances, whose long horizon lets one vehicle serve 15-30 customers; the
+  schedule only ever routes one vehicle) and with the instance's whole fleet
+  (a stress test outside the schedule's use: many routes with few iterations);
 * with ``--demo DIR`` (``zoufang demo --out DIR``: demo.gpkg + plan.gpkg),
   real cadre-days: the demo's campaign-level plan, ``--days`` days (default 40)
   of at least 8 in-person visits drawn with ``--seed``, on road travel times,
   objective the day's duration (as the schedule routes them).
 
-One line per problem (stops, production cost and time, reference cost, gap %),
-a mean per size band, and the last line
-``day-sized: mean gap X.XXX% (max Y.YYY%) over N problems ...``.
+One line per problem (kind, stops, production cost and time, reference cost,
+gap %), a mean per kind and size band, the fleet stress test's mean, and the
+last line ``day-sized: mean gap X.XXX% (max Y.YYY%) over N one-vehicle days ...``.
 """
 
 from __future__ import annotations
@@ -266,20 +269,26 @@ def day_sized(args) -> int:
     from planner.schedule.day import day_iterations
 
     production_limit, production_iterations = 0.5, 300  # the `zoufang schedule` defaults
-    problems = []
+    import dataclasses
+
+    problems = []  # (kind, name, problem)
     for name in [n.strip() for n in args.prefix_instances.split(",") if n.strip()]:
         inst = read_solomon(args.bench_dir / "instances" / f"{name}.txt")
         for n in (int(x) for x in args.prefix_sizes.split(",") if x.strip()):
-            problems.append((f"{name}[:{n}]", to_problem(_solomon_prefix(inst, n))))
+            if name[-3] == "2" and n <= 30:
+                one = dataclasses.replace(_solomon_prefix(inst, n), num_vehicles=1)
+                problems.append(("solomon 1 vehicle", f"{name}[:{n}] 1v", to_problem(one)))
+            problems.append(("solomon fleet", f"{name}[:{n}]", to_problem(_solomon_prefix(inst, n))))
     if args.demo:
-        problems += _demo_days(args.demo, args.days, args.seed)
+        problems += [("cadre-day", name, problem) for name, problem in _demo_days(args.demo, args.days, args.seed)]
     print(f"# day-sized: production = solve_routes(time_limit={production_limit}, workers=1, max_iterations="
           f"day_iterations({production_iterations}, stops)), exact up to 7 stops; reference = PyVRP "
           f"{args.reference_time:g} s, one process, no iteration cap; seed {args.seed}; load "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"{'problem':22} {'stops':>5} {'production':>12} {'time':>7} {'reference':>12} {'gap':>8}", flush=True)
+    print(f"{'kind':17} {'problem':22} {'stops':>5} {'production':>12} {'time':>7} {'reference':>12} {'gap':>8}",
+          flush=True)
     rows = []
-    for name, problem in problems:
+    for kind, name, problem in problems:
         n = len(problem.stops)
         started = time.perf_counter()
         prod = solve_routes(problem, time_limit=production_limit, seed=args.seed, workers=1,
@@ -288,21 +297,27 @@ def day_sized(args) -> int:
         ref = solve_routes(problem, time_limit=args.reference_time, seed=args.seed + 1, workers=1,
                            engine="pyvrp")
         if prod.status != "feasible" or ref.status != "feasible":
-            print(f"{name:22} {n:5d} {prod.status:>12} {wall:6.2f}s {ref.status:>12} {'-':>8}", flush=True)
+            print(f"{kind:17} {name:22} {n:5d} {prod.status:>12} {wall:6.2f}s {ref.status:>12} {'-':>8}", flush=True)
             continue
         best = min(prod.objective, ref.objective)  # the reference is near-optimal; whichever is lower
         gap = 100.0 * (prod.objective - best) / best if best else 0.0
-        rows.append((name, n, gap, wall))
-        print(f"{name:22} {n:5d} {prod.objective:12d} {wall:6.2f}s {ref.objective:12d} {gap:+7.3f}%"
+        rows.append((kind, name, n, gap, wall))
+        print(f"{kind:17} {name:22} {n:5d} {prod.objective:12d} {wall:6.2f}s {ref.objective:12d} {gap:+7.3f}%"
               + ("  (production better)" if prod.objective < ref.objective else ""), flush=True)
-    for lo, hi in ((1, 7), (8, 14), (15, 29), (30, 60)):
-        band = [r for r in rows if lo <= r[1] <= hi]
-        if band:
-            print(f"{lo}-{hi} stops: mean gap {_mean([r[2] for r in band]):.3f}% (max {max(r[2] for r in band):.3f}%)"
-                  f" over {len(band)}, production {_mean([r[3] for r in band]) * 1000:.0f} ms each")
-    gaps = [r[2] for r in rows]
-    print(f"day-sized: mean gap {_mean(gaps):.3f}% (max {max(gaps, default=float('nan')):.3f}%) over {len(rows)} "
-          f"problems, production settings vs PyVRP {args.reference_time:g} s")
+    for kind in ("cadre-day", "solomon 1 vehicle", "solomon fleet"):
+        for lo, hi in ((1, 7), (8, 14), (15, 29), (30, 60)):
+            band = [r for r in rows if r[0] == kind and lo <= r[2] <= hi]
+            if band:
+                print(f"{kind}, {lo}-{hi} stops: mean gap {_mean([r[3] for r in band]):.3f}% "
+                      f"(max {max(r[3] for r in band):.3f}%) over {len(band)}, production "
+                      f"{_mean([r[4] for r in band]) * 1000:.0f} ms each")
+    fleet = [r[3] for r in rows if r[0] == "solomon fleet"]
+    if fleet:
+        print(f"stress test outside the schedule's use, Solomon prefixes with their whole fleet: mean gap "
+              f"{_mean(fleet):.3f}% (max {max(fleet):.3f}%) over {len(fleet)}")
+    gaps = [r[3] for r in rows if r[0] != "solomon fleet"]
+    print(f"day-sized: mean gap {_mean(gaps):.3f}% (max {max(gaps, default=float('nan')):.3f}%) over {len(gaps)} "
+          f"one-vehicle days, production settings vs PyVRP {args.reference_time:g} s")
     return 0
 
 
