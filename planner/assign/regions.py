@@ -62,6 +62,7 @@ def part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -> dict[
         elig_part[:, p] = ua.eligible[part == p].all(axis=0) | (ua.eligible[part == p].any(axis=0)
                                                               & (ua.team_granularity == ua.level))
     rho = load[big].sum() / max(sum(sum(v.values()) for v in x.values()), 1.0)
+    eps = 1e-3 * float(share.mean()) if len(share) else 0.0  # a move smaller than this is no move
     for _ in range(4 * len(big)):
         S = np.zeros(P)
         for t, d in x.items():
@@ -77,7 +78,7 @@ def part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -> dict[
                 if r[lo] >= r[hi] - 2 * tau * rho:
                     break
                 m = min(load[hi] / rho - S[hi], S[lo] - load[lo] / rho)
-                if m <= 0:
+                if m <= eps:
                     continue
                 for t, d in x.items():
                     if lo not in d or not elig_part[t, hi]:
@@ -95,18 +96,79 @@ def part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -> dict[
             if opts:
                 break
         if not opts:
-            break
+            # no team can move share straight from a part with share to spare to a needy one:
+            # pass it along a chain of parts instead (each link a team of both parts, or one of
+            # the first part that may split), as an augmenting path
+            if not _chain_shares(ua, x, big, r, load, S, rho, tau, eps, elig_part):
+                break
+            continue
         not_whole, _, _, t, hi, lo, m = min(opts)
         d = x[t]
-        mv = d[lo] if not not_whole else min(m, d[lo])
+        mv = d[lo] if not not_whole or d[lo] - m <= eps else min(m, d[lo])
         d[lo] -= mv
         d[hi] = d.get(hi, 0.0) + mv
-        if d[lo] <= 1e-9:
-            del d[lo]
+        if d[lo] <= eps:  # (a share of a few minutes in a part would be a piece for nothing)
+            d[hi] += d.pop(lo)
     return x
 
 
-def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.02, bonus: float | None = None) -> np.ndarray:
+def _chain_shares(ua: UnitArrays, x: dict, big, r, load, S, rho: float, tau: float, eps: float,
+                  elig_part) -> bool:
+    """One augmenting path lo → … → hi of share moves between parts (see :func:`part_shares`):
+    each link moves share of a team that works at grid level and is in both parts, or only in
+    the first (it then splits); the amount is what the needy part lacks, what the spare part has
+    over, and what each link's team holds. Returns whether it moved anything."""
+    from collections import deque
+
+    def links(p):
+        out = []
+        for t, d in x.items():
+            if p not in d or d[p] <= eps or ua.team_granularity[t] != ua.level:
+                continue
+            for q in big:
+                q = int(q)
+                if q != p and elig_part[t, q] and (len(d) == 1 or q in d):
+                    out.append((q, t))
+        return out
+
+    for hi in big[np.argsort(-r[big], kind="stable")]:
+        hi = int(hi)
+        for lo in big[np.argsort(r[big], kind="stable")]:
+            lo = int(lo)
+            if r[lo] >= r[hi] - 2 * tau * rho:
+                break
+            need = min(load[hi] / rho - S[hi], S[lo] - load[lo] / rho)
+            if need <= eps:
+                continue
+            prev = {lo: None}
+            queue = deque([lo])
+            while queue and hi not in prev:
+                p = queue.popleft()
+                for q, t in sorted(links(p), key=lambda qt: (r[qt[0]], qt[1])):
+                    if q not in prev:
+                        prev[q] = (p, t)
+                        queue.append(q)
+            if hi not in prev:
+                continue
+            path, q = [], hi
+            while prev[q] is not None:
+                p, t = prev[q]
+                path.append((p, q, t))
+                q = p
+            m = min([need] + [x[t][p] for p, _q, t in path])
+            if m <= eps:
+                continue
+            for p, q, t in path:
+                d = x[t]
+                d[p] -= m
+                d[q] = d.get(q, 0.0) + m
+                if d[p] <= eps:
+                    d[q] += d.pop(p)
+            return True
+    return False
+
+
+def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.01, bonus: float | None = None) -> np.ndarray:
     """Unit → team plan whose pieces are connected by construction (see the module doc).
     ``bonus``: metres of distance forgiven per touching unit the seed already holds
     (default: the median distance between touching unit centres)."""
