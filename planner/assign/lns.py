@@ -27,12 +27,22 @@ from planner.assign.units import subproblem
 def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *, deadline: float,
             workers: int, seed: int, progress=None, t0: float, max_teams: int = 6,
             step_time: float = 1.5, steps: int | None = None,
-            trade_pieces: bool = False) -> tuple[np.ndarray, float | None, dict]:
+            trade_pieces: bool = False, margin: float = 1.0) -> tuple[np.ndarray, float | None, dict]:
     """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
     steps of ``step_time / 2`` deterministic seconds each). ``trade_pieces``: accept a step
     that adds a piece to a territory when it brings the neighbourhood's furthest team closer to
-    the balance band (otherwise never)."""
+    the balance band (otherwise never). ``margin``: the steps aim at a band of ``margin`` × the
+    rules' tolerance (as the repair does), so that the most loaded team ends inside the rules'
+    band and max/mean workload within the tolerance; the returned objective is then approximate
+    (the caller re-evaluates the plan in the full model)."""
+    import dataclasses
+
     ua = data.ua
+    rules = data.rules
+    if margin != 1.0:
+        rules = dataclasses.replace(rules, balance=dataclasses.replace(
+            rules.balance, tolerance=rules.balance.tolerance * margin))
+        data = dataclasses.replace(data, rules=rules)
     rng = np.random.default_rng(seed)
     team = team.copy()
     max_steps = steps
@@ -41,7 +51,7 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     gained = 0.0
     while (steps < max_steps) if max_steps is not None else (deadline - time.perf_counter() > 1.0):
         steps += 1
-        t = _pick_team(data, team, rng, failed)
+        t = _pick_team(data, team, rng, failed, over_first=not trade_pieces)
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         free = np.flatnonzero(np.isin(team, hood))
         full_cand = [np.array([], int)] * ua.n_units
@@ -132,13 +142,15 @@ def _depth_labels(ua, team: np.ndarray, cand: list[np.ndarray]) -> dict[int, dic
     return out
 
 
-def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray) -> int:
+def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray, over_first: bool = False) -> int:
     """The neighbourhood's centre: one of the three teams furthest outside the balance band
-    (a step there can do the most) that has not failed twice since its neighbourhood last
-    changed, else any team."""
+    (``over_first``: above it first, they set max/mean workload) that has not failed twice since
+    its neighbourhood last changed (a step there can do the most); else any team."""
     ua = data.ua
     ratio = np.bincount(team, weights=ua.workload, minlength=ua.n_teams) / np.maximum(ua.target_load(), 1.0)
-    dev = np.abs(ratio - 1) - data.rules.balance.tolerance
+    tol = data.rules.balance.tolerance
+    over, under = ratio - 1 - tol, 1 - tol - ratio
+    dev = np.where(over > 0, 1 + over, np.maximum(under, 0) - (under <= 0)) if over_first else np.abs(ratio - 1) - tol
     dev[np.bincount(team, minlength=ua.n_teams) == 0] = -1
     dev[failed >= 2] = -1
     worst = np.argsort(-dev, kind="stable")[:3]
