@@ -172,7 +172,12 @@ def run_county(args) -> None:
     print(json.dumps({
         "first_feasible_s": round(first[0], 2) if first else None, "wall_s": round(wall, 1),
         "status": info["status"], "objective": info["objective"], "bound": info["bound"],
-        "gap": None if gap is None else round(gap, 4), "max_mean_workload": round(per_cadre.max() / per_cadre.mean(), 4),
+        "gap": None if gap is None else round(gap, 4), "bound_source": info.get("bound_source"),
+        "bound_covers": info.get("bound_covers"), "lp_bound_s": info.get("lp_bound_seconds"),
+        "lp_bound_terms": info.get("lp_bound_terms"),
+        "objective_terms": info.get("soft_penalties_final") or info.get("soft_penalties"),
+        "max_mean_workload": round(per_cadre.max() / per_cadre.mean(), 4),
+        "load_ratio_spread": round(float(active["load_ratio"].max() - active["load_ratio"].min()), 4),
         "teams_outside_band": int(((active["load_ratio"] > 1 + rules.balance.tolerance) |
                                    (active["load_ratio"] < 1 - rules.balance.tolerance)).sum()),
         "non_contiguous_teams": int((active["pieces"] > 1).sum()), "avoidably_non_contiguous": avoidable,
@@ -181,8 +186,9 @@ def run_county(args) -> None:
     }))
     print(f"load average (1/5/15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"county: first plan {first[0] if first else float('nan'):.1f} s, gap "
-          f"{'n/a' if gap is None else f'{gap:.2%}'} at {wall:.0f} s, max/mean workload "
-          f"{per_cadre.max() / per_cadre.mean():.3f}, {avoidable} avoidably non-contiguous team(s)")
+          f"{'n/a' if gap is None else f'{gap:.2%}'} to the {info.get('bound_source')} bound at {wall:.0f} s, "
+          f"max/mean workload {per_cadre.max() / per_cadre.mean():.3f}, "
+          f"{int((active['pieces'] > 1).sum())} non-contiguous team(s) of which {avoidable} avoidably")
 
 
 def main(argv=None):
