@@ -115,3 +115,32 @@ def test_neighbourhood_reaches_across_parts_through_a_team_in_two_parts():
     hood = _neighbour_teams(edges, team, 0, np.random.default_rng(0), max_teams=6)
     assert hood.tolist() == [0, 1, 2]  # team 2 is reached through team 1's second piece
     assert _neighbour_teams(edges, team, 0, np.random.default_rng(0), max_teams=2).tolist() == [0, 1]
+
+
+def test_a_team_in_two_parts_of_the_map_is_reported_with_the_parts_it_lies_in():
+    import dataclasses
+
+    from planner.assign.plan import _why_pieces
+
+    campaign = make_campaign(towns=(2, 1), villages=(2, 1), grids=(2, 1), households_per_grid=10,
+                             city_teams=0, county_teams=0, town_teams_per_town=1, base_share=0.0, seed=2)
+    g = campaign.grids.copy()
+    east = g["village_id"].str.startswith("T02")
+    g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=5_000)  # the towns touch nowhere
+    campaign = dataclasses.replace(campaign, grids=g)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    team = np.zeros(ua.n_units, int)
+    team[ua.unit_town == 1] = 1
+    team[np.flatnonzero(ua.unit_town == 1)[0]] = 0  # team 0 takes one unit of the other town too
+    why = _why_pieces(ua, team, 0, rules)
+    assert "touch nowhere" in why
+    assert all(tid in why for tid in ua.town_ids)  # names both parts by their towns
+    # a piece cut off inside one part is not blamed on the map
+    team2 = np.zeros(ua.n_units, int)
+    west = np.flatnonzero(ua.unit_town == 0)
+    team2[ua.unit_town == 1] = 1
+    row = west[np.argsort(ua.xy[west, 0])]
+    team2[row[1:-1]] = 1  # team 0 keeps the two ends of the west town's row, team 1 the middle
+    if contiguity(team2, ua.edges, ua.n_teams)[0] > 1:
+        assert "touch nowhere" not in _why_pieces(ua, team2, 0, rules)

@@ -355,7 +355,7 @@ def _soft_goals(ua, rules, team, summary, mv, prev) -> tuple[SoftGoal, ...]:
     goals.append(SoftGoal("compactness", False, 0.0,
                           f"mean distance unit → team base {d.mean():.2f} km, max {d.max():.2f} km"))
     broken = summary[summary["pieces"] > 1]
-    details = tuple(f"team {r.team_id}: {r.pieces} pieces — {_why_pieces(ua, team, ua_index(ua, r.team_id))}"
+    details = tuple(f"team {r.team_id}: {r.pieces} pieces — {_why_pieces(ua, team, ua_index(ua, r.team_id), rules)}"
                     for r in broken.itertuples())
     goals.append(SoftGoal("contiguity", bool(len(broken)), 0.0,
                           f"{len(broken)} of {int((summary['units'] > 0).sum())} team territories are not contiguous",
@@ -376,7 +376,7 @@ def ua_index(ua, team_id) -> int:
     return int(np.flatnonzero(ua.team_ids == team_id)[0])
 
 
-def _why_pieces(ua, team, t) -> str:
+def _why_pieces(ua, team, t, rules) -> str:
     """Why team t's territory is not in one piece, as far as the data tells."""
     mine = np.flatnonzero(team == t)
     whole = _components(ua.edges, ua.n_units)
@@ -397,6 +397,36 @@ def _why_pieces(ua, team, t) -> str:
                 f"needs {ua.team_granularity[t]}s that do not touch ({parts} map part(s), {pieces} pieces)")
     if ua.team_town[t] >= 0:
         return "it may only take units of its own town, and the balance band pulled in a detached part"
+    # the smaller pieces: which teams enclose them
+    lab = _components(ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]], ua.n_units)
+    own = np.unique(lab[mine])
+    main = max(own, key=lambda p: (ua.workload[lab == p].sum(), -p))
+    around = set()
+    for i, j in ua.edges.tolist():
+        for a, b in ((i, j), (j, i)):
+            if team[a] == t and lab[a] != main and team[b] != t:
+                around.add(int(team[b]))
+    if around and all(ua.team_granularity[x] != ua.level for x in around):
+        rules_bent = []
+        piece = np.flatnonzero((team == t) & (lab != main))
+        tgt = ua.target_load()
+        for x in sorted(around):
+            grp = ua.group_of(ua.team_granularity[x])
+            block = np.flatnonzero(np.isin(grp, grp[piece]))  # it would take the pieces' villages whole
+            load = float(ua.workload[(team == x) | np.isin(np.arange(ua.n_units), block)].sum())
+            vill = len(set(ua.unit_village[(team == x) | np.isin(np.arange(ua.n_units), block)].tolist()) - {-1})
+            q = rules.quotas.for_level(ua.team_level[x])
+            why = []
+            if q.max_villages is not None and vill > q.max_villages:
+                why.append(f"{vill} villages > quota {q.max_villages}")
+            if load > tgt[x] * (1 + rules.balance.tolerance):
+                why.append(f"load {load / max(tgt[x], 1.0):.2f} × share")
+            if (team[block] != t).any():
+                why.append("the villages are shared with other teams")
+            rules_bent.append(f"{ua.team_ids[x]} ({ua.team_level[x]}: {', '.join(why) or 'it could'})")
+        if all("it could" not in r for r in rules_bent):
+            return (f"its smaller piece(s) touch only teams that take whole {ua.team_granularity[min(around)]}s, and "
+                    f"none can take them: {'; '.join(rules_bent)}")
     return "the solver traded it for balance or compactness (see the penalties); a longer run may join it"
 
 
