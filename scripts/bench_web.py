@@ -175,6 +175,9 @@ def main(argv=None):
             browser.close()
     finally:
         server.shutdown()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)  # the app database (and the county unless --county keeps it)
     print(f"coverage API: {', '.join(f'{q * 1000:.0f}' for q in queries)} ms")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print("leader map: " + "; ".join(f"{k} {statistics.median(v):.2f} s" for k, v in loads.items() if v))
