@@ -629,7 +629,9 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
 
                 share(cur)
                 rounds = 0
-                fut = pool.submit(solve_arrays, **whole_task(cur, deadline - time.perf_counter()), exchange=tmp)
+                # HiGHS overruns its limit by a second or two on a loaded machine: it gets a little less
+                fut = pool.submit(solve_arrays, **whole_task(cur, max(0.5, 0.97 * (deadline - time.perf_counter()) - 1.0)),
+                                  exchange=tmp)
                 while time.perf_counter() < deadline - 0.05 and not fut.done():
                     slot = min(deadline, time.perf_counter() + max(1.0, 0.05 * time_limit))
                     try:
@@ -690,7 +692,7 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
     proved = bool(mip_info and mip_info["proved"])
-    if final_gap and not proved:  # the best assignment to the final medians
+    if final_gap and not proved and t0 + time_limit - time.perf_counter() > 0.2:  # best assignment to the final medians
         meds = np.unique(cur)
         again = gap_assign(d, demand, cap, meds, time_limit=max(0.1, t0 + time_limit - time.perf_counter()),
                            k=min(len(meds), 10),
