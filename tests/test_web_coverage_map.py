@@ -196,3 +196,20 @@ def test_the_leader_map_loads_leaflet_only_and_keeps_a_configured_tile_server(we
     for heavy in ("jquery", "bootstrap", "fontawesome", "awesome-markers"):
         assert heavy not in html, heavy  # ≈ 500 kB the coverage map does not use
     assert "tiles.intranet.example" in html
+
+
+def test_warming_at_start_leaves_the_first_view_nothing_to_compute(planned_app, web_campaign, monkeypatch):  # noqa: F811
+    from web import leader
+
+    add_visit(planned_app, web_campaign.households["household_id"].iloc[0])
+    assert leader.warm(planned_app) >= 0
+    import planner.coverage
+
+    def no_more(*a, **k):
+        raise AssertionError("coverage computed again in the first view")
+
+    monkeypatch.setattr(planner.coverage, "coverage", no_more)
+    c = client_as(planned_app, "leader")
+    for url in page_urls(c).values():
+        if "households" not in url:
+            assert c.get(url).status_code == 200, url

@@ -379,6 +379,19 @@ def home():
     )
 
 
+def warm(app) -> float:
+    """Compute what the first leader page view needs (read the visits, coverage,
+    the map's figures and heat) now, e.g. when the site starts, instead of in
+    that view (3-7 s at county scale). Returns the seconds it took."""
+    import time
+
+    t = time.perf_counter()
+    with app.test_request_context("/leader/"):  # no account: the whole campaign
+        data = get_data()
+        _layer_urls(data, current_coverage())
+    return time.perf_counter() - t
+
+
 #: Sections of the leader page its JS fetches once the map is drawn: each is a
 #: coverage computation (weekly) or thousands of rows (roll-up) that must not
 #: hold the map back, above all after a visit, when nothing kept is current.
