@@ -69,6 +69,16 @@ no iteration cap. Problems:
 One line per problem (kind, stops, production cost and time, reference cost,
 gap %), a mean per kind and size band, the fleet stress test's mean, and the
 last line ``day-sized: mean gap X.XXX% (max Y.YYY%) over N one-vehicle days ...``.
+
+Measured 2026-11-25 (``--day-sized --demo DIR --days 40 --reference-time 5
+--seed 1``, load average about 8-9 on the shared 2-core machine): one-vehicle
+days 0.000 % mean and max gap over 43 (40 real demo cadre-days of 8-16
+in-person visits, production 9-28 ms each; 3 one-vehicle Solomon prefixes of
+15; the 30-customer ones fit one vehicle for neither solver). Stress test with
+the whole fleet: 4.56 % mean gap over 18 prefixes (0 on C1/C2/R2 up to 30,
++46 % on RC101[:15], +12 % on RC201[:60]): the day iteration cap
+(max(10, 2 x stops)) is tuned for one vehicle and is not enough for many
+routes with tight windows, which the schedule never asks for.
 """
 
 from __future__ import annotations
