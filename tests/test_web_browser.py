@@ -307,6 +307,8 @@ def test_the_browser_writes_dates_and_numbers_like_the_server(planned_server, br
     sign_in(page, planned_server, "leader")
     for lang in ("zh", "en"):
         page.goto(f"{planned_server}/leader/?lang={lang}")
+        # the page fetches its later parts after the map: leaving before they are in aborts them
+        page.wait_for_selector('body[data-zf-parts="1"]', timeout=20_000)
         got = page.evaluate("""() => [zoufangFormat.date('2026-11-25'), zoufangFormat.date('2026-11-25', 'short'),
             zoufangFormat.date('2026-11-25', 'weekday'), zoufangFormat.date('2026-11-25', 'day'),
             zoufangFormat.datetime('2026-11-25T14:05:00'), zoufangFormat.number(299714), zoufangFormat.number(12.5),
