@@ -267,32 +267,47 @@ def repair(ua: UnitArrays, rules: Rules, team: np.ndarray, *, allowed: np.ndarra
 
 def _join_pieces(st: _State) -> None:
     """Hand every detached piece whole to a touching team (a team keeps its heaviest piece in
-    each part of the map: pieces in parts that touch nowhere are the geography's doing)."""
+    each part of the map: pieces in parts that touch nowhere are the geography's doing).
+
+    The pieces are found again after every hand-over: a piece handed to a team may join two
+    of its pieces, and a label found before that would cut the joined piece in two again.
+    Each hand-over takes one piece from its team and merges it into a piece of the receiver,
+    so the number of pieces falls every time and the loop ends."""
     from planner.assign.seeding import components
 
     ua = st.ua
     part = components(ua.edges, ua.n_units)
-    e = ua.edges[st.team[ua.edges[:, 0]] == st.team[ua.edges[:, 1]]]
-    lab = components(e, ua.n_units)
-    best: dict[tuple[int, int], tuple[float, int]] = {}
-    w = np.bincount(lab, weights=ua.workload, minlength=ua.n_units)
-    for piece in np.unique(lab):
-        u = int(np.flatnonzero(lab == piece)[0])
-        k = (int(st.team[u]), int(part[u]))
-        if k not in best or w[piece] > best[k][0]:
-            best[k] = (float(w[piece]), int(piece))
-    keep = {p for _, p in best.values()}
-    for piece in np.unique(lab):
-        if piece in keep:
-            continue
-        block = np.flatnonzero(lab == piece)
-        s = int(st.team[block[0]])
-        opts = []
-        for d in {int(st.team[v]) for b in block for v in st.nbrs[b]} - {s}:
-            if st.allowed[block, d].all() and not st.coarse[d] and not st.coarse[s]:
-                opts.append((st.delta(block, d), d))
-        if opts:
-            st.apply(block, min(opts)[1])
+    stuck: set[tuple[int, ...]] = set()
+    while True:
+        e = ua.edges[st.team[ua.edges[:, 0]] == st.team[ua.edges[:, 1]]]
+        lab = components(e, ua.n_units)
+        best: dict[tuple[int, int], tuple[float, int]] = {}
+        w = np.bincount(lab, weights=ua.workload, minlength=ua.n_units)
+        for piece in np.unique(lab):
+            u = int(np.flatnonzero(lab == piece)[0])
+            k = (int(st.team[u]), int(part[u]))
+            if k not in best or w[piece] > best[k][0]:
+                best[k] = (float(w[piece]), int(piece))
+        keep = {p for _, p in best.values()}
+        moved = False
+        for piece in np.unique(lab):
+            if piece in keep:
+                continue
+            block = np.flatnonzero(lab == piece)
+            if tuple(block.tolist()) in stuck:
+                continue
+            s = int(st.team[block[0]])
+            opts = []
+            for d in {int(st.team[v]) for b in block for v in st.nbrs[b]} - {s}:
+                if st.allowed[block, d].all() and not st.coarse[d] and not st.coarse[s]:
+                    opts.append((st.delta(block, d), d))
+            if opts:
+                st.apply(block, min(opts)[1])
+                moved = True
+                break
+            stuck.add(tuple(block.tolist()))
+        if not moved:
+            return
 
 
 def _chain(st: _State, s: int, depth: int) -> bool:
