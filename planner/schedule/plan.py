@@ -11,6 +11,7 @@ visits kept) → frames (:mod:`.frames`). What still does not fit is the
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
 import warnings
 from collections.abc import Callable
@@ -68,6 +69,19 @@ def plan_tasks(campaign, tasks: pd.DataFrame, rules: ScheduleRules, *, dates: li
     (re-planning); their sessions count towards the weekly cap.
     """
     t0 = time.perf_counter() if t0 is None else t0
+    # a county's campaign, tasks and frames are millions of long-lived objects: kept out of the garbage
+    # collector's full passes while the days are routed (each pass walked them all: seconds per pass)
+    gc.freeze()
+    try:
+        return _plan_tasks(campaign, tasks, rules, dates=dates, time_limit=time_limit, iterations=iterations,
+                           seed=seed, workers=workers, network=network, progress=progress, pending=pending,
+                           frozen=frozen, t0=t0)
+    finally:
+        gc.unfreeze()
+
+
+def _plan_tasks(campaign, tasks, rules, *, dates, time_limit, iterations, seed, workers, network, progress, pending,
+                frozen, t0) -> Schedule:
     if network is None:
         network = _network(campaign, tasks)
     sweep = Sweep(tasks, dates, rules, team_starts(campaign))
