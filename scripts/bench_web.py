@@ -142,6 +142,10 @@ def main(argv=None):
         t = time.perf_counter()
         _seed_visits(app, list(ids.iloc[: min(args.visits, len(ids) - 1)]))
         print(f"stored {min(args.visits, len(ids) - 1):,} visits in {time.perf_counter() - t:.1f} s")
+    from web.leader import warm
+
+    # As `zoufang serve` does before it listens: the first view's coverage and map figures.
+    print(f"start-up preparation (web.leader.warm) {warm(app):.1f} s")
     loads: dict[str, list[float]] = {"first": [], "repeat": [], "cold": [], "after visit": []}
     queries = []
     try:
