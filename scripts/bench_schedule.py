@@ -10,8 +10,10 @@ households. Cadres are thinned to ``--cadres`` (a third of each team kept;
 the households and must-visits of a dropped cadre go to a kept cadre of the
 same team), so each cadre carries ~200 visits as in a real county.
 The campaign runs ``--days`` working days from 2026-03-02 (weekends add the
-community sessions). Seed 0; each cadre-day is routed with PyVRP for
-``--iterations`` iterations (≤ ``--time-limit`` s) in ``--workers`` processes.
+community sessions). Seed 0; each cadre-day of at most 7 in-person visits is
+solved exactly (every order), a larger one with PyVRP for
+``planner.schedule.day.day_iterations(--iterations, visits)`` iterations
+(≤ ``--time-limit`` s), in ``--workers`` processes.
 
 Reported: instance size, wall time (whole ``schedule()``: visits, campaign
 level, routing, repair, frames), routing time per cadre (mean) and the slowest
@@ -27,6 +29,27 @@ households and cadres by F: figures per cadre stay comparable while the
 machine is busy. Per cadre, "routing" is its travel matrices plus its days'
 route searches (time in the worker process); the slowest cadre is the one whose
 sum is largest.
+
+Measured 2026-11-25 on the shared 2-core machine (other helpers' jobs kept the
+1-minute load average at 6-9 throughout, so wall time is about twice what the
+CPU seconds allow; the CPU figure is the one to compare):
+
+* before (commit 4232dd1): 2,479 s wall, 1,284 s CPU at load ~9.5;
+* exact small days, drive matrices only where read, fewer iterations on
+  mid-size days, no pandas per stop: 913 s wall, 469 s CPU (load 5.9-7.3);
+  again with the workers' inherited memory frozen: 888 s wall, 489 s CPU
+  (load 8.6-6.0); with the parent's long-lived objects frozen too while the
+  days are routed: **521 s wall, 467 s CPU (load 4.9-4.0)**, per cadre (wall
+  in the worker) mean 0.61 s, median 0.49 s, 95th percentile 1.15 s; slowest
+  cadre C0001-0 24.7 s (every run: not understood yet, see below). The schedule: 39,488 cadre-days, 286,392
+  stops, 258,642 of 300,000 households, shortfall 45,017 visits = 4,004
+  cadre-days (the instance has ~200 visits per cadre in 40 days). On the
+  3-copy slice (47,913 households) the changes gave exactly the cadre-days,
+  stops and shortfall of the code before, with CPU 66 s -> 29 s.
+* the slowest cadre, C0001-0 (team TM01, the demo's far-away area), takes
+  about 1 s on the 3-copy slice but 25-49 s in the county runs: open.
+* a tenth-size slice (``--fraction 0.16``: 48,000 households, 240 cadres):
+  61 s wall, 32 s CPU at load ~7.5.
 """
 
 from __future__ import annotations
