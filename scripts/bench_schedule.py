@@ -31,7 +31,7 @@ route searches (time in the worker process); the slowest cadre is the one whose
 sum is largest.
 
 Measured 2026-11-25 on the shared 2-core machine (other helpers' jobs kept the
-1-minute load average at 6-9 throughout, so wall time is about twice what the
+1-minute load average at 4-9 throughout, so wall time is up to twice what the
 CPU seconds allow; the CPU figure is the one to compare):
 
 * before (commit 4232dd1): 2,479 s wall, 1,284 s CPU at load ~9.5;
@@ -47,7 +47,7 @@ CPU seconds allow; the CPU figure is the one to compare):
   3-copy slice (47,913 households) the changes gave exactly the cadre-days,
   stops and shortfall of the code before, with CPU 66 s -> 29 s.
 * the slowest cadre, C0001-0 (team TM01, the demo's far-away area), takes
-  about 1 s on the 3-copy slice but 25-49 s in the county runs: open.
+  under 2.5 s on the 3-copy slice (0.06 s CPU alone) but 25-49 s in the county runs: open.
 * a tenth-size slice (``--fraction 0.16``: 48,000 households, 240 cadres):
   61 s wall, 32 s CPU at load ~7.5.
 """
