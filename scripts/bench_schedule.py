@@ -41,13 +41,16 @@ CPU seconds allow; the CPU figure is the one to compare):
   (load 8.6-6.0); with the parent's long-lived objects frozen too while the
   days are routed: **521 s wall, 467 s CPU (load 4.9-4.0)**, per cadre (wall
   in the worker) mean 0.61 s, median 0.49 s, 95th percentile 1.15 s; slowest
-  cadre C0001-0 24.7 s (every run: not understood yet, see below). The schedule: 39,488 cadre-days, 286,392
+  cadre C0001-0 24.7 s (every run: not understood yet, see below); the same
+  code when the other jobs had calmed down: **344 s wall, 452 s CPU (load
+  1.8-2.4)**, per cadre mean 0.41 s, median 0.36 s, 95th percentile 0.76 s,
+  slowest C0001-0 11.1 s. The schedule: 39,488 cadre-days, 286,392
   stops, 258,642 of 300,000 households, shortfall 45,017 visits = 4,004
   cadre-days (the instance has ~200 visits per cadre in 40 days). On the
   3-copy slice (47,913 households) the changes gave exactly the cadre-days,
   stops and shortfall of the code before, with CPU 66 s -> 29 s.
 * the slowest cadre, C0001-0 (team TM01, the demo's far-away area), takes
-  under 2.5 s on the 3-copy slice (0.06 s CPU alone) but 25-49 s in the county runs: open.
+  under 2.5 s on the 3-copy slice (0.06 s CPU alone) but 11-49 s in the county runs: open.
 * a tenth-size slice (``--fraction 0.16``: 48,000 households, 240 cadres):
   61 s wall, 32 s CPU at load ~7.5.
 """
