@@ -193,7 +193,7 @@ def test_upgrade_from_0001_keeps_the_data_and_counts_it_at_import(tmp_path, prov
                           "'2026-03-02 10:00:00', '2026-03-02 10:00:00')"), {"h": hh[0]})
     old.dispose()
     store.upgrade(url)
-    assert store.current(url) == "0002"
+    assert store.current(url) == "0003"
     engine = store.make_engine(url)
     with store.session_scope(engine) as s:
         acc = s.scalar(select(store.Account).where(store.Account.username == "lead"))

@@ -39,7 +39,7 @@ def test_upgrade_creates_every_table_and_matches_the_models(tmp_path):
     from alembic.migration import MigrationContext
 
     url = new_db(tmp_path)
-    assert store.current(url) == "0002"
+    assert store.current(url) == "0003"
     store.upgrade(url)  # a second upgrade is a no-op
     eng = store.make_engine(url)
     with eng.connect() as conn:

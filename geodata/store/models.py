@@ -23,6 +23,8 @@ Tables:
                      phones stay in the campaign file)
 ``area_counters``    pre-aggregated coverage per area (households, covered, not-home
                      backlog, visits), updated in the same transaction as each new visit
+``plan_must_visits`` the plan's must-visits (必访): rule, place, cadre, team, county
+``plan_stops``       the plan's schedule: one row per cadre, date and stop, in route order
 
 On PostgreSQL with PostGIS, ``areas`` and ``places`` also get a ``geom`` column
 (generated from the WKB / lon-lat, GiST-indexed; see :mod:`geodata.store.spatial`);
@@ -280,3 +282,51 @@ class AreaCounter(Base):
     enterprises_covered: Mapped[int] = mapped_column(Integer, default=0)
     not_home_backlog: Mapped[int] = mapped_column(Integer, default=0)  # not covered, found not at home
     visits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PlanMustVisit(Base):
+    """A must-visit (必访对象) of the campaign's plan: who must visit which place by which rule.
+    Public columns only (ids, no names or phones)."""
+
+    __tablename__ = "plan_must_visits"
+    __table_args__ = (
+        Index("ix_plan_must_visits_campaign_county", "campaign_id", "county_id"),
+        Index("ix_plan_must_visits_campaign_cadre", "campaign_id", "cadre_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    rule: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(16))  # household | enterprise | village
+    entity_id: Mapped[str] = mapped_column(String(64))
+    cadre_id: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    county_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class PlanStop(Base):
+    """One stop of the plan's schedule (日程): a cadre's visit on a date, in route order."""
+
+    __tablename__ = "plan_stops"
+    __table_args__ = (
+        Index("ix_plan_stops_cadre_day", "campaign_id", "cadre_id", "date", "seq"),
+        Index("ix_plan_stops_county_day", "campaign_id", "county_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    cadre_id: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(Integer)
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str | None] = mapped_column(String(8))  # visit | phone
+    arrive: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", Beijing time
+    depart: Mapped[str | None] = mapped_column(String(5))
+    travel_s: Mapped[int | None] = mapped_column(Integer)  # from the previous place
+    travel_m: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(64))  # assigned, must_visit:RULE, ...
+    county_id: Mapped[str | None] = mapped_column(String(64))
+    lon: Mapped[float | None] = mapped_column(Float)  # WGS-84
+    lat: Mapped[float | None] = mapped_column(Float)
