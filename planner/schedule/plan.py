@@ -25,6 +25,8 @@ from planner.schedule.frames import Schedule, build_schedule
 from planner.schedule.rules import ScheduleRules
 from planner.schedule.run import REGIONAL_ROADS, RegionalNetworks, route_days
 
+#: repair rounds at most (each moves what the routing could not hold to another date; usually 1-3 suffice)
+REPAIR_ROUNDS = 6
 #: a team base farther than this (metres) outside the box of its team's visits does not widen the team's road area
 REGION_BASE_MAX_M = 50_000
 from planner.schedule.sweep import Day, Sweep
@@ -94,13 +96,19 @@ def _plan_tasks(campaign, tasks, rules, *, dates, time_limit, iterations, seed, 
     ctx = _Ctx(sweep, tasks, network, opts, workers, progress)
     ctx.route(sorted(sweep.days), required_all=True, phase="routing")
     ctx.settle_joint(unplaced)
-    # repair round: what did not fit goes to the remaining room; existing visits stay
+    # repair rounds: what did not fit goes to the remaining room, existing visits stay. The sweep's minutes
+    # are estimates, so a visit (or a joint visit) the routing could not hold on a date is not placed on that
+    # date again: each round moves it to another day with room, up to the deadline.
     unplaced.update(ctx.dropped)
     ctx.dropped.clear()
-    retry = {i: why for i, why in unplaced.items() if not why.startswith("no cadre")}
-    if retry:
+    for _ in range(REPAIR_ROUNDS):
+        retry = {i: why for i, why in unplaced.items() if not why.startswith("no cadre")}
+        if not retry:
+            break
         for i in retry:
             del unplaced[i]
+            if i in sweep.placed_on:
+                sweep.banned.add((i, sweep.placed_on.pop(i)))
         before = {k: list(d.tasks) for k, d in sweep.days.items()}
         for key, day in sweep.days.items():
             res = ctx.results.get(key)
@@ -114,6 +122,11 @@ def _plan_tasks(campaign, tasks, rules, *, dates, time_limit, iterations, seed, 
         for i, why in again.items():
             unplaced[i] = why if why.startswith("joint") else retry[i]
         ctx.settle_joint(unplaced)
+        for i, why in ctx.dropped.items():
+            unplaced.setdefault(i, why)
+        ctx.dropped.clear()
+        if not changed:
+            break
     for i, why in ctx.dropped.items():
         unplaced.setdefault(i, why)
     notes = sorted({n for r in ctx.results.values() for n in r.notes})
@@ -210,6 +223,7 @@ class _Ctx:
                     for i in new:
                         self.dropped[i] = "day is full: no room besides the visits already planned"
                     day.tasks = [i for i in day.tasks if i not in new]
+                    day.full = True
                     res = keep_old
             self.results[key] = res
             for i, why in res.dropped:
@@ -218,6 +232,7 @@ class _Ctx:
             gone = {i for i, _ in res.dropped}
             if gone:
                 day.tasks = [i for i in day.tasks if i not in gone]
+                day.full = True  # the estimate was too optimistic for this day: the repair goes elsewhere
 
     def settle_joint(self, unplaced: dict[int, str]) -> None:
         """A joint visit happens with all its cadres or not at all on that day."""

@@ -59,6 +59,7 @@ class Day:
     last_village: str | None = None
     villages: list[str] = field(default_factory=list)
     appt_free: float = 0.0  # minutes after midnight when the next appointment may start
+    full: bool = False  # the routing dropped a visit of this day: the repair rounds add nothing more to it
 
 
 class Sweep:
@@ -90,6 +91,8 @@ class Sweep:
             if e == "village":
                 self.vc[v] = (x, y)
         self.placed_on: dict[int, dt.date] = {}
+        # (task, date) pairs the day-level routing could not hold: the repair rounds try other dates
+        self.banned: set[tuple[int, dt.date]] = set()
         # weekend sessions still to come in each date's week: evenings leave room for them
         self.weekend_left: dict[dt.date, int] = {}
         for d in dates:
@@ -170,6 +173,8 @@ class Sweep:
         self.placed_on[i] = day.date
 
     def fits(self, day: Day, i: int) -> bool:
+        if day.full:
+            return False
         xy = (self.x[i], self.y[i])
         extra = self.service[i]
         if self.cls[i] != "phone":
@@ -182,6 +187,8 @@ class Sweep:
     # ------------------------------------------------------------------ joint groups
     def place_group(self, members: list[int], date: dt.date, sessions: dict[str, Session]) -> bool:
         i0 = members[0]
+        if self.banned and any((i, date) in self.banned for i in members):
+            return False
         v, xy, service = self.village[i0], (self.x[i0], self.y[i0]), self.service[i0]
         kinds = [k for k in sessions if self.cls[i0] in HOLDS[k]]
         if not kinds:
@@ -203,7 +210,7 @@ class Sweep:
                 back = self.travel(xy, v, start_xy, start_v)
                 used = 0.0
             else:
-                if day.session.kind != kind or (v not in day.villages and
+                if day.full or day.session.kind != kind or (v not in day.villages and
                                                 len(day.villages) >= self.rules.max_villages_per_day):
                     return False
                 t = day.appt_free + self.travel(day.last_xy, day.last_village, xy, v) * APPOINTMENT_SAFETY
@@ -230,6 +237,8 @@ class Sweep:
              done: set[int]) -> None:
         day = self.days.get((cadre, date))
         todo = [i for i in pending if i not in done]
+        if self.banned:
+            todo = [i for i in todo if (i, date) not in self.banned]
         if not todo:
             return
         if day is None:
