@@ -142,6 +142,40 @@ def test_a_tight_deadline_reports_the_shortfall_in_cadre_days(small):
     assert check_schedule(short, plan.assignment, plan.must_visits, load_schedule_rules(), campaign=camp) == []
 
 
+def test_what_the_router_drops_from_a_full_day_moves_to_a_later_free_day(monkeypatch):
+    """Issue #4 (demo: 11 visits past the deadline at 60 % utilisation): the sweep packs days by travel
+    *estimates*; when the real travel is longer, the router drops visits (joint visits among them) from
+    full days. Later days are free, so every visit must still be scheduled before the deadline, with every
+    rule kept. (The old single repair round put a dropped visit back on the day it had just left.)"""
+    import planner.schedule.plan as plan_mod
+    import planner.schedule.sweep as sweep_mod
+
+    camp = make_campaign(towns=(2, 1), villages=(2, 1), grids=(2, 2), grid_size=1000, households_per_grid=30,
+                         cadres_per_team=(2, 3), seed=3)
+    plan = assign(camp, default_rules(), time_limit=5, workers=1, seed=0)
+    rules = schedule_rules_from_dict({"fill": 1.0})
+    # the sweep's estimate believes the roads are 3x more direct than they are: its days overflow
+    monkeypatch.setattr(sweep_mod, "DEFAULT_DETOUR_FACTOR", 0.3)
+    first_drops = []
+    route = plan_mod._Ctx.route
+
+    def spy(self, keys, **kw):
+        route(self, keys, **kw)
+        if kw["phase"] == "routing":
+            first_drops.extend(self.dropped)
+
+    monkeypatch.setattr(plan_mod._Ctx, "route", spy)
+    with pytest.warns(NetworkWarning, match="estimated"):
+        out = schedule(camp, plan.assignment, plan.must_visits, rules, start=START, end=END, time_limit=2,
+                       iterations=60, seed=0, workers=1)
+    group = plan_mod.build_tasks(camp, plan.assignment, plan.must_visits, rules)["group"].to_numpy()
+    assert any(group[i] >= 0 for i in first_drops), "the scenario must make the router drop a joint visit"
+    assert out.shortfall.empty, out.shortfall[["cadre_id", "entity_id", "reason"]].to_string()
+    assert out.info["shortfall_cadre_days"] == 0
+    assert check_schedule(out, plan.assignment, plan.must_visits, rules, campaign=camp) == []
+    assert out.days.groupby("cadre_id")["date"].max().max() <= END.isoformat()
+
+
 def test_one_team_per_village_and_day_when_the_rules_say_so(small):
     camp, plan = small
     rules = schedule_rules_from_dict({"max_teams_per_village_day": 1})
