@@ -34,6 +34,13 @@ from geodata.store.areas import (
     rollup,
     totals,
 )
+from geodata.store.plan import (
+    PlanDataError,
+    cadre_counties,
+    cadre_dates,
+    cadre_stops,
+    must_visits_status,
+)
 from geodata.store.engine import default_url, make_engine, normalise_url, session_factory, session_scope
 from geodata.store.migrate import current, upgrade
 from geodata.store.models import (
@@ -45,6 +52,8 @@ from geodata.store.models import (
     CampaignRow,
     EntityCounter,
     Place,
+    PlanMustVisit,
+    PlanStop,
     Problem,
     ProblemEvent,
     Visit,
@@ -70,6 +79,8 @@ from geodata.store.vocab import IllegalTransition
 
 __all__ = [
     "SCOPE_LEVELS", "check_scope",
+    "PlanDataError", "PlanMustVisit", "PlanStop", "cadre_counties", "cadre_dates", "cadre_stops",
+    "must_visits_status",
     "Area", "AreaCounter", "ImportDataError", "Place", "area_geometry", "campaign_rows", "coverage_in_polygon",
     "ensure_postgis", "file_fingerprint", "has_postgis", "import_campaign", "places_in_view",
     "rebuild_area_counters", "rollup", "totals",

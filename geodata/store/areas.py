@@ -196,15 +196,20 @@ def campaign_rows(campaign, plan: pd.DataFrame | None = None, *,
 
 
 def import_campaign(session: Session, key: str, campaign, plan: pd.DataFrame | None = None, *,
+                    must_visits: pd.DataFrame | None = None, stops=None,
                     fingerprint: str | None = None, name: str | None = None, campaign_path=None, plan_path=None,
                     force: bool = False, **rules) -> dict:
-    """Put ``campaign`` (and ``plan``'s teams) into ``areas`` / ``places`` of campaign ``key``
-    and rebuild its ``area_counters``; the caller commits.
+    """Put ``campaign`` (and ``plan``'s teams) into ``areas`` / ``places`` of campaign ``key``,
+    rebuild its ``area_counters``, and put the plan's ``must_visits`` and schedule
+    ``stops`` (the plan file's layers, :mod:`geodata.store.plan`) into
+    ``plan_must_visits`` / ``plan_stops``; the caller commits.
 
     Idempotent: when ``fingerprint`` equals the stored one nothing is written
-    (``{"status": "unchanged"}``); otherwise the campaign's areas and places are
-    replaced in this transaction (visits, problems and entity counters stay:
-    they name places by id). Returns ``{"status", "campaign_id", "areas", "places", "counters"}``."""
+    (``{"status": "unchanged"}``); the caller's fingerprint must therefore cover the
+    must-visits and stops too. Otherwise the campaign's areas, places, must-visits and
+    stops are replaced in this transaction (visits, problems and entity counters stay:
+    they name places by id). Returns ``{"status", "campaign_id", "areas", "places",
+    "counters", "must_visits", "stops"}``."""
     from geodata.store.visits import ensure_campaign
 
     row = ensure_campaign(session, key, name=name, campaign_path=campaign_path, plan_path=plan_path)
@@ -213,18 +218,24 @@ def import_campaign(session: Session, key: str, campaign, plan: pd.DataFrame | N
         session.refresh(row)
     if fingerprint is not None and row.import_fingerprint == fingerprint and not force:
         return {"status": "unchanged", "campaign_id": row.id}
+    from geodata.store import plan as plan_rows
+
     area_frame, place_frame = campaign_rows(campaign, plan, **rules)
+    lookup = plan_rows.county_lookup(area_frame, place_frame)
+    mv_frame = plan_rows.must_visit_rows(must_visits, lookup)  # checked before anything is deleted
+    stop_frame = plan_rows.stop_rows(stops, lookup, place_frame)
     conn = session.connection()
     for table in (AreaCounter, Place, Area):
         conn.execute(delete(table).where(table.campaign_id == row.id))
     _bulk_insert(conn, Area.__table__, area_frame, row.id)
     _bulk_insert(conn, Place.__table__, place_frame, row.id)
     counters = rebuild_area_counters(session, campaign_id=row.id)
+    planned = plan_rows.replace_plan_rows(conn, row.id, mv_frame, stop_frame, _bulk_insert)
     row.import_fingerprint = fingerprint
     row.imported_at = utcnow()
     session.flush()
     return {"status": "imported", "campaign_id": row.id, "areas": len(area_frame), "places": len(place_frame),
-            "counters": counters}
+            "counters": counters, **planned}
 
 
 def _bulk_insert(conn, table, frame: pd.DataFrame, campaign_id: int) -> None:
