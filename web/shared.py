@@ -21,6 +21,17 @@ run or move) makes a new fingerprint and the next roll-up imports again.
 ``GET /api/coverage/polygon?level=village&id=ID``
     Households and enterprises inside that area's outline and how many are covered
     (PostGIS ``ST_Intersects`` when present); 403 for an area in another county.
+``GET /api/stops?cadre=ID&date=YYYY-MM-DD``
+    A cadre's planned stops for the day from ``plan_stops``, in route order, with the
+    visits recorded at each place so far (ids, times, travel, position; no name or
+    phone). Cadres, leaders, planners: a cadre account may ask only for its own
+    stops (``cadre`` defaults to it); a county or city account gets 403 for a cadre
+    whose stops all lie in other counties, and only the stops in its counties.
+    Without ``date``: the cadre's planned dates.
+``GET /api/must_visits?county=ID&cadre=ID``
+    The plan's must-visits (必访) with their visit status (``done``: covered by a
+    visit, from ``entity_counters``), the account's counties only (403 for a county
+    outside them); a cadre account gets its own must-visits.
 """
 
 from __future__ import annotations
@@ -32,11 +43,14 @@ import pandas as pd
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from geodata import store
-from web import db, scope
+from web import db, plans, scope
 from web.auth import require_role
 
 bp = Blueprint("shared_db", __name__, url_prefix="/api")
 bp.before_request(require_role("leader", "planner"))
+#: the plan's stops and must-visits: cadres too (each sees their own)
+plan_bp = Blueprint("shared_plan", __name__, url_prefix="/api")
+plan_bp.before_request(require_role("cadre", "leader", "planner"))
 _EXTENSION = "zoufang.shared"
 _LOCK = threading.Lock()
 
@@ -57,6 +71,12 @@ def fingerprint(app: Flask) -> str:
     if data.plan is not None and len(data.plan):
         cols = [c for c in ("entity_type", "entity_id", "team_id", "cadre_id") if c in data.plan]
         h.update(pd.util.hash_pandas_object(data.plan[cols].astype(str), index=False).to_numpy().tobytes())
+    state = plans.get_plan(app)
+    for name, frame in (("must_visits", state.must_visits), ("stops", state.stops)):
+        h.update(name.encode())
+        if frame is not None and len(frame):
+            plain = pd.DataFrame(frame).drop(columns=["geometry"], errors="ignore")
+            h.update(pd.util.hash_pandas_object(plain.astype(str), index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
@@ -74,9 +94,11 @@ def ensure_imported(app: Flask | None = None) -> dict:
             from planner.coverage import CoverageRules
 
             rules = CoverageRules()
+            state = plans.get_plan(app)
             with db.session(app) as s:
                 result = store.import_campaign(
-                    s, db.campaign_key(app), data.campaign, data.plan, fingerprint=fingerprint(app),
+                    s, db.campaign_key(app), data.campaign, data.plan, must_visits=state.must_visits,
+                    stops=state.stops, fingerprint=fingerprint(app),
                     campaign_path=app.config.get("CAMPAIGN_PATH"), plan_path=app.config.get("PLAN_PATH"),
                     phone_ok_statuses=rules.phone_ok_statuses, phone_ok_enterprise=rules.phone_ok_enterprise)
             slot.update(data=data, result=result)
@@ -154,7 +176,75 @@ def polygon_coverage():
     return jsonify(level=level, id=area_id, **figures)
 
 
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    frame = frame.astype(object).where(frame.notna(), None)
+    for col in ("date", "last_at"):
+        if col in frame:
+            frame[col] = [None if v is None else v.isoformat() for v in frame[col]]
+    return frame.to_dict("records")
+
+
+def _own_cadre(cadre: str | None) -> tuple[str | None, object]:
+    """The cadre asked for (a cadre account: its own only) or an error response."""
+    user = scope.request_user()
+    if user is not None and user.role == "cadre":
+        own = user.cadre_id
+        if not own:
+            return None, (jsonify(error="this cadre account is not linked to a cadre: ask an admin to set it"), 403)
+        if cadre and cadre != own:
+            return None, (jsonify(error=f"a cadre account sees only its own stops ({own}), not {cadre}'s"), 403)
+        return own, None
+    return cadre, None
+
+
+@plan_bp.route("/stops")
+def stops():
+    cadre, error = _own_cadre(request.args.get("cadre") or None)
+    if error:
+        return error
+    if not cadre:
+        return jsonify(error="give cadre=ID (the cadre whose stops to show)"), 400
+    date = request.args.get("date") or None
+    ensure_imported()
+    sc = scope.current_scope()
+    with db.session() as s:
+        cid = db.campaign_id()
+        if not sc.whole:
+            counties = store.cadre_counties(s, campaign_id=cid, cadre_id=cadre)
+            if counties and not counties & sc.counties:
+                return jsonify(error=f"cadre {cadre} works outside your counties"), 403
+        if date is None:
+            return jsonify(cadre=cadre, dates=store.cadre_dates(s, campaign_id=cid, cadre_id=cadre))
+        try:
+            frame = store.cadre_stops(s, campaign_id=cid, cadre_id=cadre, date=date,
+                                      county_ids=None if sc.whole else sorted(sc.counties))
+        except ValueError as exc:
+            return jsonify(error=str(exc)), 400
+    return jsonify(cadre=cadre, date=date, stops=_rows(frame))
+
+
+@plan_bp.route("/must_visits")
+def must_visits():
+    user = scope.request_user()
+    cadre = request.args.get("cadre") or None
+    if user is not None and user.role == "cadre":
+        cadre, error = _own_cadre(cadre)
+        if error:
+            return error
+    sc = scope.current_scope()
+    counties = None if sc.whole else sorted(sc.counties)
+    county = request.args.get("county") or None
+    if county:
+        scope.check_area("county", county)
+        counties = [county]
+    ensure_imported()
+    with db.session() as s:
+        frame = store.must_visits_status(s, campaign_id=db.campaign_id(), county_ids=counties, cadre_id=cadre)
+    return jsonify(must_visits=_rows(frame), total=len(frame), done=int(frame["done"].sum()))
+
+
 def init_app(app: Flask) -> None:
-    """Register the roll-up API (nothing is imported until a roll-up is asked for, or
+    """Register the roll-up and plan APIs (nothing is imported until one is asked for, or
     ``zoufang serve --db`` imports at start)."""
     app.register_blueprint(bp)
+    app.register_blueprint(plan_bp)
