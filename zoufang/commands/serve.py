@@ -106,6 +106,10 @@ def _import_places(app) -> None:
         raise click.ClickException(f"cannot import the campaign into the database: {exc}") from None
     if res["status"] == "unchanged":
         click.echo("campaign already in the database (same files): nothing imported")
+    elif res["status"] == "plan_updated":
+        click.echo(f"campaign already in the database; new plan: {res['places_changed']:,} households and "
+                   f"enterprises changed team or cadre, {res['must_visits']:,} must-visits and {res['stops']:,} "
+                   f"stops in {time.perf_counter() - t:.1f} s")
     else:
         click.echo(f"imported {res['areas']:,} areas and {res['places']:,} households and enterprises into the "
                    f"database in {time.perf_counter() - t:.1f} s ({res['counters']:,} area counters)")
