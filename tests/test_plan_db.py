@@ -253,3 +253,75 @@ def test_must_visits_api_is_scoped_to_the_account_counties(site, planned):
     mine = as_(site, "k1_cadre").get("/api/must_visits").get_json()
     assert mine["total"] == int((mv["cadre_id"] == "K1CITY01C1").sum())
     assert {m["cadre_id"] for m in mine["must_visits"]} == {"K1CITY01C1"}
+
+
+def test_a_new_plan_on_the_same_campaign_updates_teams_and_plan_rows_only_and_equals_a_full_import(
+        url, planned, tmp_path):
+    from web.plans import move_grid
+
+    camp, state, _ = planned
+    store.upgrade(url)
+    engine = store.make_engine(url)
+    with store.session_scope(engine) as s:
+        first = store.import_campaign(s, "prov", camp, state.assignment, must_visits=state.must_visits,
+                                      stops=state.stops, fingerprint="camp", plan_fingerprint="p1")
+    cid = first["campaign_id"]
+    hh = camp.households.household_id.astype(str).tolist()
+    store.submit_visits(engine, [_visit(hh[0], "visited")], campaign_id=cid, known=_known(camp))
+    grid = camp.grids.iloc[0]
+    other = next(t for t in camp.teams["team_id"].astype(str)
+                 if t != state.assignment.set_index("entity_id").loc[str(grid.grid_id), "team_id"])
+    moved = move_grid(camp, state.assignment, str(grid.grid_id), other)
+    in_grid = int((camp.households.grid_id.astype(str) == str(grid.grid_id)).sum()
+                  + (camp.enterprises.grid_id.astype(str) == str(grid.grid_id)).sum())
+    fewer = state.stops.iloc[: len(state.stops) // 2]
+
+    def snapshot(s, campaign_id):
+        places = pd.DataFrame(s.execute(text("SELECT entity_type, entity_id, team_id, cadre_id FROM places "
+                                             "WHERE campaign_id = :c ORDER BY entity_type, entity_id"),
+                                        {"c": campaign_id}).all())
+        n = {t: s.scalar(text(f"SELECT count(*) FROM {t} WHERE campaign_id = :c"), {"c": campaign_id})
+             for t in ("areas", "plan_stops", "plan_must_visits")}
+        return places, n, store.rollup(s, campaign_id=campaign_id, levels=store.areas.LEVELS)
+
+    with store.session_scope(engine) as s:
+        area_ids = s.scalar(text("SELECT max(id) FROM areas"))
+        res = store.import_campaign(s, "prov", camp, moved, must_visits=state.must_visits, stops=fewer,
+                                    fingerprint="camp", plan_fingerprint="p2")
+    assert res["status"] == "plan_updated" and res["places_changed"] == in_grid > 0
+    assert res["stops"] == len(fewer)
+    with store.session_scope(engine) as s:
+        assert s.scalar(text("SELECT max(id) FROM areas")) == area_ids  # the campaign was not imported again
+        got = snapshot(s, cid)
+        again = store.import_campaign(s, "prov", camp, moved, must_visits=state.must_visits, stops=fewer,
+                                      fingerprint="camp", plan_fingerprint="p2")
+    assert again["status"] == "unchanged"
+    # the same campaign and plan imported in full under another key: the same rows
+    with store.session_scope(engine) as s:
+        full = store.import_campaign(s, "prov2", camp, moved, must_visits=state.must_visits, stops=fewer,
+                                     fingerprint="camp")
+        want = snapshot(s, full["campaign_id"])
+    pd.testing.assert_frame_equal(got[0], want[0])
+    assert got[1] == want[1]
+    assert got[2]["households_covered"].sum() == 4  # the visit still counted at each of the 4 levels
+    cols = ["level", "area_id", "households", "enterprises"]
+    pd.testing.assert_frame_equal(got[2][cols], want[2][cols])
+    engine.dispose()
+
+
+def test_the_site_updates_the_plan_rows_after_a_new_plan(site, planned):
+    from web import plans
+    from web.shared import ensure_imported
+
+    _, state, _ = planned
+    k1 = as_(site, "prov_leader")
+    day = sorted(state.stops["date"])[0]
+    cadre = state.stops[state.stops["date"] == day]["cadre_id"].iloc[0]
+    assert len(k1.get(f"/api/stops?cadre={cadre}&date={day}").get_json()["stops"]) > 0
+    with site.app_context():
+        assert ensure_imported(site)["status"] == "imported"
+        rest = state.stops[state.stops["cadre_id"] != cadre]
+        plans.set_plan(plans.PlanState(assignment=state.assignment, must_visits=state.must_visits,
+                                       stops=rest, days=state.days), site)
+        assert ensure_imported(site)["status"] == "plan_updated"
+    assert k1.get(f"/api/stops?cadre={cadre}&date={day}").get_json()["stops"] == []

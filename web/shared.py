@@ -1,12 +1,14 @@
 """The campaign in the shared database, and the roll-up API that reads it.
 
 ``ensure_imported(app)`` puts the app's campaign and plan into the database's
-``areas`` / ``places`` / ``area_counters`` (:func:`geodata.store.import_campaign`),
-once: the import is skipped when the stored fingerprint (SHA-256 of the campaign
-file, or of the in-memory campaign's ids, plus a hash of the plan's assignment)
-is unchanged, so restarting ``zoufang serve --db postgresql://…`` or starting a
-second web process on the same database writes nothing. A new plan (a planner's
-run or move) makes a new fingerprint and the next roll-up imports again.
+``areas`` / ``places`` / ``area_counters`` / ``plan_must_visits`` / ``plan_stops``
+(:func:`geodata.store.import_campaign`), once: the import is skipped when the stored
+fingerprints (SHA-256 of the campaign file, or of the in-memory campaign's ids; a
+hash of the plan's assignment, must-visits and stops) are unchanged, so restarting
+``zoufang serve --db postgresql://…`` or starting a second web process on the same
+database writes nothing. A new plan (a planner's run or move) changes only the plan's
+fingerprint: the next request updates the places whose team changed and replaces
+the plan rows, without importing the campaign again.
 
 ``GET /api/coverage/rollup?level=county|town|village|grid&county=ID``
     Coverage per area from the pre-aggregated ``area_counters`` (leaders, planners,
@@ -56,7 +58,8 @@ _LOCK = threading.Lock()
 
 
 def fingerprint(app: Flask) -> str:
-    """What the import of this app's campaign and plan would write, as a hash."""
+    """The campaign's part of the import, as a hash (the campaign file's bytes, or the
+    in-memory campaign's ids)."""
     from web.data import get_data
 
     data = get_data(app, scoped=False)
@@ -68,6 +71,16 @@ def fingerprint(app: Flask) -> str:
         c = data.campaign
         for frame, col in ((c.villages, "village_id"), (c.grids, "grid_id"), (c.households, "household_id")):
             h.update(pd.util.hash_pandas_object(frame[col].astype(str), index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def plan_fingerprint(app: Flask) -> str:
+    """The plan's part of the import (assignment, must-visits, stops), as a hash: a new
+    plan on the same campaign updates teams and plan rows only."""
+    from web.data import get_data
+
+    data = get_data(app, scoped=False)
+    h = hashlib.sha256()
     if data.plan is not None and len(data.plan):
         cols = [c for c in ("entity_type", "entity_id", "team_id", "cadre_id") if c in data.plan]
         h.update(pd.util.hash_pandas_object(data.plan[cols].astype(str), index=False).to_numpy().tobytes())
@@ -98,7 +111,7 @@ def ensure_imported(app: Flask | None = None) -> dict:
             with db.session(app) as s:
                 result = store.import_campaign(
                     s, db.campaign_key(app), data.campaign, data.plan, must_visits=state.must_visits,
-                    stops=state.stops, fingerprint=fingerprint(app),
+                    stops=state.stops, fingerprint=fingerprint(app), plan_fingerprint=plan_fingerprint(app),
                     campaign_path=app.config.get("CAMPAIGN_PATH"), plan_path=app.config.get("PLAN_PATH"),
                     phone_ok_statuses=rules.phone_ok_statuses, phone_ok_enterprise=rules.phone_ok_enterprise)
             slot.update(data=data, result=result)

@@ -106,6 +106,40 @@ def village_counties(campaign, *, strict: bool = True) -> pd.Series:
     return out
 
 
+def _plan_owners(plan) -> tuple[dict, dict]:
+    """``(grid → (team, cadre), (entity_type, entity_id) → (team, cadre))`` from the assignment table."""
+    grid_team: dict[str, tuple] = {}
+    own: dict[tuple[str, str], tuple] = {}
+    if plan is not None and len(plan):
+        p = pd.DataFrame(plan)
+        cad = p["cadre_id"] if "cadre_id" in p else pd.Series([None] * len(p), index=p.index)
+        for et, eid, team, cadre in zip(p["entity_type"].astype(str), p["entity_id"].astype(str),
+                                        _str_or_none(p["team_id"]), _str_or_none(cad)):
+            if et == "grid":
+                grid_team[eid] = (team, cadre)
+            else:
+                own[(et, eid)] = (team, cadre)
+    return grid_team, own
+
+
+def place_owners(campaign, plan) -> pd.DataFrame:
+    """Each household's and enterprise's team and cadre in ``plan`` (its own row, else its
+    grid's): ``entity_type, entity_id, team_id, cadre_id``, as :func:`campaign_rows` puts them in ``places``."""
+    grid_team, own = _plan_owners(plan)
+    parts = []
+    for et, frame, id_col in (("household", campaign.households, "household_id"),
+                              ("enterprise", campaign.enterprises, "enterprise_id")):
+        if frame is None or not len(frame):
+            continue
+        ids = frame[id_col].astype(str).to_numpy()
+        tc = [own.get((et, i)) or grid_team.get(g) or (None, None)
+              for i, g in zip(ids, frame["grid_id"].astype(str).to_numpy())]
+        parts.append(pd.DataFrame({"entity_type": et, "entity_id": ids, "team_id": [t for t, _ in tc],
+                                   "cadre_id": [c for _, c in tc]}))
+    return (pd.concat(parts, ignore_index=True) if parts
+            else pd.DataFrame(columns=["entity_type", "entity_id", "team_id", "cadre_id"]))
+
+
 def campaign_rows(campaign, plan: pd.DataFrame | None = None, *,
                   phone_ok_statuses=PHONE_OK_STATUSES, phone_ok_enterprise: bool = False
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -151,17 +185,7 @@ def campaign_rows(campaign, plan: pd.DataFrame | None = None, *,
         area_frame = pd.concat([pd.DataFrame({"level": "county", "area_id": ids, "parent_id": None, "county_id": ids,
                                               "name": ids}), area_frame], ignore_index=True)
 
-    grid_team = {}
-    own: dict[tuple[str, str], tuple] = {}
-    if plan is not None and len(plan):
-        p = pd.DataFrame(plan)
-        cad = p["cadre_id"] if "cadre_id" in p else pd.Series([None] * len(p), index=p.index)
-        for et, eid, team, cadre in zip(p["entity_type"].astype(str), p["entity_id"].astype(str),
-                                        _str_or_none(p["team_id"]), _str_or_none(cad)):
-            if et == "grid":
-                grid_team[eid] = (team, cadre)
-            else:
-                own[(et, eid)] = (team, cadre)
+    grid_team, own = _plan_owners(plan)
     places = []
     for et, frame, id_col in (("household", campaign.households, "household_id"),
                               ("enterprise", campaign.enterprises, "enterprise_id")):
@@ -197,28 +221,35 @@ def campaign_rows(campaign, plan: pd.DataFrame | None = None, *,
 
 def import_campaign(session: Session, key: str, campaign, plan: pd.DataFrame | None = None, *,
                     must_visits: pd.DataFrame | None = None, stops=None,
-                    fingerprint: str | None = None, name: str | None = None, campaign_path=None, plan_path=None,
-                    force: bool = False, **rules) -> dict:
+                    fingerprint: str | None = None, plan_fingerprint: str | None = None, name: str | None = None,
+                    campaign_path=None, plan_path=None, force: bool = False, **rules) -> dict:
     """Put ``campaign`` (and ``plan``'s teams) into ``areas`` / ``places`` of campaign ``key``,
     rebuild its ``area_counters``, and put the plan's ``must_visits`` and schedule
     ``stops`` (the plan file's layers, :mod:`geodata.store.plan`) into
     ``plan_must_visits`` / ``plan_stops``; the caller commits.
 
-    Idempotent: when ``fingerprint`` equals the stored one nothing is written
-    (``{"status": "unchanged"}``); the caller's fingerprint must therefore cover the
-    must-visits and stops too. Otherwise the campaign's areas, places, must-visits and
-    stops are replaced in this transaction (visits, problems and entity counters stay:
-    they name places by id). Returns ``{"status", "campaign_id", "areas", "places",
-    "counters", "must_visits", "stops"}``."""
+    Idempotent. With ``fingerprint`` alone (a hash of everything imported): when it
+    equals the stored one nothing is written (``{"status": "unchanged"}``). With
+    ``plan_fingerprint`` too, ``fingerprint`` is the campaign's hash and
+    ``plan_fingerprint`` the plan's (assignment, must-visits, stops): a new plan on an
+    unchanged campaign only updates the places whose team or cadre changed and
+    replaces the plan rows (``{"status": "plan_updated", "places_changed", ...}``;
+    area counters do not depend on teams). Otherwise the campaign's areas, places,
+    must-visits and stops are replaced in this transaction (visits, problems and entity
+    counters stay: they name places by id). Returns ``{"status", "campaign_id",
+    "areas", "places", "counters", "must_visits", "stops"}``."""
+    from geodata.store import plan as plan_rows
     from geodata.store.visits import ensure_campaign
 
     row = ensure_campaign(session, key, name=name, campaign_path=campaign_path, plan_path=plan_path)
     if session.connection().dialect.name == "postgresql":  # one importer at a time per campaign
         session.execute(select(CampaignRow.id).where(CampaignRow.id == row.id).with_for_update())
         session.refresh(row)
-    if fingerprint is not None and row.import_fingerprint == fingerprint and not force:
+    same_campaign = fingerprint is not None and row.import_fingerprint == fingerprint and not force
+    if same_campaign and (plan_fingerprint is None or row.plan_fingerprint == plan_fingerprint):
         return {"status": "unchanged", "campaign_id": row.id}
-    from geodata.store import plan as plan_rows
+    if same_campaign:
+        return _import_plan_only(session, row, campaign, plan, must_visits, stops, plan_fingerprint)
 
     area_frame, place_frame = campaign_rows(campaign, plan, **rules)
     lookup = plan_rows.county_lookup(area_frame, place_frame)
@@ -232,10 +263,52 @@ def import_campaign(session: Session, key: str, campaign, plan: pd.DataFrame | N
     counters = rebuild_area_counters(session, campaign_id=row.id)
     planned = plan_rows.replace_plan_rows(conn, row.id, mv_frame, stop_frame, _bulk_insert)
     row.import_fingerprint = fingerprint
+    row.plan_fingerprint = plan_fingerprint
     row.imported_at = utcnow()
     session.flush()
     return {"status": "imported", "campaign_id": row.id, "areas": len(area_frame), "places": len(place_frame),
             "counters": counters, **planned}
+
+
+def _import_plan_only(session: Session, row, campaign, plan, must_visits, stops, plan_fingerprint) -> dict:
+    """A new plan on an imported campaign: update the places whose team or cadre changed
+    and replace ``plan_must_visits`` / ``plan_stops`` (see :func:`import_campaign`)."""
+    from sqlalchemy import bindparam
+
+    from geodata.store import plan as plan_rows
+
+    conn = session.connection()
+    p = Place.__table__
+    current = pd.DataFrame(conn.execute(select(p.c.id, p.c.entity_type, p.c.entity_id, p.c.county_id, p.c.lon,
+                                               p.c.lat, p.c.team_id, p.c.cadre_id)
+                                        .where(p.c.campaign_id == row.id)).all(),
+                           columns=["id", "entity_type", "entity_id", "county_id", "lon", "lat", "team_id",
+                                    "cadre_id"])
+    areas = pd.DataFrame(conn.execute(select(Area.level, Area.area_id, Area.county_id)
+                                      .where(Area.campaign_id == row.id, Area.level.in_(("village", "grid"))))
+                         .all(), columns=["level", "area_id", "county_id"])
+    lookup = plan_rows.county_lookup(areas, current)
+    mv_frame = plan_rows.must_visit_rows(must_visits, lookup)  # checked before anything is written
+    stop_frame = plan_rows.stop_rows(stops, lookup, current)
+    owners = place_owners(campaign, plan)
+    merged = current.merge(owners, on=["entity_type", "entity_id"], how="left", suffixes=("_old", ""))
+    differs = np.zeros(len(merged), dtype=bool)
+    for col in ("team_id", "cadre_id"):  # None == None here (a plain != would call two missing values different)
+        merged[col] = merged[col].astype(object).where(merged[col].notna(), None)
+        differs |= (merged[col].fillna("\0").astype(str) != merged[f"{col}_old"].fillna("\0").astype(str)).to_numpy()
+    changed = merged[differs]
+    if len(changed):
+        records = [{"b_id": int(i), "b_team": t, "b_cadre": c}
+                   for i, t, c in zip(changed["id"], changed["team_id"], changed["cadre_id"])]
+        stmt = update(p).where(p.c.id == bindparam("b_id")).values(team_id=bindparam("b_team"),
+                                                                     cadre_id=bindparam("b_cadre"))
+        for i in range(0, len(records), CHUNK):
+            conn.execute(stmt, records[i:i + CHUNK])
+    planned = plan_rows.replace_plan_rows(conn, row.id, mv_frame, stop_frame, _bulk_insert)
+    row.plan_fingerprint = plan_fingerprint
+    row.imported_at = utcnow()
+    session.flush()
+    return {"status": "plan_updated", "campaign_id": row.id, "places_changed": len(changed), **planned}
 
 
 def _bulk_insert(conn, table, frame: pd.DataFrame, campaign_id: int) -> None:

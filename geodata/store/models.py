@@ -89,6 +89,9 @@ class CampaignRow(Base):
     #: what was imported into areas/places (hash of the campaign and plan files), and when
     import_fingerprint: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: hash of the plan alone (assignment, must-visits, stops) when the importer gave one:
+    #: a new plan on the same campaign then updates teams and plan rows only
+    plan_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class Visit(Base):

@@ -3,7 +3,9 @@
 Adds ``plan_must_visits`` (rule, place, cadre, team, county) and ``plan_stops``
 (a cadre's stops per date in route order, with times, travel, county and WGS-84
 position), filled by :func:`geodata.store.import_campaign` from the plan file's
-``must_visits`` and ``stops`` layers. Public columns only. Existing rows are
+``must_visits`` and ``stops`` layers. Public columns only. ``campaigns.plan_fingerprint``:
+the hash of the plan alone, so that a new plan on the same campaign updates the
+places' teams and the plan rows without importing the campaign again. Existing rows are
 untouched; the tables start empty until the next import (the plan's fingerprint
 is cleared so that ``zoufang serve --db`` imports again at its next start).
 
@@ -21,6 +23,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("campaigns") as b:
+        b.add_column(sa.Column("plan_fingerprint", sa.String(length=64), nullable=True))
     op.create_table(
         "plan_must_visits",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -74,3 +78,5 @@ def downgrade() -> None:
     op.drop_index("ix_plan_must_visits_campaign_cadre", table_name="plan_must_visits")
     op.drop_index("ix_plan_must_visits_campaign_county", table_name="plan_must_visits")
     op.drop_table("plan_must_visits")
+    with op.batch_alter_table("campaigns") as b:
+        b.drop_column("plan_fingerprint")
