@@ -139,6 +139,14 @@ def test_a_tight_deadline_reports_the_shortfall_in_cadre_days(small):
     short = run(small, end=dt.date(2026, 3, 3))
     assert len(short.shortfall) > 0 and short.info["shortfall_cadre_days"] > 0
     assert short.shortfall["reason"].str.len().gt(0).all()
+    # the rule that forces it, with its numbers: 2 working days, every session of the cadre used
+    own = short.shortfall[short.shortfall["reason"].str.startswith("no room left: every session")]
+    assert len(own) > 0
+    for cadre, detail in zip(own["cadre_id"], own["detail"]):
+        assert detail.startswith(f"{cadre} works 2 of the 2 sessions it may work before the deadline")
+        assert f"{(own['cadre_id'] == cadre).sum()} visit(s) left" in detail
+    joint = short.shortfall[short.shortfall["reason"].str.startswith("joint visit: no date")]
+    assert joint["detail"].str.contains("of 2 dates with a session for it").all()
     assert check_schedule(short, plan.assignment, plan.must_visits, load_schedule_rules(), campaign=camp) == []
 
 

@@ -14,7 +14,9 @@ travel_min, distance_m, villages.
 
 ``shortfall`` (what is not scheduled before the deadline): cadre_id,
 team_id, entity_type, entity_id, village_id, must, service_min, purpose (the
-visit's reason, as in ``stops``), reason (why it is not scheduled).
+visit's reason, as in ``stops``), reason (why it is not scheduled: the rule, a
+short category), detail (its numbers: the cadre's sessions used of those it
+may work, or per date the rule that kept a joint visit off it; may be empty).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pandas as pd
 import shapely
 
 from planner.schedule.calendar import sessions_on
+from planner.schedule.sweep import DETAIL
 
 STOP_COLUMNS = ("cadre_id", "team_id", "date", "session", "seq", "entity_type", "entity_id", "village_id", "grid_id",
                 "mode", "arrive", "depart", "arrive_s", "start_s", "depart_s", "wait_s", "service_s", "travel_s",
@@ -37,7 +40,7 @@ STOP_COLUMNS = ("cadre_id", "team_id", "date", "session", "seq", "entity_type", 
 DAY_COLUMNS = ("cadre_id", "team_id", "date", "session", "start", "end", "stops", "phone_stops", "working_min",
                "service_min", "travel_min", "distance_m", "villages")
 SHORTFALL_COLUMNS = ("cadre_id", "team_id", "entity_type", "entity_id", "village_id", "must", "service_min", "purpose",
-                     "reason")
+                     "reason", "detail")
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,9 @@ def build_schedule(campaign, tasks, sweep, results: dict, unplaced: dict[int, st
         "entity_type": t["entity_type"].to_numpy()[short_idx], "entity_id": t["entity_id"].to_numpy()[short_idx],
         "village_id": t["village_id"].to_numpy()[short_idx], "must": t["must"].to_numpy()[short_idx].astype(bool),
         "service_min": t["service_s"].to_numpy()[short_idx] / 60.0,
-        "purpose": t["reason"].to_numpy()[short_idx], "reason": [unplaced[i] for i in short_idx],
+        "purpose": t["reason"].to_numpy()[short_idx],
+        "reason": [unplaced[i].partition(DETAIL)[0] for i in short_idx],
+        "detail": [unplaced[i].partition(DETAIL)[2] for i in short_idx],
     }, columns=list(SHORTFALL_COLUMNS))
 
     day_min = (rules.day_end - rules.day_start) * rules.fill

@@ -120,7 +120,8 @@ def _plan_tasks(campaign, tasks, rules, *, dates, time_limit, iterations, seed, 
         changed = sorted(k for k, d in sweep.days.items() if before.get(k) != d.tasks)
         ctx.route(changed, required_all=False, phase="repair", old=before)
         for i, why in again.items():
-            unplaced[i] = why if why.startswith("joint") else retry[i]
+            # the sweep's reason when it says which rule and numbers; else the router's, more precise
+            unplaced[i] = why if why.startswith(("joint", "no room left")) else retry[i]
         ctx.settle_joint(unplaced)
         for i, why in ctx.dropped.items():
             unplaced.setdefault(i, why)

@@ -41,6 +41,8 @@ DRIVE_M_PER_MIN = 30 * 1000 / 60
 DRIVE_OVERHEAD_MIN = 5
 #: appointments are estimated with this safety factor on travel
 APPOINTMENT_SAFETY = 1.6
+#: separates a shortfall reason (a short category) from its numbers (the ``detail`` column of ``shortfall``)
+DETAIL = " | "
 
 
 @dataclass
@@ -316,9 +318,67 @@ class Sweep:
                 self.fill(c, date, sessions, own[c], done)
                 own[c] = [i for i in own[c] if i not in done]
         for g in pending_groups:
+            why = "joint visit: no date before the deadline on which all its cadres are free with room" + \
+                DETAIL + self.group_detail(groups[g])
             for i in groups[g]:
-                unplaced[i] = "joint visit: no date before the deadline on which all its cadres are free with room"
+                unplaced[i] = why
         for c, rest in own.items():
+            if rest:
+                used, possible = self.sessions_of(c)
+                detail = f"{c} works {used} of the {possible} sessions it may work before the deadline " \
+                         f"(at most {self.rules.max_sessions_per_week} a week, absences off); {len(rest)} visit(s) left"
+                if used >= possible:
+                    why = "no room left: every session of the responsible cadre (包户干部) before the deadline " \
+                          "is used (visits stay with their cadre)"
+                else:
+                    why = "no room left in the cadre's sessions before the deadline"
+                    detail += (f"; its free sessions do not take them (session kind, at most "
+                               f"{self.rules.max_villages_per_day} villages a day and "
+                               f"{self.rules.max_teams_per_village_day} teams a village a day)")
             for i in rest:
-                unplaced[i] = "no room left in the cadre's sessions before the deadline"
+                unplaced[i] = why + DETAIL + detail
         return unplaced
+
+    # ------------------------------------------------------------------ why a visit found no date
+    def sessions_of(self, cadre: str) -> tuple[int, int]:
+        """(sessions the cadre works, sessions it may work) on the campaign's dates: dates with a
+        session, not absent, at most ``max_sessions_per_week`` a week (kept earlier sessions count)."""
+        free: dict[tuple, int] = defaultdict(int)
+        for d in self.dates:
+            if (cadre, d) not in self.absent and sessions_on(d, self.rules):
+                free[week_of(d)] += 1
+        cap = self.rules.max_sessions_per_week
+        used = sum(self.week_count[(cadre, w)] for w in free)
+        return used, sum(min(cap, n) for n in free.values())
+
+    def group_detail(self, members: list[int]) -> str:
+        """Per date of the campaign, the first rule that kept the joint visit off it, counted."""
+        i0 = members[0]
+        v = self.village[i0]
+        cadres = sorted({self.cadre[i] for i in members})
+        n = {"dates": 0, "absent": 0, "week": 0, "village": 0, "busy": 0, "routing": 0, "room": 0}
+        teams = {self.team[i] for i in members if self.host[i]} or {self.team[i] for i in members}
+        for date in self.dates:
+            kinds = [s.kind for s in sessions_on(date, self.rules) if self.cls[i0] in HOLDS[s.kind]]
+            if not kinds:
+                continue
+            n["dates"] += 1
+            days = [self.days.get((c, date)) for c in cadres]
+            if any((i, date) in self.banned for i in members):
+                n["routing"] += 1
+            elif any((c, date) in self.absent for c in cadres):
+                n["absent"] += 1
+            elif any(d is None and not self.free(c, date) for c, d in zip(cadres, days)):
+                n["week"] += 1
+            elif len(self.village_teams[(v, date)] | teams) > self.rules.max_teams_per_village_day:
+                n["village"] += 1
+            elif any(d is not None and (d.full or d.session.kind not in kinds or (
+                    v not in d.villages and len(d.villages) >= self.rules.max_villages_per_day)) for d in days):
+                n["busy"] += 1
+            else:
+                n["room"] += 1
+        return (f"{len(cadres)} cadres ({', '.join(cadres)}); of {n['dates']} dates with a session for it: "
+                f"{n['absent']} a cadre absent, {n['week']} a cadre's {self.rules.max_sessions_per_week} sessions of "
+                f"the week used, {n['busy']} a cadre's day full or in other villages, {n['room']} no room for the "
+                f"appointment in a cadre's day, {n['village']} the village already had "
+                f"{self.rules.max_teams_per_village_day} teams, {n['routing']} the routing could not hold it")
