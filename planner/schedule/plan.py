@@ -2,10 +2,13 @@
 
 Steps: visits (:mod:`.tasks`) → campaign level (:mod:`.sweep`) → day level
 (:mod:`.day`, in parallel by :mod:`.run`) → joint visits settled (a group
-whose member did not fit its day leaves every member's day) → one repair
-round (what did not fit is placed again on the remaining room, existing
-visits kept) → frames (:mod:`.frames`). What still does not fit is the
-*shortfall*, each visit with its reason; nothing is dropped silently.
+whose member did not fit its day leaves every member's day) → repair
+rounds (what did not fit is placed again on the remaining room, existing
+visits kept; a day the router found full takes no more, and a visit is not
+placed again on a date it failed, so each round moves it on, up to
+:data:`REPAIR_ROUNDS`) → frames (:mod:`.frames`). What still does not fit is
+the *shortfall*, each visit with its reason (the rule) and its numbers;
+nothing is dropped silently.
 """
 
 from __future__ import annotations
