@@ -138,21 +138,31 @@ def transport_assign(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, meds: n
 
 def polish(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, median_of: np.ndarray, *, k: int = 10,
            max_pass: int = 20) -> np.ndarray:
-    """Customer moves and swaps between open medians while they shorten the total distance."""
-    cur = median_of.copy()
-    n = len(cur)
-    meds = np.unique(cur)
-    k = min(k, len(meds))
-    near = meds[np.argsort(d[:, meds], axis=1, kind="stable")[:, :k]]
-    load = np.bincount(cur, weights=demand, minlength=n)
+    """Customer moves and swaps between open medians while they shorten the total distance
+    (each customer looks at its ``k`` nearest open medians)."""
+    meds = np.unique(median_of)
+    dm = d[:, meds]
+    order = np.argsort(dm, axis=1, kind="stable")[:, :min(k, len(meds))]
+    col = np.searchsorted(meds, median_of)
+    return meds[_move_and_swap(dm, demand, cap[meds], col, order, max_pass)]
+
+
+def _move_and_swap(dm: np.ndarray, demand: np.ndarray, cap: np.ndarray, cur: np.ndarray, order: np.ndarray,
+                   max_pass: int) -> np.ndarray:
+    """The moves behind :func:`polish` and :func:`polish_local` on a customer x median cost
+    matrix ``dm``: each customer tries the medians of its row of ``order`` nearer than its own,
+    moving there when the capacity allows, or else swapping with a customer of that median when
+    both fit and the total falls. ``cur`` (column per customer) is changed in place and returned."""
+    n, m = dm.shape
+    load = np.bincount(cur, weights=demand, minlength=m)
     for _ in range(max_pass):
         moved = 0
         for i in range(n):
             a = cur[i]
-            for b in near[i]:
+            for b in order[i]:
                 if b == a:
                     break  # the nearer medians come first: nothing closer than the current one
-                gain = d[i, a] - d[i, b]
+                gain = dm[i, a] - dm[i, b]
                 if gain <= 1e-9:
                     continue
                 if load[b] + demand[i] <= cap[b] + 1e-9:
@@ -162,7 +172,7 @@ def polish(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, median_of: np.nda
                     moved += 1
                     break
                 others = np.flatnonzero(cur == b)
-                delta = gain + d[others, b] - d[others, a]
+                delta = gain + dm[others, b] - dm[others, a]
                 ok = (load[b] + demand[i] - demand[others] <= cap[b] + 1e-9) & \
                      (load[a] - demand[i] + demand[others] <= cap[a] + 1e-9) & (delta > 1e-9)
                 if ok.any():
@@ -289,38 +299,7 @@ def local_assign(d, demand, cap, nodes: np.ndarray, meds: np.ndarray, *, integer
 
 def polish_local(dm: np.ndarray, demand: np.ndarray, cap: np.ndarray, assign: np.ndarray) -> np.ndarray:
     """:func:`polish` for a customer x median cost matrix (medians are columns)."""
-    cur = assign.copy()
-    n, m = dm.shape
-    load = np.bincount(cur, weights=demand, minlength=m)
-    order = np.argsort(dm, axis=1, kind="stable")
-    for _ in range(10):
-        moved = 0
-        for i in range(n):
-            a = cur[i]
-            for b in order[i]:
-                if b == a:
-                    break
-                gain = dm[i, a] - dm[i, b]
-                if load[b] + demand[i] <= cap[b] + 1e-9:
-                    cur[i] = b
-                    load[a] -= demand[i]
-                    load[b] += demand[i]
-                    moved += 1
-                    break
-                others = np.flatnonzero(cur == b)
-                delta = gain + dm[others, b] - dm[others, a]
-                ok = (load[b] + demand[i] - demand[others] <= cap[b] + 1e-9) & \
-                     (load[a] - demand[i] + demand[others] <= cap[a] + 1e-9) & (delta > 1e-9)
-                if ok.any():
-                    o = others[np.flatnonzero(ok)[np.argmax(delta[ok])]]
-                    cur[i], cur[o] = b, a
-                    load[a] += demand[o] - demand[i]
-                    load[b] += demand[i] - demand[o]
-                    moved += 1
-                    break
-        if not moved:
-            break
-    return cur
+    return _move_and_swap(dm, demand, cap, assign.copy(), np.argsort(dm, axis=1, kind="stable"), 10)
 
 
 def swap_step(d, demand, cap, cur: np.ndarray, a: int, *, h: int = 3, tries: int = 8,
