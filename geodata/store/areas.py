@@ -252,9 +252,10 @@ def import_campaign(session: Session, key: str, campaign, plan: pd.DataFrame | N
         return _import_plan_only(session, row, campaign, plan, must_visits, stops, plan_fingerprint)
 
     area_frame, place_frame = campaign_rows(campaign, plan, **rules)
-    lookup = plan_rows.county_lookup(area_frame, place_frame)
+    named = plan_rows.referenced(place_frame, must_visits, stops)
+    lookup = plan_rows.county_lookup(area_frame, named)
     mv_frame = plan_rows.must_visit_rows(must_visits, lookup)  # checked before anything is deleted
-    stop_frame = plan_rows.stop_rows(stops, lookup, place_frame)
+    stop_frame = plan_rows.stop_rows(stops, lookup, named)
     conn = session.connection()
     for table in (AreaCounter, Place, Area):
         conn.execute(delete(table).where(table.campaign_id == row.id))
@@ -279,17 +280,15 @@ def _import_plan_only(session: Session, row, campaign, plan, must_visits, stops,
 
     conn = session.connection()
     p = Place.__table__
-    current = pd.DataFrame(conn.execute(select(p.c.id, p.c.entity_type, p.c.entity_id, p.c.county_id, p.c.lon,
-                                               p.c.lat, p.c.team_id, p.c.cadre_id)
-                                        .where(p.c.campaign_id == row.id)).all(),
-                           columns=["id", "entity_type", "entity_id", "county_id", "lon", "lat", "team_id",
-                                    "cadre_id"])
+    current = pd.read_sql(select(p.c.id, p.c.entity_type, p.c.entity_id, p.c.county_id, p.c.lon, p.c.lat,
+                                 p.c.team_id, p.c.cadre_id).where(p.c.campaign_id == row.id), conn)
     areas = pd.DataFrame(conn.execute(select(Area.level, Area.area_id, Area.county_id)
                                       .where(Area.campaign_id == row.id, Area.level.in_(("village", "grid"))))
                          .all(), columns=["level", "area_id", "county_id"])
-    lookup = plan_rows.county_lookup(areas, current)
+    named = plan_rows.referenced(current, must_visits, stops)
+    lookup = plan_rows.county_lookup(areas, named)
     mv_frame = plan_rows.must_visit_rows(must_visits, lookup)  # checked before anything is written
-    stop_frame = plan_rows.stop_rows(stops, lookup, current)
+    stop_frame = plan_rows.stop_rows(stops, lookup, named)
     owners = place_owners(campaign, plan)
     merged = current.merge(owners, on=["entity_type", "entity_id"], how="left", suffixes=("_old", ""))
     differs = np.zeros(len(merged), dtype=bool)

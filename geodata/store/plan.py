@@ -61,6 +61,16 @@ def county_lookup(areas: pd.DataFrame, places: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
+def referenced(places: pd.DataFrame, must_visits, stops) -> pd.DataFrame:
+    """The rows of ``places`` that ``must_visits`` or ``stops`` name (what :func:`county_lookup`
+    and the stops' positions need; a county has hundreds of thousands of places)."""
+    ids = set()
+    for frame in (must_visits, stops):
+        if frame is not None and len(frame) and "entity_id" in frame:
+            ids.update(frame["entity_id"].astype(str))
+    return places[places["entity_id"].isin(ids)]
+
+
 def _counties(frame: pd.DataFrame, lookup: dict) -> list:
     if "county_id" in frame and frame["county_id"].notna().all():  # a province plan names the county on every row
         return _text(frame["county_id"])
