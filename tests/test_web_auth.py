@@ -41,6 +41,7 @@ ROUTES = [
     ("GET", "/cadre/?cadre_id=C1", PAGE, {"cadre1": 200, "admin": 200}),
     ("GET", "/cadre/route.gpx?cadre_id=C1", PAGE, {"cadre1": 200, "admin": 200}),
     ("GET", "/cadre/sheet?cadre_id=C1", PAGE, {"cadre1": 200, "admin": 200}),
+    ("GET", "/cadre/sheet.pdf?cadre_id=C1", PAGE, {"cadre1": 200, "admin": 200}),
     ("POST", "/cadre/visit", PAGE, {"cadre1": 303, "admin": 303}),
     ("GET", "/leader/", PAGE, {"leader": 200, "admin": 200}),
     ("GET", "/leader/missing.xlsx", PAGE, {"leader": 200, "admin": 200}),

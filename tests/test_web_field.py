@@ -81,6 +81,13 @@ def test_gpx_and_walk_sheet_are_the_cadres_day(planned_app, planned, web_campaig
     assert "走访" in sheet and names_of(web_campaign, stops["entity_id"])[0] in sheet
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", sheet)
     assert c.get("/cadre/route.gpx?date=2030-01-01").status_code == 404
+    pdf = c.get(f"/cadre/sheet.pdf?date={date}")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert all(e in text for e in stops["entity_id"])  # every stop of the day, by id
+    assert c.get("/cadre/sheet.pdf?date=2030-01-01").status_code == 404
 
 
 def test_recording_a_visit_stores_it_once_with_its_problem(planned_app, planned):  # noqa: F811
@@ -134,6 +141,7 @@ def test_a_cadre_cannot_record_or_open_another_cadres_households(planned_app, pl
     assert r.status_code == 403
     assert c.get("/cadre/?cadre_id=C2").status_code == 403
     assert c.get("/cadre/route.gpx?cadre_id=C2").status_code == 403
+    assert c.get("/cadre/sheet.pdf?cadre_id=C2").status_code == 403
 
 
 def test_a_cadre_without_a_schedule_is_told_so(web_campaign, web_plan, db_url, tmp_path):  # noqa: F811

@@ -244,15 +244,22 @@ def _now() -> dt.datetime:
     return dt.datetime.now(CAMPAIGN_TZ).replace(tzinfo=None)
 
 
-@bp.route("/route.gpx")
-def gpx():
-    from planner.export import to_gpx
-
+def _day_sheet():
+    """The signed-in cadre's (or the chosen cadre's) walk sheet for ``?date=`` (default: the
+    day :func:`_pick_date` picks), with the cadre and date; 404 when there is none."""
     cadre_id = _cadre_id()
     date = request.args.get("date") or _pick_date(_cadre_days(plans.get_plan(), cadre_id))
     sheet = _sheet(cadre_id, date) if date else None
     if sheet is None:
         abort(404)
+    return sheet, cadre_id, date
+
+
+@bp.route("/route.gpx")
+def gpx():
+    from planner.export import to_gpx
+
+    sheet, cadre_id, date = _day_sheet()
     return Response(to_gpx(sheet), mimetype="application/gpx+xml",
                     headers={"Content-Disposition": f'attachment; filename="route-{cadre_id}-{date}.gpx"'})
 
@@ -261,11 +268,7 @@ def gpx():
 def walk_sheet():
     from planner.export import to_html
 
-    cadre_id = _cadre_id()
-    date = request.args.get("date") or _pick_date(_cadre_days(plans.get_plan(), cadre_id))
-    sheet = _sheet(cadre_id, date) if date else None
-    if sheet is None:
-        abort(404)
+    sheet, _cadre, _date = _day_sheet()
     return Response(to_html(sheet), mimetype="text/html")
 
 
@@ -273,11 +276,7 @@ def walk_sheet():
 def walk_sheet_pdf():
     from planner.export import to_pdf
 
-    cadre_id = _cadre_id()
-    date = request.args.get("date") or _pick_date(_cadre_days(plans.get_plan(), cadre_id))
-    sheet = _sheet(cadre_id, date) if date else None
-    if sheet is None:
-        abort(404)
+    sheet, cadre_id, date = _day_sheet()
     return Response(to_pdf(sheet), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="walk-sheet-{cadre_id}-{date}.pdf"'})
 
