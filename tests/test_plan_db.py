@@ -141,18 +141,20 @@ def test_must_visits_status_follows_the_visits_and_the_county(url, planned):
     engine.dispose()
 
 
-def test_upgrade_from_0002_keeps_the_data_and_the_next_import_fills_the_plan(tmp_path, planned):
+def test_upgrade_from_0002_keeps_the_data_and_the_next_import_fills_the_plan(url, planned):
     camp, state, _ = planned
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     store.upgrade(url, "0002")
     old = store.make_engine(url)
     hh = camp.households.household_id.astype(str).iloc[0]
+    day = dt.datetime(2026, 3, 2, 10, 0)
     with old.begin() as conn:  # what a 0002 site held: an imported campaign and a visit
         conn.execute(text("INSERT INTO campaigns (id, key, name, created_at, import_fingerprint) "
-                          "VALUES (1, 'prov', 'p', '2026-03-01', 'f1')"))
+                          "VALUES (1, 'prov', 'p', :t, 'f1')"), {"t": day})
         conn.execute(text("INSERT INTO visits (campaign_id, client_id, entity_type, entity_id, cadre_id, visited_at, "
                           "outcome, contact_card, recorded_at) VALUES (1, 'c1', 'household', :h, 'K1CITY01C1', "
-                          "'2026-03-02 10:00:00', 'visited', 0, '2026-03-02')"), {"h": hh})
+                          ":t, 'visited', :no, :t)"), {"h": hh, "t": day, "no": False})
+        if conn.dialect.name == "postgresql":  # the explicit id above did not move the sequence
+            conn.execute(text("SELECT setval('campaigns_id_seq', 1)"))
     old.dispose()
     store.upgrade(url)
     assert store.current(url) == "0003"
