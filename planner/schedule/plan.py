@@ -104,8 +104,12 @@ def _plan_tasks(campaign, tasks, rules, *, dates, time_limit, iterations, seed, 
     # date again: each round moves it to another day with room, up to the deadline.
     unplaced.update(ctx.dropped)
     ctx.dropped.clear()
+    # the sweep found no date for these: a later round tries them again only when one of the cadre's days
+    # changed (the router's real times can leave more room than the estimate); else it cannot do better
+    no_date: set[int] = set()
+    changed_cadres: set[str] = set()
     for _ in range(REPAIR_ROUNDS):
-        retry = {i: why for i, why in unplaced.items() if not why.startswith("no cadre")}
+        retry = _retry(unplaced, no_date, changed_cadres, sweep)
         if not retry:
             break
         for i in retry:
@@ -122,6 +126,8 @@ def _plan_tasks(campaign, tasks, rules, *, dates, time_limit, iterations, seed, 
         again = sweep.run(pd.Index(sorted(retry)).to_numpy())
         changed = sorted(k for k, d in sweep.days.items() if before.get(k) != d.tasks)
         ctx.route(changed, required_all=False, phase="repair", old=before)
+        no_date.update(again)
+        changed_cadres = {k[0] for k in changed}
         for i, why in again.items():
             # the sweep's reason when it says which rule and numbers; else the router's, more precise
             unplaced[i] = why if why.startswith(("joint", "no room left")) else retry[i]
@@ -141,6 +147,17 @@ def _plan_tasks(campaign, tasks, rules, *, dates, time_limit, iterations, seed, 
     timing = {"wall_time": time.perf_counter() - t0, "sweep_time": t_sweep, "route_time": ctx.route_time}
     return build_schedule(campaign, tasks, sweep, ctx.results, unplaced, rules, dates=dates, timing=timing,
                           notes=tuple(notes), seed=seed, time_limit=time_limit, iterations=iterations, frozen=frozen)
+
+
+def _retry(unplaced: dict[int, str], no_date: set[int], changed_cadres: set[str], sweep: Sweep) -> dict[int, str]:
+    """The unplaced visits a repair round places again: not those without a cadre, and not those the sweep
+    found no date for unless their cadre's days changed; a joint visit with all its members or not at all."""
+    pick = {i for i, why in unplaced.items() if not why.startswith("no cadre")
+            and (i not in no_date or sweep.cadre[i] in changed_cadres)}
+    groups = {int(sweep.group[i]) for i in pick if sweep.group[i] >= 0}
+    if groups:
+        pick |= {i for i in unplaced if sweep.group[i] >= 0 and int(sweep.group[i]) in groups}
+    return {i: unplaced[i] for i in sorted(pick)}
 
 
 def _network(campaign, tasks: pd.DataFrame):
