@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, column, delete, func, insert, literal, or_, select, table, text, update
 from sqlalchemy.orm import Session
 
 from geodata.store.models import Area, AreaCounter, CampaignRow, EntityCounter, Place, utcnow
@@ -46,6 +46,8 @@ PHONE_OK_STATUSES = ("vacant", "away")
 COUNTER_FIGURES = ("households", "households_covered", "enterprises", "enterprises_covered", "not_home_backlog",
                    "visits")
 CHUNK = 5000
+#: above this many places changing team or cadre, PostgreSQL updates them through a temporary table
+MANY_CHANGES = 1000
 
 
 class ImportDataError(ValueError):
@@ -274,8 +276,6 @@ def import_campaign(session: Session, key: str, campaign, plan: pd.DataFrame | N
 def _import_plan_only(session: Session, row, campaign, plan, must_visits, stops, plan_fingerprint) -> dict:
     """A new plan on an imported campaign: update the places whose team or cadre changed
     and replace ``plan_must_visits`` / ``plan_stops`` (see :func:`import_campaign`)."""
-    from sqlalchemy import bindparam
-
     from geodata.store import plan as plan_rows
 
     conn = session.connection()
@@ -296,9 +296,19 @@ def _import_plan_only(session: Session, row, campaign, plan, must_visits, stops,
         merged[col] = merged[col].astype(object).where(merged[col].notna(), None)
         differs |= (merged[col].fillna("\0").astype(str) != merged[f"{col}_old"].fillna("\0").astype(str)).to_numpy()
     changed = merged[differs]
-    if len(changed):
-        records = [{"b_id": int(i), "b_team": t, "b_cadre": c}
-                   for i, t, c in zip(changed["id"], changed["team_id"], changed["cadre_id"])]
+    records = [{"b_id": int(i), "b_team": t, "b_cadre": c}
+               for i, t, c in zip(changed["id"], changed["team_id"], changed["cadre_id"])]
+    if conn.dialect.name == "postgresql" and len(records) > MANY_CHANGES:
+        # many changes (a new plan): one UPDATE joined to a temporary table beats a statement per row
+        conn.execute(text("CREATE TEMPORARY TABLE place_owner_changes (b_id integer PRIMARY KEY, "
+                          "b_team varchar(64), b_cadre varchar(64))"))
+        tmp = table("place_owner_changes", column("b_id"), column("b_team"), column("b_cadre"))
+        for i in range(0, len(records), CHUNK):
+            conn.execute(insert(tmp), records[i:i + CHUNK])
+        conn.execute(text("UPDATE places SET team_id = c.b_team, cadre_id = c.b_cadre "
+                          "FROM place_owner_changes c WHERE places.id = c.b_id"))
+        conn.execute(text("DROP TABLE place_owner_changes"))
+    elif records:
         stmt = update(p).where(p.c.id == bindparam("b_id")).values(team_id=bindparam("b_team"),
                                                                      cadre_id=bindparam("b_cadre"))
         for i in range(0, len(records), CHUNK):
