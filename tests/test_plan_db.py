@@ -332,3 +332,35 @@ def test_the_site_updates_the_plan_rows_after_a_new_plan(site, planned):
                                        stops=rest, days=state.days), site)
         assert ensure_imported(site)["status"] == "plan_updated"
     assert k1.get(f"/api/stops?cadre={cadre}&date={day}").get_json()["stops"] == []
+
+
+def test_a_cadre_day_and_a_county_day_use_their_indexes_on_postgresql():
+    url = _pg_url(postgis=True)
+    store.upgrade(url)
+    engine = store.make_engine(url)
+    with engine.begin() as conn:  # rows spread over 10 counties, 200 cadres, 20 days; planner statistics
+        conn.execute(text("INSERT INTO campaigns (key, name, created_at) VALUES ('p', 'p', now())"))
+        conn.execute(text(
+            "INSERT INTO plan_stops (campaign_id, cadre_id, date, seq, entity_type, entity_id, county_id) "
+            "SELECT 1, 'C' || (i % 200), DATE '2026-03-02' + (i / 200) % 20, i, 'household', 'H' || i, "
+            "'K' || (i % 10) FROM generate_series(1, 20000) AS i"))
+        conn.execute(text(
+            "INSERT INTO plan_must_visits (campaign_id, rule, entity_type, entity_id, cadre_id, county_id) "
+            "SELECT 1, 'poor_household', 'household', 'H' || i, 'C' || (i % 200), 'K' || (i % 10) "
+            "FROM generate_series(1, 5000) AS i"))
+        conn.execute(text("ANALYZE plan_stops"))
+        conn.execute(text("ANALYZE plan_must_visits"))
+    with engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        cadre_day = "\n".join(r[0] for r in conn.execute(text(
+            "EXPLAIN SELECT * FROM plan_stops WHERE campaign_id = 1 AND cadre_id = 'C1' AND date = '2026-03-02' "
+            "ORDER BY seq")))
+        county_day = "\n".join(r[0] for r in conn.execute(text(
+            "EXPLAIN SELECT count(*) FROM plan_stops WHERE campaign_id = 1 AND county_id = 'K1' "
+            "AND date = '2026-03-02'")))
+        county_mv = "\n".join(r[0] for r in conn.execute(text(
+            "EXPLAIN SELECT * FROM plan_must_visits WHERE campaign_id = 1 AND county_id = 'K1'")))
+    assert "ix_plan_stops_cadre_day" in cadre_day and "Sort" not in cadre_day  # already in route order
+    assert "ix_plan_stops_county_day" in county_day
+    assert "ix_plan_must_visits_campaign_county" in county_mv
+    engine.dispose()
