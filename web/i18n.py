@@ -154,6 +154,7 @@ ZH: dict[str, str] = {
     "Failed": "失败",
     "Assigning teams": "正在分组包干",
     "Scheduling days": "正在排定日程",
+    "Counties planned": "已规划区县",
     "No plan yet: run the assignment first.": "尚无分配方案：请先运行分组包干。",
     "Download the plan (GeoPackage)": "下载分配方案（GeoPackage）",
     "Download team lists (Excel)": "下载工作组名单（Excel）",

@@ -190,7 +190,7 @@ def plan_page():
 
 def job_states() -> dict[str, str]:
     return {"queued": _("Waiting"), "running": _("Running"), "done": _("Done"), "failed": _("Failed"),
-            "assign": _("Assigning teams"), "schedule": _("Scheduling days")}
+            "assign": _("Assigning teams"), "schedule": _("Scheduling days"), "counties": _("Counties planned")}
 
 
 def severity_names() -> dict[str, str]:
@@ -269,15 +269,18 @@ def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end):
     report(0.01, "assign")
     t0 = time.perf_counter()
     share = 0.7 if start else 0.95
-    stop = _ticker(lambda: report(share * min((time.perf_counter() - t0) / time_limit, 0.99), "assign"))
-    try:
-        plan = assign(campaign, rules, time_limit=time_limit, workers=1, seed=seed)
-    except InfeasibleError as exc:
-        raise jobs.JobError("; ".join(exc.conflicts)) from None
-    except NoPlanError as exc:
-        raise jobs.JobError(str(exc)) from None
-    finally:
-        stop()
+    if has_counties(campaign):
+        plan = _plan_counties(report, campaign, rules, time_limit=time_limit, seed=seed, share=share)
+    else:
+        stop = _ticker(lambda: report(share * min((time.perf_counter() - t0) / time_limit, 0.99), "assign"))
+        try:
+            plan = assign(campaign, rules, time_limit=time_limit, workers=1, seed=seed)
+        except InfeasibleError as exc:
+            raise jobs.JobError("; ".join(exc.conflicts)) from None
+        except NoPlanError as exc:
+            raise jobs.JobError(str(exc)) from None
+        finally:
+            stop()
     violations = check_plan(campaign, plan.assignment, plan.must_visits, rules)
     info = {k: v for k, v in plan.plan_info.items() if isinstance(v, (str, int, float, type(None)))}
     state = plans.PlanState(assignment=plan.assignment, must_visits=plan.must_visits,
@@ -308,6 +311,42 @@ def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end):
         "stops": int(len(state.stops)) if state.stops is not None else None,
         "wall_time": round(time.perf_counter() - t0, 2),
     }
+
+
+def has_counties(campaign) -> bool:
+    """Whether the campaign has counties (a ``counties`` layer or ``towns.county_id``): it is then
+    planned county by county, as ``zoufang assign`` hands such a campaign to ``plan-province``."""
+    if campaign.counties is not None and len(campaign.counties):
+        return True
+    towns = campaign.towns
+    return towns is not None and "county_id" in towns and bool(towns["county_id"].notna().any())
+
+
+def _plan_counties(report, campaign, rules, *, time_limit, seed, share):
+    """Every county as its own problem (:func:`planner.province.plan_province`), the job's
+    message counting the counties done (``counties:3/8``). ``PROVINCE_WORKERS`` > 1 in the
+    app's config runs them on a local Dask cluster of that many processes; by default they
+    run one after another in this job's thread. A county that fails fails the run, named with
+    its reason: a plan missing a county's households is never made current."""
+    from contextlib import nullcontext
+
+    from planner.province import dask_client, plan_province
+    from planner.province.city import CityPlanError
+    from planner.province.split import ProvinceDataError
+
+    def progress(ev):
+        report(share * ev["done"] / max(ev["total"], 1), f"counties:{ev['done']}/{ev['total']}")
+
+    workers = int(current_app.config.get("PROVINCE_WORKERS", 1) or 1)
+    try:
+        with dask_client(workers=workers) if workers > 1 else nullcontext() as client:
+            plan = plan_province(campaign, rules, client=client, time_limit=time_limit, seed=seed,
+                                 progress=progress)
+    except (ProvinceDataError, CityPlanError) as exc:
+        raise jobs.JobError(str(exc)) from None
+    if plan.failures:
+        raise jobs.JobError("; ".join(str(f) for f in plan.failures))
+    return plan
 
 
 def _ticker(tick, every: float = 0.25):

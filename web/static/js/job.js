@@ -16,7 +16,11 @@
     box.dataset.state = job.state;
     bar.value = job.progress || 0;
     var words = labels[job.state] || job.state;
-    if (job.state === "running" && job.message) { words += " · " + (labels[job.message] || job.message); }
+    if (job.state === "running" && job.message) {
+      // "counties:3/8": a province run counting its counties done
+      var parts = String(job.message).split(":");
+      words += " · " + (labels[parts[0]] || parts[0]) + (parts.length > 1 ? " " + parts.slice(1).join(":") : "");
+    }
     text.textContent = words + " " + zoufangFormat.percent(job.progress || 0, 0);
     if (job.error) { err.hidden = false; err.textContent = job.error; }
   }
