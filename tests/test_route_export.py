@@ -221,3 +221,21 @@ def test_schedule_replans_from_an_outcomes_file(scheduled, tmp_path):
     r = CliRunner().invoke(main, ["schedule", str(camp), str(copy), "--end", "2026-03-31", "--outcomes", str(bad),
                                   "--today", "2026-03-04", "--workers", "1"])
     assert r.exit_code == 1 and "maybe" in r.output
+
+
+def test_the_schedule_summary_names_the_rule_and_numbers_behind_a_shortfall(scheduled, tmp_path):
+    """A deadline too tight for the work: the command's summary lists each shortfall reason with
+    an example of its numbers (the ``detail`` column of the ``shortfall`` layer), not only a count."""
+    import shutil
+
+    camp, plan, *_ = scheduled
+    tight = tmp_path / "tight.gpkg"
+    shutil.copy(plan, tight)
+    r = CliRunner().invoke(main, ["schedule", str(camp), str(tight), "--start", "2026-03-02", "--end", "2026-03-02",
+                                  "--workers", "1", "--iterations", "20"])
+    assert r.exit_code == 0, r.output
+    assert "NOT before the deadline" in r.output and "shortfall by reason:" in r.output
+    short = pyogrio.read_dataframe(tight, layer="shortfall", read_geometry=False)
+    assert len(short) and short["detail"].notna().any()
+    shown = [line.strip()[len("e.g. "):] for line in r.output.splitlines() if line.strip().startswith("e.g. ")]
+    assert shown and all(d in set(short["detail"].dropna()) for d in shown)

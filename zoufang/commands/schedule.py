@@ -125,8 +125,13 @@ def command(campaign, plan_path, start, end, rules_path, time_limit, iterations,
             click.echo("  checker: every schedule rule holds")
         if len(plan.shortfall):
             click.echo("  shortfall by reason:")
-            for reason, n in plan.shortfall["reason"].value_counts().items():
+            short = plan.shortfall
+            for reason, n in short["reason"].value_counts().items():
                 click.echo(f"    {n:6d}  {reason}")
+                if "detail" in short:  # the numbers behind it, e.g. "works 40 of the 40 sessions ..."
+                    details = short.loc[short["reason"] == reason, "detail"].dropna()
+                    if len(details):
+                        click.echo(f"            e.g. {details.iloc[0]}")
             worst = plan.cadres.sort_values("shortfall_cadre_days", ascending=False).head(5)
             click.echo("  cadres short of most days: " + ", ".join(
                 f"{r.cadre_id} ({r.shortfall} visits, {r.shortfall_cadre_days} days)" for r in worst.itertuples()))
