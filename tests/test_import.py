@@ -170,8 +170,9 @@ def test_cli_import_unknown_crs_is_a_clear_error(tmp_path, layers, campaign_file
     assert result.exit_code == 1 and "unknown coordinate system" in result.output
 
 
-# (bare \r / \n inside an unquoted CSV field really are line breaks, so they are left out)
-cell = st.one_of(st.text(st.characters(blacklist_characters="\r\n"), max_size=10), st.integers(-10**9, 10**9).map(str), st.floats(allow_nan=False).map(str),
+# (bare \r / \n inside an unquoted CSV field really are line breaks, so they are left out; lone
+# surrogates cannot be written to any file, so no office file can hold them)
+cell = st.one_of(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=10), st.integers(-10**9, 10**9).map(str), st.floats(allow_nan=False).map(str),
                  st.just(""))
 
 
