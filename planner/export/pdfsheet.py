@@ -27,6 +27,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from planner.export.sheet import SESSION_ZH, DaySheet
+from planner.export.walksheet import _nice  # the scale bar's round length, as on the HTML sheet
 
 #: TrueType fonts (or collections) with Chinese glyphs, tried in order after ``ZOUFANG_CJK_FONT``
 CJK_FONTS = (
@@ -127,14 +128,6 @@ def _map_png(sheet: DaySheet, width_in: float, height_in: float) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150)
     return buf.getvalue()
-
-
-def _nice(x: float) -> float:
-    p = 10 ** math.floor(math.log10(max(x, 1e-9)))
-    for m in (1, 2, 5, 10):
-        if m * p >= x:
-            return m * p
-    return 10 * p
 
 
 def to_pdf(sheet: DaySheet) -> bytes:
