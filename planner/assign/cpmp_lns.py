@@ -6,8 +6,10 @@
    customer then given whole to a median with room, then customer moves and
    swaps (:func:`polish`). Where that repair finds no packing, or finds none
    below a cut-off while the flow bound leaves room, the exact GAP with HiGHS.
-2. **Construction** (capacitated Lloyd / location-allocation), restarted while
-   its budget lasts: medians seeded by demand-weighted k-means++ sampling,
+2. **Construction**: on instances of ``LAGR_MIN_N`` customers or more, the
+   Lagrangian heuristic of :mod:`planner.assign.cpmp_lagr` places the medians
+   (a quarter of the time); on smaller ones capacitated Lloyd
+   (location-allocation), restarted while its budget lasts: medians seeded by demand-weighted k-means++ sampling,
    then assignment (1.) and re-centring of each cluster on the member that
    serves it at the least distance and has the capacity, in turn.
 3. **Improvement** (:func:`improve`): better assignments region by region
@@ -41,6 +43,8 @@ import numpy as np
 from planner.assign.cpmp_mip import MipResult, solve_arrays
 
 MIP_MAX_N = 200  # whole-model MIP in the worker up to this many customers
+LAGR_MIN_N = 1000  # from this many customers the medians are placed by the Lagrangian heuristic
+LAGR_SHARE = 0.25  # of the time limit, for that placement
 SCALE = 10_000  # min-cost flow costs are integers: distance x SCALE
 
 
@@ -244,6 +248,27 @@ def construct(d, demand, cap, p, *, rng, budget: float, integer: bool) -> np.nda
             best, best_val = cur, val
         if time.perf_counter() > t_end and best is not None:
             break
+    return best
+
+
+def place_medians(d, demand, cap, p, *, rng, integer: bool, t_end: float, log=None) -> np.ndarray | None:
+    """Large instances: medians placed by the Lagrangian heuristic (:mod:`planner.assign.cpmp_lagr`),
+    started from one k-means++ seeding; at least one assignment is tried."""
+    from planner.assign.cpmp_lagr import place
+
+    def assign(meds):
+        return assign_fixed(d, demand, cap, meds, k=int(min(len(meds), 10)), integer=integer, time_limit=2.0)
+
+    start = None
+    for _ in range(5):
+        meds = seed_medians(d, demand, p, rng)
+        if cap[meds].sum() >= demand.sum():
+            start = assign(meds)
+            if start is not None:
+                break
+    best, _, info = place(d, demand, cap, p, t_end=t_end, assign=assign, start=start, log=log)
+    if log:
+        log(f"lagrangian placement: {info}")
     return best
 
 
@@ -572,8 +597,12 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
     mip_info = None
     value = lambda m: float(d[np.arange(n), m].sum())  # noqa: E731
     try:
-        cur = construct(d, demand, cap, p, rng=rng, integer=integer,
-                        budget=max(0.5, (0.03 if n <= MIP_MAX_N else 0.1) * time_limit))
+        if n >= LAGR_MIN_N:
+            cur = place_medians(d, demand, cap, p, rng=rng, integer=integer, t_end=t0 + LAGR_SHARE * time_limit,
+                                log=log)
+        else:
+            cur = construct(d, demand, cap, p, rng=rng, integer=integer,
+                            budget=max(0.5, (0.03 if n <= MIP_MAX_N else 0.1) * time_limit))
         if cur is None:
             return dict(median_of=None, status="UNKNOWN", bound=None, first=None, steps=0, improved=0, mip=None)
         first = time.perf_counter() - t0

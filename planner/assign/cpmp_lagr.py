@@ -1,0 +1,152 @@
+"""Median placement for large capacitated p-median instances: a Lagrangian heuristic.
+
+The assignment rows ``sum_j x_ij = 1`` are relaxed with multipliers
+``lambda_i``. What is left splits by median: each candidate median ``j``
+solves a 0-1 knapsack (拣选, capacity ``Q_j``) over its ``K`` nearest
+customers with reduced costs ``d_ij - lambda_i`` (only the negative ones
+matter), and the ``p`` medians with the most negative knapsack values open::
+
+    L(lambda) = sum_i lambda_i + sum of the p smallest rho_j,
+    rho_j = min { sum_i (d_ij - lambda_i) x_ij : sum_i q_i x_ij <= Q_j, x binary }
+
+Subgradient steps on ``lambda`` (Polyak step towards the best solution
+value) move the open set towards medians that can *serve* their
+surroundings within capacity, which is what Lloyd-type construction misses
+when only 3-5 customers fit one median. Every few steps the relaxation is
+turned into a solution: ``p`` medians whose knapsacks overlap little
+(:func:`pack`; the plain ``p`` best overlap heavily until the multipliers
+have converged), and the customers go to those medians by the
+transportation problem plus repair and polish of :mod:`planner.assign.cpmp_lns`.
+
+The knapsacks are solved exactly by dynamic programming over capacity,
+vectorised over all medians at once (numpy). With each median's knapsack
+restricted to its ``K`` nearest customers the value is *not* a valid lower
+bound for the whole problem, so it is used only to steer.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def knapsacks(red: np.ndarray, weight: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise ``sum red[j, t] z[j, t]`` s.t. ``sum weight[j, t] z[j, t] <= cap[j]``, ``z`` binary, per row ``j``.
+
+    ``weight`` and ``cap`` are non-negative integers. Returns the values (``<= 0``) and the chosen items
+    (bool, shape of ``red``). Items with ``red >= 0`` are never chosen."""
+    m, k = red.shape
+    cmax = int(cap.max()) if m else 0
+    v = np.zeros((m, cmax + 1))
+    cols = np.arange(cmax + 1)
+    keep = np.zeros((k, m, cmax + 1), bool)
+    active = red < 0
+    for t in range(k):
+        rows = np.flatnonzero(active[:, t])
+        if not len(rows):
+            continue
+        w = weight[rows, t].astype(np.int64)
+        src = cols[None, :] - w[:, None]
+        sub = v[rows]
+        cand = np.take_along_axis(sub, np.maximum(src, 0), axis=1) + red[rows, t][:, None]
+        cand[src < 0] = np.inf
+        better = cand < sub - 1e-12
+        keep[t, rows] = better
+        v[rows] = np.where(better, cand, sub)
+    c = np.minimum(cap.astype(np.int64), cmax)
+    value = v[np.arange(m), c]
+    chosen = np.zeros((m, k), bool)
+    # back-track only where something was chosen
+    for j in np.flatnonzero(value < 0):
+        left = int(c[j])
+        for t in range(k - 1, -1, -1):
+            if keep[t, j, left]:
+                chosen[j, t] = True
+                left -= int(weight[j, t])
+    return value, chosen
+
+
+def pack(rho: np.ndarray, nb: np.ndarray, chosen: np.ndarray, p: int, n: int) -> np.ndarray:
+    """``p`` medians whose knapsacks overlap little: by knapsack value, a median goes in when none of its
+    chosen customers is taken yet; then the rest by the fewest customers already taken."""
+    taken = np.zeros(n, bool)
+    out: list = []
+    order = np.argsort(rho, kind="stable")
+    skipped = []
+    for j in order.tolist():
+        if len(out) == p:
+            break
+        mine = nb[j][chosen[j]]
+        if rho[j] < 0 and not taken[mine].any():
+            taken[mine] = True
+            out.append(j)
+        else:
+            skipped.append(j)
+    if len(out) < p:
+        overlap = np.array([taken[nb[j][chosen[j]]].sum() - 0.001 * len(nb[j][chosen[j]]) for j in skipped])
+        rest = np.array(skipped)[np.argsort(overlap, kind="stable")]
+        out.extend(rest[:p - len(out)].tolist())
+    return np.array(out)
+
+
+def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: float,
+          assign, k: int | None = None, every: int = 10, start: np.ndarray | None = None,
+          log=None, verbose: bool = False) -> tuple[np.ndarray | None, float, dict]:
+    """The Lagrangian heuristic until ``t_end``; returns the best solution (median per customer), its value
+    and what it did.
+
+    ``assign(meds) -> median_of | None`` turns an open set into a solution (capacitated assignment);
+    ``start`` (a solution) sets the first step sizes."""
+    n = len(d)
+    per = n / p
+    k = int(k or min(n, max(12, round(4 * per))))
+    nb = np.argsort(d, axis=0, kind="stable")[:k].T  # nb[j]: the k nearest customers of candidate j
+    dj = np.take_along_axis(d.T, nb, axis=1)
+    q = np.round(demand).astype(np.int64)
+    wq = q[nb]
+    icap = np.floor(cap + 1e-9).astype(np.int64)
+    # start: each customer worth the distance to its per-th nearest node (about the radius of a cluster)
+    lam = np.sort(d, axis=1)[:, min(n - 1, int(np.ceil(per)))].astype(float)
+    best, best_val = start, (np.inf if start is None else float(d[np.arange(n), start].sum()))
+    seen: set = set()
+    lb_best = -np.inf
+    theta, stall = 1.0, 0
+    it = tried = 0
+    while time.perf_counter() < t_end:
+        red = dj - lam[nb]
+        rho, chosen = knapsacks(red, wq, icap)
+        open_ = np.argpartition(rho, p - 1)[:p]
+        lb = lam.sum() + rho[open_].sum()
+        if lb > lb_best + 1e-9:
+            lb_best, stall = lb, 0
+        else:
+            stall += 1
+            if stall >= 8:
+                theta, stall = theta / 2, 0
+        it += 1
+        # how often each customer is served by the open medians' knapsacks (the subgradient is 1 - cover)
+        cover = np.bincount(nb[open_][chosen[open_]], minlength=n)
+        if it % every == 1 or every == 1:
+            meds = np.sort(pack(rho, nb, chosen, p, n))
+            key = hash(meds.tobytes())
+            if key not in seen and icap[meds].sum() >= q.sum():
+                seen.add(key)
+                tried += 1
+                sol = assign(meds)
+                if log and verbose:
+                    log(f"try {it}: lb {lb:.1f} uncovered {(cover == 0).sum()} multi {(cover > 1).sum()} "
+                        f"value {np.nan if sol is None else float(d[np.arange(n), sol].sum()):.1f}")
+                if sol is not None:
+                    val = float(d[np.arange(n), sol].sum())
+                    if val < best_val - 1e-9:
+                        best, best_val = sol, val
+                        if log:
+                            log(f"lagrangian step {it}: solution {val:.2f} (relaxation {lb:.2f})")
+        g = 1.0 - cover
+        norm = float((g * g).sum())
+        if norm == 0:
+            break
+        target = min(best_val, 1.05 * max(lb_best, 1.0))
+        lam = lam + theta * max(target - lb, 1e-6) / norm * g
+    return best, best_val, dict(iterations=it, tried=tried, relaxation=lb_best, k=k)
