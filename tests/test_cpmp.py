@@ -162,3 +162,15 @@ def test_lagrangian_placement_comes_close_to_its_relaxation():
     assert value == pytest.approx(inst.value(sol))
     assert value <= 1.05 * info["relaxation"]
     assert value < 0.9 * inst.value(start)
+
+
+def test_pack_rounds_opens_p_medians_that_do_not_share_customers_when_they_can():
+    """Four customers in two pairs; candidates 0 and 1 both want pair {0, 1}: the rounds open 0 and then the
+    best candidate for the pair left over (2), not the overlapping 1."""
+    from planner.assign.cpmp_lagr import pack_rounds
+
+    nb = np.array([[0, 1], [1, 0], [2, 3], [3, 2]])
+    red = np.array([[-3.0, -3.0], [-2.9, -2.9], [-2.0, -1.0], [-1.0, -0.5]])
+    weight = np.ones((4, 2), int)
+    out = pack_rounds(red, weight, np.full(4, 2), nb, 2, 4)
+    assert sorted(out.tolist()) == [0, 2]

@@ -90,9 +90,39 @@ def pack(rho: np.ndarray, nb: np.ndarray, chosen: np.ndarray, p: int, n: int) ->
     return np.array(out)
 
 
+def pack_rounds(red: np.ndarray, weight: np.ndarray, cap: np.ndarray, nb: np.ndarray, p: int, n: int) -> np.ndarray:
+    """``p`` medians by rounds of greedy packing: the knapsacks are solved again over the customers no open
+    median has taken yet, and the best non-overlapping ones open, until ``p`` are open."""
+    taken = np.zeros(n, bool)
+    is_open = np.zeros(len(nb), bool)
+    out: list = []
+    while len(out) < p:
+        cand = np.flatnonzero(~is_open)
+        r = red[cand].copy()
+        r[taken[nb[cand]]] = 0.0  # a taken customer is worth nothing more
+        rho, chosen = knapsacks(r, weight[cand], cap[cand])
+        added = 0
+        for t in np.argsort(rho, kind="stable").tolist():
+            if len(out) == p or rho[t] >= 0:
+                break
+            mine = nb[cand[t]][chosen[t]]
+            if not taken[mine].any():
+                taken[mine] = True
+                is_open[cand[t]] = True
+                out.append(int(cand[t]))
+                added += 1
+        if not added:
+            break
+    if len(out) < p:  # nothing left to gain: the nearest-to-uncovered candidates fill up
+        rest = np.flatnonzero(~is_open)
+        score = -np.array([(~taken[nb[j]]).sum() for j in rest])
+        out.extend(rest[np.argsort(score, kind="stable")[:p - len(out)]].tolist())
+    return np.array(out)
+
+
 def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: float,
           assign, k: int | None = None, every: int = 10, start: np.ndarray | None = None,
-          log=None, verbose: bool = False) -> tuple[np.ndarray | None, float, dict]:
+          log=None, verbose: bool = False, rounds: bool = True) -> tuple[np.ndarray | None, float, dict]:
     """The Lagrangian heuristic until ``t_end``; returns the best solution (median per customer), its value
     and what it did.
 
@@ -128,7 +158,7 @@ def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: 
         # how often each customer is served by the open medians' knapsacks (the subgradient is 1 - cover)
         cover = np.bincount(nb[open_][chosen[open_]], minlength=n)
         if it % every == 1 or every == 1:
-            meds = np.sort(pack(rho, nb, chosen, p, n))
+            meds = np.sort(pack_rounds(red, wq, icap, nb, p, n) if rounds else pack(rho, nb, chosen, p, n))
             key = hash(meds.tobytes())
             if key not in seen and icap[meds].sum() >= q.sum():
                 seen.add(key)
