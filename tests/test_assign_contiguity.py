@@ -127,3 +127,42 @@ def test_islands_get_their_share_of_teams():
     assert len(np.unique(components(ua.edges, ua.n_units))) == 2
     team = repair(ua, rules, grow_balanced(ua, rules), time_budget=5.0)
     assert (pieces(ua, team) == 1).all()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), moves=st.integers(0, 30), islands=st.booleans())
+def test_detached_term_counts_the_extra_pieces_of_the_plan(seed, moves, islands):
+    """The model's detached term, labelled from the plan itself, charges each extra piece of a
+    territory exactly once (pieces in another part of the map too); labelled from another plan or
+    from none, never less than that."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.units import OBJ_SCALE
+
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
+                             city_teams=0, county_teams=0, town_teams_per_town=3, base_share=0.0, seed=seed % 7)
+    if islands:  # the second town touches nothing
+        g = campaign.grids.copy()
+        east = g["village_id"].str.startswith("T02")
+        g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=5_000)
+        campaign = dataclasses.replace(campaign, grids=g)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    rng = np.random.default_rng(seed)
+    start = grow_balanced(ua, rules)
+    team = start.copy()
+    for _ in range(moves):  # scramble: some moves cut territories, some cross to the island
+        u = int(rng.integers(ua.n_units))
+        team[u] = int(rng.choice(np.flatnonzero(ua.eligible[u])))
+    cand = candidates(ua, k=ua.n_teams, extra=[team, start])
+    extra = int(sum(p - 1 for p in pieces(ua, team) if p > 0))
+    w = round(rules.contiguity.detached_weight * OBJ_SCALE)
+
+    def detached(reference):
+        data = _model.ModelData(ua, rules, cand, reference=reference)
+        out = _model.solve(data, time_limit=10, workers=1, seed=0, fixed=team)
+        return out.soft["detached"]
+
+    assert detached(team) == w * extra
+    assert detached(start) >= w * extra
+    assert detached(None) >= w * extra

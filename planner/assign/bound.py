@@ -47,6 +47,10 @@ class LPBound:
     seconds: float
     columns: int
     rows: int
+    #: the LP's primal x: unit, team and value per candidate pair (for rounding into a plan)
+    x_unit: np.ndarray | None = None
+    x_team: np.ndarray | None = None
+    x_value: np.ndarray | None = None
 
 
 class _Rows:
@@ -231,9 +235,10 @@ def lp_bound(data, *, time_limit: float = 30.0, threads: int = 1, solver: str = 
     if rules.contiguity.detached_weight > 0 and detached:
         bcol = cols(U, w_i)
         for t in range(T):
-            d = _depths(units_of[t], nbrs, ua.dist_m[:, t], key, t)
+            d = _depths(units_of[t], nbrs, ua.dist_m[:, t], key, t,
+                        None if data.reference is None else np.flatnonzero(np.asarray(data.reference) == t))
             for u in units_of[t]:
-                if d[u] == 0:
+                if d[u] < 0:  # the team's root
                     continue
                 closer = [key[v, t] for v in nbrs[u] if (v, t) in key and d[v] < d[u]]
                 rows.add([key[u, t], bcol[u]] + closer, [1.0, -1.0] + [-1.0] * len(closer), -inf, 0.0)
@@ -285,4 +290,5 @@ def lp_bound(data, *, time_limit: float = 30.0, threads: int = 1, solver: str = 
     }
     # the objective is integer: the bound rounds up (a hair of float error allowed)
     bound = float(math.ceil(value - 1e-6 * max(1.0, abs(value))))
-    return LPBound(bound, status, terms, round(time.perf_counter() - t0, 3), len(c), n_rows)
+    return LPBound(bound, status, terms, round(time.perf_counter() - t0, 3), len(c), n_rows,
+                   xu, xt, x[xcol])

@@ -69,7 +69,7 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             p = data.previous[free]
             prev = np.array([tpos.get(int(x), -1) for x in p])
         connect = None if trade_pieces else _depth_labels(sub_ua, cur, sub_cand)
-        sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev, connect=connect)
+        sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev, connect=connect, reference=cur)
         if max_steps is None:
             limit = min(step_time, deadline - time.perf_counter() - 0.5)
             if limit <= 0.3:

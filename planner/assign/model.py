@@ -7,8 +7,11 @@ Variables, named by index:
   take[v,t]   team t holds some unit of village v (quota teams only)
   over[t], under[t]   minutes of team t's workload above / below its balance band
   same[e,t]   both ends of adjacency edge e are in team t (contiguity)
-  brk[u]      unit u is detached: it is not its team's root and no touching unit of its team is
-              nearer the root (graph distance); each extra piece of a territory costs ≥ 1
+  brk[u]      unit u starts an extra piece of its territory: it is not its team's root and no
+              touching unit of its team has a smaller depth label (graph distance from the team's
+              root, or from the nearest-to-base unit of each part of the map the root cannot
+              reach); each extra piece of a territory costs ≥ 1, a piece without holes in its
+              labels exactly 1
 Hard contiguity (LNS steps, ``ModelData.connect``): a unit of a listed team needs a touching
 unit of the team with a smaller depth label (labels from the current plan, see
 :func:`planner.assign.lns._depth_labels`), so no territory gains a piece.
@@ -46,6 +49,11 @@ class ModelData:
     #: team index → {unit: depth label}, roots at 0: each unit of the team needs a touching unit
     #: of it with a smaller label (hard), so the team has at most as many pieces as roots (LNS)
     connect: dict | None = None
+    #: (U,) a plan (team index per unit) whose territories set the depth labels of the detached
+    #: term: each of its pieces is one label root, so the term counts exactly its extra pieces
+    #: (and at least the extra pieces of any plan); without it, one root per team (its candidate
+    #: unit nearest its base), and a contiguous territory may still pay for a unit
+    reference: np.ndarray | None = None
 
 
 @dataclass
@@ -166,12 +174,13 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
     brk, depth = {}, {}
     if rules.contiguity.detached_weight > 0:
         for t in range(T):
-            depth[t] = _depths(units_of[t], nbrs, ua.dist_m[:, t], x, t)
+            depth[t] = _depths(units_of[t], nbrs, ua.dist_m[:, t], x, t,
+                               None if data.reference is None else np.flatnonzero(data.reference == t))
         brk = {u: m.new_bool_var(f"brk[{u}]") for u in range(U)}
         for t in range(T):
             d = depth[t]
             for u in units_of[t]:
-                if d[u] == 0:
+                if d[u] < 0:  # the team's root
                     continue
                 closer = [x[v, t] for v in nbrs[u] if (v, t) in x and d[v] < d[u]]
                 m.add(x[u, t] <= sum(closer) + brk[u])
@@ -246,7 +255,7 @@ def hint(v: _Vars, data: ModelData, team_of_unit: np.ndarray) -> None:
             t = int(team_of_unit[u])
             d = v.depth.get(t, {})
             du = d.get(u, np.inf)
-            ok = du == 0 or any(team_of_unit[w] == t and d.get(w, np.inf) < du for w in nb[u])
+            ok = du < 0 or any(team_of_unit[w] == t and d.get(w, np.inf) < du for w in nb[u])
             v.model.add_hint(var, int(not ok))
 
 
@@ -258,23 +267,56 @@ def _nbrs(ua) -> list[list[int]]:
     return out
 
 
-def _depths(units: list[int], nbrs, dist_to_base, x, t) -> dict[int, float]:
-    """Breadth-first graph distance from the team's root (its candidate unit nearest its base),
-    within the team's candidate units; unreachable units get infinity."""
-    from collections import deque
+def _depths(units: list[int], nbrs, dist_to_base, x, t, territory=None) -> dict[int, float]:
+    """Depth labels of team ``t``'s candidate units for the detached term: a unit needs a touching
+    unit of its team with a smaller label, or it starts an extra piece. The team's root is
+    labelled −1 (exempt).
+
+    Without ``territory``: breadth-first graph distance within the candidates from the root (the
+    candidate unit nearest the base). With ``territory`` (the team's units in a reference plan):
+    each piece of it is labelled breadth first from its unit nearest the base (the root's piece's
+    from −1, the others from 0), then the other candidates breadth first from there. Either way,
+    each part of the candidates the labels cannot reach (another part of the map) is labelled from
+    its own unit nearest the base, from 0: a piece there costs one unit like any other extra piece,
+    not one per unit."""
+    import heapq
 
     d = {u: np.inf for u in units}
     if not units:
         return d
-    root = min(units, key=lambda u: (dist_to_base[u], u))
-    d[root] = 0
-    queue = deque([root])
-    while queue:
-        u = queue.popleft()
-        for v in nbrs[u]:
-            if (v, t) in x and d[v] == np.inf:
-                d[v] = d[u] + 1
-                queue.append(v)
+    by_dist = sorted(units, key=lambda u: (dist_to_base[u], u))
+    mine = set(int(u) for u in territory if int(u) in d) if territory is not None else set()
+    heap = []
+    if mine:
+        seen: set[int] = set()
+        roots = []
+        for start in (u for u in by_dist if u in mine):  # one root per piece, nearest the base first
+            if start in seen:
+                continue
+            roots.append(start)
+            stack = [start]
+            seen.add(start)
+            while stack:
+                u = stack.pop()
+                for v in nbrs[u]:
+                    if v in mine and v not in seen:
+                        seen.add(v)
+                        stack.append(v)
+        heap = [(0, -1 if k == 0 else 0, r) for k, r in enumerate(roots)]
+    for start in by_dist:
+        if not heap:
+            if d[start] != np.inf:
+                continue
+            heap = [(0, -1 if all(v == np.inf for v in d.values()) else 0, start)]
+        # inside the territory first (phase 0), then the other candidates (phase 1)
+        while heap:
+            phase, du, u = heapq.heappop(heap)
+            if d[u] != np.inf:
+                continue
+            d[u] = du
+            for v in nbrs[u]:
+                if (v, t) in x and d[v] == np.inf:
+                    heapq.heappush(heap, (0 if phase == 0 and v in mine else 1, max(du, 0) + 1, v))
     return d
 
 

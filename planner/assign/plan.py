@@ -7,6 +7,7 @@ start → CP-SAT (then large-neighbourhood search when time remains) → frames
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 
@@ -149,7 +150,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
 
     # (at scale without the detached-unit rows, which double its time for ~5% of the bound:
     # that term is then bounded by 0)
-    lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=ua.n_units <= 1000)
+    lp_detached = ua.n_units <= 1000
+    lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=lp_detached)
     team = out.team_of_unit
     status, objective, bound = out.status, out.objective, out.bound
     first = min(x for x in (out.first_solution_time, t_warm) if x is not None) if (
@@ -191,10 +193,19 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             lns_info["final_repair"] = ["repaired solver plan", "warm start"][best[1] - 1]
     if team is not None and (lns_info.get("lns_improvements") or objective is None):
         # the exact objective of the final plan
-        final = _model.solve(data, time_limit=max(5.0, 0.05 * time_limit), workers=1, seed=seed, fixed=team)
+        # (its detached term counts the plan's own extra pieces: the model's depth labels are
+        # taken from the plan itself, see planner.assign.model._depths)
+        final = _model.solve(dataclasses.replace(data, reference=team), time_limit=max(5.0, 0.05 * time_limit),
+                             workers=1, seed=seed, fixed=team)
         if final.objective is not None:
             objective = final.objective
             lns_info["soft_penalties_final"] = final.soft
+            # CP-SAT's bound and the LP's detached rows are of the model labelled without the
+            # plan: only bounds that hold whatever the labels (detached term ≥ 0) are kept
+            bound = None
+            if lp_detached:
+                lp_detached = False
+                lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=False)
     lap("solve")
     if team is None:
         raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
@@ -241,7 +252,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         "bounds": bounds, "lp_bound_status": lp.status, "lp_bound_seconds": lp.seconds,
         "lp_bound_terms": {k: round(v, 1) for k, v in lp.terms.items()},
         "bound_covers": ("LP: compactness, balance, contiguity (cut edges), stability"
-                         + (", detached units" if ua.n_units <= 1000 else "; detached units bounded by 0")
+                         + (", detached units" if lp_detached else "; detached units (extra pieces) bounded by 0")
                          + ", relaxed; of the candidate-restricted model whose objective is reported"),
         "wall_time": round(wall, 3),
         "first_solution_time": first, "seed": seed, "workers": workers, "time_limit": time_limit,
