@@ -36,9 +36,10 @@ def neighbours(ua: UnitArrays) -> list[list[int]]:
 def part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -> dict[int, dict[int, float]]:
     """Share of workload (minutes) per team per part: a team's whole share in the part of its
     base; then, while the parts' workload per share differ by more than ``2 tau``, share moves
-    from the part with the most team share per workload to the one with the least, preferring a
-    team that moves whole, then one already present in both, then the team nearest the part
-    (a team is split over two parts at most)."""
+    between the nearest pair of parts of which one lacks share and the other has share to spare
+    (so a team that lends share works in a part near its own), preferring a team that moves
+    whole, then one already present in both, then the team nearest the needy part (a team is
+    split over two parts at most)."""
     share = ua.target_load().astype(float)
     P = int(part.max()) + 1
     load = np.bincount(part, weights=ua.workload, minlength=P).astype(float)
@@ -73,26 +74,25 @@ def part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -> dict[
         if np.nanmax(r) - np.nanmin(r) <= 2 * tau * rho:
             break
         opts = []
-        for hi in big[np.argsort(-r[big], kind="stable")]:  # the neediest part first
-            for lo in big[np.argsort(r[big], kind="stable")]:  # from the part with most share to spare
-                if r[lo] >= r[hi] - 2 * tau * rho:
-                    break
-                m = min(load[hi] / rho - S[hi], S[lo] - load[lo] / rho)
-                if m <= eps:
+        # the nearest pair of a needy part and a part with share to spare first (a team lending
+        # share to a far part of the map would work far from its base), then the neediest
+        pairs = sorted((float(np.hypot(*(cen[hi] - cen[lo]))), -r[hi], r[lo], int(hi), int(lo))
+                       for hi in big for lo in big if r[lo] < r[hi] - 2 * tau * rho)
+        for _, _, _, hi, lo in pairs:
+            m = min(load[hi] / rho - S[hi], S[lo] - load[lo] / rho)
+            if m <= eps:
+                continue
+            for t, d in x.items():
+                if lo not in d or not elig_part[t, hi]:
                     continue
-                for t, d in x.items():
-                    if lo not in d or not elig_part[t, hi]:
-                        continue
-                    a = d[lo]
-                    whole = len(d) == 1 and abs(a - m) <= max(tau * a, 0.5 * m)
-                    if ua.team_granularity[t] != ua.level and not whole and hi not in d:
-                        continue  # a team that takes whole villages only splits where it already is
-                    if len(d) > 1 and hi not in d:
-                        continue  # at most two pieces per team
-                    dist = float(np.hypot(*(cen[hi] - ua.team_base[t])))
-                    opts.append((not whole, hi not in d, dist, t, int(hi), int(lo), m))
-                if opts:
-                    break
+                a = d[lo]
+                whole = len(d) == 1 and abs(a - m) <= max(tau * a, 0.5 * m)
+                if ua.team_granularity[t] != ua.level and not whole and hi not in d:
+                    continue  # a team that takes whole villages only splits where it already is
+                if len(d) > 1 and hi not in d:
+                    continue  # at most two pieces per team
+                dist = float(np.hypot(*(cen[hi] - ua.team_base[t])))
+                opts.append((not whole, hi not in d, dist, t, int(hi), int(lo), m))
             if opts:
                 break
         if not opts:
