@@ -14,7 +14,7 @@ value) move the open set towards medians that can *serve* their
 surroundings within capacity, which is what Lloyd-type construction misses
 when only 3-5 customers fit one median. Every few steps the relaxation is
 turned into a solution: ``p`` medians whose knapsacks overlap little
-(:func:`pack`; the plain ``p`` best overlap heavily until the multipliers
+(:func:`pack_rounds`; the plain ``p`` best overlap heavily until the multipliers
 have converged), and the customers go to those medians by the
 transportation problem plus repair and polish of :mod:`planner.assign.cpmp_lns`.
 
@@ -35,59 +35,40 @@ def knapsacks(red: np.ndarray, weight: np.ndarray, cap: np.ndarray) -> tuple[np.
     """Minimise ``sum red[j, t] z[j, t]`` s.t. ``sum weight[j, t] z[j, t] <= cap[j]``, ``z`` binary, per row ``j``.
 
     ``weight`` and ``cap`` are non-negative integers. Returns the values (``<= 0``) and the chosen items
-    (bool, shape of ``red``). Items with ``red >= 0`` are never chosen."""
+    (bool, shape of ``red``). Items with ``red >= 0`` are never chosen. Values are
+    kept in float32 (half the memory traffic of the dynamic programme; they only steer the search)."""
     m, k = red.shape
     cmax = int(cap.max()) if m else 0
-    v = np.zeros((m, cmax + 1))
-    cols = np.arange(cmax + 1)
+    wmax = int(weight.max()) if m else 0
+    # columns 0..wmax-1 are +inf: a capacity below an item's weight reads +inf without a mask
+    v = np.zeros((m, wmax + cmax + 1), np.float32)
+    v[:, :wmax] = np.inf
+    cols = np.arange(wmax, wmax + cmax + 1)
     keep = np.zeros((k, m, cmax + 1), bool)
     active = red < 0
     for t in range(k):
         rows = np.flatnonzero(active[:, t])
         if not len(rows):
             continue
-        w = weight[rows, t].astype(np.int64)
-        src = cols[None, :] - w[:, None]
+        src = cols[None, :] - weight[rows, t][:, None]
         sub = v[rows]
-        cand = np.take_along_axis(sub, np.maximum(src, 0), axis=1) + red[rows, t][:, None]
-        cand[src < 0] = np.inf
-        better = cand < sub - 1e-12
+        cand = np.take_along_axis(sub, src, axis=1)
+        cand += red[rows, t][:, None].astype(np.float32)
+        cur = sub[:, wmax:]
+        better = cand < cur
         keep[t, rows] = better
-        v[rows] = np.where(better, cand, sub)
+        np.minimum(cur, cand, out=cur)
+        v[rows] = sub
     c = np.minimum(cap.astype(np.int64), cmax)
-    value = v[np.arange(m), c]
+    value = v[np.arange(m), wmax + c].astype(float)
     chosen = np.zeros((m, k), bool)
-    # back-track only where something was chosen
-    for j in np.flatnonzero(value < 0):
-        left = int(c[j])
-        for t in range(k - 1, -1, -1):
-            if keep[t, j, left]:
-                chosen[j, t] = True
-                left -= int(weight[j, t])
+    left = c.copy()
+    rows = np.arange(m)
+    for t in range(k - 1, -1, -1):
+        took = keep[t, rows, left]
+        chosen[:, t] = took
+        left = left - np.where(took, weight[:, t], 0)
     return value, chosen
-
-
-def pack(rho: np.ndarray, nb: np.ndarray, chosen: np.ndarray, p: int, n: int) -> np.ndarray:
-    """``p`` medians whose knapsacks overlap little: by knapsack value, a median goes in when none of its
-    chosen customers is taken yet; then the rest by the fewest customers already taken."""
-    taken = np.zeros(n, bool)
-    out: list = []
-    order = np.argsort(rho, kind="stable")
-    skipped = []
-    for j in order.tolist():
-        if len(out) == p:
-            break
-        mine = nb[j][chosen[j]]
-        if rho[j] < 0 and not taken[mine].any():
-            taken[mine] = True
-            out.append(j)
-        else:
-            skipped.append(j)
-    if len(out) < p:
-        overlap = np.array([taken[nb[j][chosen[j]]].sum() - 0.001 * len(nb[j][chosen[j]]) for j in skipped])
-        rest = np.array(skipped)[np.argsort(overlap, kind="stable")]
-        out.extend(rest[:p - len(out)].tolist())
-    return np.array(out)
 
 
 def pack_rounds(red: np.ndarray, weight: np.ndarray, cap: np.ndarray, nb: np.ndarray, p: int, n: int) -> np.ndarray:
@@ -122,7 +103,7 @@ def pack_rounds(red: np.ndarray, weight: np.ndarray, cap: np.ndarray, nb: np.nda
 
 def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: float,
           assign, k: int | None = None, every: int = 10, start: np.ndarray | None = None,
-          log=None, verbose: bool = False, rounds: bool = True) -> tuple[np.ndarray | None, float, dict]:
+          log=None, verbose: bool = False) -> tuple[np.ndarray | None, float, dict]:
     """The Lagrangian heuristic until ``t_end``; returns the best solution (median per customer), its value
     and what it did.
 
@@ -158,7 +139,7 @@ def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: 
         # how often each customer is served by the open medians' knapsacks (the subgradient is 1 - cover)
         cover = np.bincount(nb[open_][chosen[open_]], minlength=n)
         if it % every == 1 or every == 1:
-            meds = np.sort(pack_rounds(red, wq, icap, nb, p, n) if rounds else pack(rho, nb, chosen, p, n))
+            meds = np.sort(pack_rounds(red, wq, icap, nb, p, n))
             key = hash(meds.tobytes())
             if key not in seen and icap[meds].sum() >= q.sum():
                 seen.add(key)
@@ -180,3 +161,4 @@ def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: 
         target = min(best_val, 1.05 * max(lb_best, 1.0))
         lam = lam + theta * max(target - lb, 1e-6) / norm * g
     return best, best_val, dict(iterations=it, tried=tried, relaxation=lb_best, k=k)
+

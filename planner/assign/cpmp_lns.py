@@ -539,6 +539,72 @@ def improve(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool, h0: 
     return search.cur, search.steps, search.improved, search.h
 
 
+SWAP_LEVELS = (3, 4, 5, 6)  # large instances: median moves re-assigning this many medians' customers, in turn
+LNS_CUSTOMERS = 15  # large instances: customers in one exact neighbourhood after the median moves
+
+
+def swap_rest(d, demand, cap, cur, *, rng, t_end: float, h: int, rest: dict, integer: bool = False) -> np.ndarray:
+    """Median moves (:func:`swap_step`, re-assigning ``h`` medians' customers) that remember where they
+    failed: ``rest`` maps a median to the largest ``h`` at which its move failed; medians resting at ``h``
+    or more are skipped, and a move wakes the medians near the ones it changed. Runs until every median
+    rests at ``h`` or time is up; ``rest`` is updated in place."""
+    while time.perf_counter() < t_end:
+        todo = [m for m in rng.permutation(np.unique(cur)).tolist() if rest.get(m, 0) < h]
+        if not todo:
+            break
+        for a in todo:
+            if time.perf_counter() > t_end:
+                break
+            if rest.get(a, 0) >= h or not (cur == a).any():
+                continue
+            new = swap_step(d, demand, cap, cur, int(a), h=h, tries=4 * h, integer=integer)
+            if new is None:
+                rest[a] = h
+                continue
+            changed = np.flatnonzero(new != cur)
+            touched = np.union1d(cur[changed], new[changed])
+            cur = new
+            meds = np.unique(cur)
+            for t in touched.tolist():
+                for m in meds[np.argsort(d[t, meds], kind="stable")[:2 * h]].tolist():
+                    rest.pop(m, None)
+            rest.pop(a, None)
+    return cur
+
+
+def improve_large(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool, rest: dict,
+                  lns_h: int | None = None, log=None) -> tuple[np.ndarray, int, int, int | None]:
+    """Large instances: median moves at each level of ``SWAP_LEVELS`` (remembering in ``rest`` which
+    medians already failed, across calls), then exact HiGHS neighbourhoods of about ``LNS_CUSTOMERS``
+    customers (or ``lns_h`` medians, where the last call got to) until ``t_end``. Returns the solution,
+    the exact steps, the improving ones and the neighbourhood size reached (``None``: no exact step)."""
+    rng = np.random.default_rng(seed)
+    for h in SWAP_LEVELS:
+        if time.perf_counter() >= t_end:
+            break
+        cur = swap_rest(d, demand, cap, cur, rng=rng, t_end=t_end, h=h, rest=rest, integer=integer)
+    if time.perf_counter() >= t_end - 0.05:
+        return cur, 0, 0, lns_h
+    search = _Search(d, demand, cap, len(np.unique(cur)), cur, rng=rng, integer=integer, step=1.0, log=log)
+    search.h = int(np.clip(round(LNS_CUSTOMERS / search.per) if lns_h is None else lns_h, 2,
+                           max(2, min(search.max_h, search.p - 1))))
+    while time.perf_counter() < t_end - 0.05:
+        got = search.pick(None)
+        limit = min(search.limit(), t_end - time.perf_counter())
+        if got is None or limit < 0.05:
+            break
+        search.apply(got[0], got[1], solve_arrays(**search.task(got[1], limit)))
+    return search.cur, search.steps, search.improved, search.h
+
+
+def improve_large_part(xy, truncate, demand, cap, cur, budget, seed, rest, lns_h) -> tuple:
+    """:func:`improve_large` on a part of an instance, in a worker process; returns ``rest`` too."""
+    t_end = time.perf_counter() + budget
+    out = improve_large(distance_matrix(xy, truncate), demand, cap, cur, t_end=t_end, seed=seed, integer=truncate,
+                        rest=rest, lns_h=lns_h)
+    return (*out, rest)
+
+
 def improve_part(xy, truncate, demand, cap, cur, budget, seed, h0=None) -> tuple[np.ndarray, int, int, int]:
     """:func:`improve` on a part of an instance, in a worker process (it computes its own distances)."""
     t_end = time.perf_counter() + budget
@@ -670,17 +736,33 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
                 steps, improved = steps + st, improved + im
         elif pool is not None:
             rounds = 0
+            large = n >= LAGR_MIN_N
+            rest: dict = {}  # median -> the largest move level at which it found nothing (large instances)
             while deadline - time.perf_counter() > 0.5:
                 slot = min(deadline - time.perf_counter(), max(3.0, (0.2 if n <= 2 * MIP_MAX_N else 0.12) * time_limit))
                 a, b = halves(xy, cur, rng)
                 loc_a = np.searchsorted(a, cur[a])
-                fut = pool.submit(improve_part, xy[a], integer, demand[a], cap[a], loc_a, slot,
-                                  int(rng.integers(1 << 30)), h_at)
                 loc_b = np.searchsorted(b, cur[b])
-                res_b, st, im, h_b = improve(d[np.ix_(b, b)], demand[b], cap[b], loc_b, integer=integer, h0=h_at,
-                                             t_end=time.perf_counter() + slot, seed=int(rng.integers(1 << 30)))
-                res_a, st2, im2, h_a = fut.result()
-                h_at = max(h_a, h_b)
+                if large:  # the medians' rest levels travel in local ids
+                    rest_a = {int(i): v for i, v in zip(np.searchsorted(a, list(rest)), rest.values())
+                              if i < len(a) and a[i] in rest}
+                    rest_b = {int(i): v for i, v in zip(np.searchsorted(b, list(rest)), rest.values())
+                              if i < len(b) and b[i] in rest}
+                    fut = pool.submit(improve_large_part, xy[a], integer, demand[a], cap[a], loc_a, slot,
+                                      int(rng.integers(1 << 30)), rest_a, h_at)
+                    res_b, st, im, h_b = improve_large(d[np.ix_(b, b)], demand[b], cap[b], loc_b, integer=integer,
+                                                       t_end=time.perf_counter() + slot,
+                                                       seed=int(rng.integers(1 << 30)), rest=rest_b, lns_h=h_at)
+                    res_a, st2, im2, h_a, rest_a = fut.result()
+                    h_at = max((h for h in (h_a, h_b) if h is not None), default=None)
+                    rest = {int(a[i]): v for i, v in rest_a.items()} | {int(b[i]): v for i, v in rest_b.items()}
+                else:
+                    fut = pool.submit(improve_part, xy[a], integer, demand[a], cap[a], loc_a, slot,
+                                      int(rng.integers(1 << 30)), h_at)
+                    res_b, st, im, h_b = improve(d[np.ix_(b, b)], demand[b], cap[b], loc_b, integer=integer, h0=h_at,
+                                                 t_end=time.perf_counter() + slot, seed=int(rng.integers(1 << 30)))
+                    res_a, st2, im2, h_a = fut.result()
+                    h_at = max(h_a, h_b)
                 new = cur.copy()
                 new[a], new[b] = a[res_a], b[res_b]
                 if value(new) <= value(cur) + 1e-7:
