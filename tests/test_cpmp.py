@@ -165,3 +165,14 @@ def test_pack_rounds_opens_p_medians_that_do_not_share_customers():
     weight = np.ones((3, 2), int)
     out = pack_rounds(red, weight, np.full(3, 2), nb, 2, 3)
     assert sorted(out.tolist()) == [0, 1]
+
+
+def test_lagrangian_placement_only_where_its_tables_stay_small():
+    """p3038 (3-5 customers per median) uses it; fnl4461 with p = 20 (223 per median, capacity 14,025)
+    would need a 42 GB knapsack table and must not; small instances keep capacitated Lloyd."""
+    from planner.assign.cpmp_lns import use_lagrangian
+
+    assert use_lagrangian(3038, 600, np.full(3038, 321.0))
+    assert use_lagrangian(3038, 1000, np.full(3038, 191.0))
+    assert not use_lagrangian(4461, 20, np.full(4461, 14025.0))
+    assert not use_lagrangian(402, 40, np.full(402, 300.0))

@@ -6,12 +6,14 @@
    customer then given whole to a median with room, then customer moves and
    swaps (:func:`polish`). Where that repair finds no packing, or finds none
    below a cut-off while the flow bound leaves room, the exact GAP with HiGHS.
-2. **Construction**: on instances of ``LAGR_MIN_N`` customers or more, the
-   Lagrangian heuristic of :mod:`planner.assign.cpmp_lagr` places the medians
-   (40 % of the time); on smaller ones capacitated Lloyd
-   (location-allocation), restarted while its budget lasts: medians seeded by demand-weighted k-means++ sampling,
-   then assignment (1.) and re-centring of each cluster on the member that
-   serves it at the least distance and has the capacity, in turn.
+2. **Construction**: on instances of ``LAGR_MIN_N`` customers or more with
+   few customers per median (:func:`use_lagrangian`), the Lagrangian
+   heuristic of :mod:`planner.assign.cpmp_lagr` places the medians (40 % of
+   the time); on the others capacitated Lloyd (location-allocation),
+   restarted while its budget lasts: medians seeded by demand-weighted
+   k-means++ sampling, then assignment (1.) and re-centring of each cluster
+   on the member that serves it at the least distance and has the capacity,
+   in turn.
 3. **Improvement** (:func:`improve`): better assignments region by region
    (:func:`regional_gap`); median moves to a nearby node with the customers of
    the median and its nearest medians re-assigned, pruned by the flow bound
@@ -20,7 +22,11 @@
    nearest medians and all their customers re-solved exactly (which customers
    become the medians, who goes where) by the HiGHS MIP from the current
    solution. A median whose neighbourhood cannot improve rests; when all
-   rest, the neighbourhood grows (variable neighbourhood).
+   rest, the neighbourhood grows (variable neighbourhood). Large instances
+   (those of the Lagrangian placement) use :func:`improve_large` instead:
+   median moves re-assigning 3, 4, 5, then 6 medians' customers, each median
+   remembering the level at which its move failed, then exact
+   neighbourhoods of about ``LNS_CUSTOMERS`` customers.
 4. **Two processes** when ``workers >= 2``: on instances of up to
    ``MIP_MAX_N`` customers a spawned worker solves the whole MIP (every pair
    when ``k >= n``, so an optimal answer is a proof and ends the run) while
@@ -45,6 +51,8 @@ from planner.assign.cpmp_mip import MipResult, solve_arrays
 MIP_MAX_N = 200  # whole-model MIP in the worker up to this many customers
 LAGR_MIN_N = 1000  # from this many customers the medians are placed by the Lagrangian heuristic
 LAGR_SHARE = 0.4  # of the time limit, for that placement
+LAGR_MAX_PER = 12  # ... when the medians serve at most this many customers each on average
+LAGR_MAX_BYTES = 400e6  # ... and the knapsacks' decision table (items x medians x capacity) fits in this
 SCALE = 10_000  # min-cost flow costs are integers: distance x SCALE
 
 
@@ -249,6 +257,13 @@ def construct(d, demand, cap, p, *, rng, budget: float, integer: bool) -> np.nda
         if time.perf_counter() > t_end and best is not None:
             break
     return best
+
+
+def use_lagrangian(n: int, p: int, cap: np.ndarray) -> bool:
+    """Whether :func:`place_medians` places the medians: large instances with few customers per median
+    (where capacitated Lloyd places them badly), and only while its knapsack tables stay small."""
+    k = max(9, round(3 * n / p))
+    return n >= LAGR_MIN_N and n / p <= LAGR_MAX_PER and k * n * (float(np.max(cap)) + 1) <= LAGR_MAX_BYTES
 
 
 def place_medians(d, demand, cap, p, *, rng, integer: bool, t_end: float, k_per: float = 3.0,
@@ -666,7 +681,7 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
     mip_info = None
     value = lambda m: float(d[np.arange(n), m].sum())  # noqa: E731
     try:
-        if n >= LAGR_MIN_N:
+        if use_lagrangian(n, p, cap):
             # one process: a second heuristic in the worker (wider knapsacks) halved both runs' steps on
             # the shared 2-core machine and ended no better
             cur = place_medians(d, demand, cap, p, rng=rng, integer=integer, t_end=t0 + LAGR_SHARE * time_limit,
@@ -741,7 +756,7 @@ def run(d, demand, cap, p, *, time_limit: float, workers: int = 2, seed: int = 0
                 steps, improved = steps + st, improved + im
         elif pool is not None:
             rounds = 0
-            large = n >= LAGR_MIN_N
+            large = use_lagrangian(n, p, cap)
             rest: dict = {}  # median -> the largest move level at which it found nothing (large instances)
             while deadline - time.perf_counter() > 0.5:
                 slot = min(deadline - time.perf_counter(), max(3.0, (0.2 if n <= 2 * MIP_MAX_N else 0.12) * time_limit))
