@@ -558,7 +558,7 @@ def improve(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool, h0: 
 
 
 SWAP_LEVELS = (3, 4, 5, 6)  # large instances: median moves re-assigning this many medians' customers, in turn
-LNS_CUSTOMERS = 15  # large instances: customers in one exact neighbourhood after the median moves
+LNS_CUSTOMERS = 25  # large instances: customers in one exact neighbourhood after the median moves
 
 
 def swap_rest(d, demand, cap, cur, *, rng, t_end: float, h: int, rest: dict, integer: bool = False) -> np.ndarray:
