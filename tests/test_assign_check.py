@@ -102,3 +102,42 @@ def test_checker_sees_too_few_households_for_a_cadre(small):
     a.loc[hh, "cadre_id"] = cadres[0]  # one cadre takes everything, the others none
     problems = check_plan(campaign, a, plan.must_visits, rules)
     assert any("have < 5" in p for p in problems)
+
+
+def test_why_a_team_is_outside_the_band_names_the_blocking_rule():
+    """A row of units split between two teams, the western one above the band: when handing
+    its easternmost unit over brings both inside the band, the reason names that hand-over;
+    when it would not be enough, the reason says so; the middle unit is never offered (it would
+    cut the row in two)."""
+    import numpy as np
+
+    from planner.assign import default_rules
+    from planner.assign.synthetic import make_campaign
+    from planner.assign.units import build_units
+    from planner.assign.why import why_out_of_band
+
+    campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(8, 1), households_per_grid=10,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, base_share=0.0, seed=0)
+    rules = default_rules()
+    tol = rules.balance.tolerance
+    ua = build_units(campaign, rules)
+    order = np.argsort(ua.xy[:, 0])  # the units from west to east
+    tgt = ua.target_load()
+    seen = set()
+    for k in range(1, ua.n_units):
+        team = np.ones(ua.n_units, int)
+        team[order[:k]] = 0
+        ratio = np.bincount(team, weights=ua.workload, minlength=2) / tgt
+        if ratio[0] <= 1 + tol:
+            continue
+        w = ua.workload[order[k - 1]]
+        after = (ratio[0] - w / tgt[0], ratio[1] + w / tgt[1])
+        why = why_out_of_band(ua, team, 0, rules)
+        if 1 - tol <= after[0] <= 1 + tol and 1 - tol <= after[1] <= 1 + tol:
+            assert f"handing grid {ua.unit_ids[order[k - 1]]} from {ua.team_ids[0]} to {ua.team_ids[1]}" in why
+            seen.add("fix")
+        elif after[0] > 1 + tol:
+            assert why.startswith("no single hand-over") and "not be enough to reach the band" in why, why
+            assert "of the 1 it could give" in why  # only its easternmost unit touches team 1
+            seen.add("short")
+    assert seen == {"fix", "short"}  # both cases happened on this row

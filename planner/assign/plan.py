@@ -27,6 +27,7 @@ from planner.assign.mustvisit import plan_must_visits
 from planner.assign.result import Assignment, SoftGoal
 from planner.assign.rules import Rules
 from planner.assign.units import OBJ_SCALE, UnitArrays, build_units
+from planner.assign.why import why_out_of_band
 
 
 class NoPlanError(ZoufangError, RuntimeError):
@@ -359,7 +360,8 @@ def _soft_goals(ua, rules, team, summary, mv, prev) -> tuple[SoftGoal, ...]:
         "balance", bool(len(out_band)), 0.0,
         f"workload per cadre max/mean {mm:.3f}; team load / share from {ratio.min():.3f} to {ratio.max():.3f} "
         f"(spread {ratio.max() - ratio.min():.3f}, band ±{tol:.0%}); {len(out_band)} team(s) outside the band",
-        tuple(f"team {r.team_id} ({r.level}): {r.hours} h vs share {r.target_hours} h ({r.load_ratio:.3f})"
+        tuple(f"team {r.team_id} ({r.level}): {r.hours} h vs share {r.target_hours} h ({r.load_ratio:.3f}) — "
+              f"{why_out_of_band(ua, team, ua_index(ua, r.team_id), rules)}"
               for r in out_band.itertuples()),
     ))
     d = ua.dist_m[np.arange(ua.n_units), team] / 1000
