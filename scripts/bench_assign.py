@@ -13,9 +13,11 @@ county   A county-sized instance on real geography: the demo campaign's Andorra
          per cadre and contiguity.
 pmedcap  Capacitated p-median instances of ../shared/bench/pmedcap (``--set``
          oc|sjc|p3038|stefanello) solved by planner.assign.cpmp (capacitated
-         Lloyd construction with a min-cost-flow assignment, median moves,
-         exact HiGHS neighbourhoods, the whole HiGHS MIP beside the search on
-         small instances; two processes): per instance the value, best-known
+         Lloyd construction with a min-cost-flow assignment, or on large
+         instances with few customers per median such as p3038 a Lagrangian
+         placement of the medians; median moves, exact HiGHS neighbourhoods,
+         the whole HiGHS MIP beside the search on small instances; two
+         processes): per instance the value, best-known
          value, gap, time and load average, and ``--reference cpsat,highs`` runs
          of the plain x/y model side by side (every pair up to n = 500, the 20
          nearest medians per customer beyond).

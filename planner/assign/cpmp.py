@@ -5,9 +5,10 @@ among ``n`` nodes, give every node (demand ``q_i``) to one open median, keep
 each median's demand within its capacity ``Q_j``, minimise the sum of
 distances. :func:`solve_cpmp` runs the matheuristic of
 :mod:`planner.assign.cpmp_lns` (construction by capacitated Lloyd with a
-min-cost-flow assignment, median moves, exact HiGHS neighbourhoods, the whole
-MIP on small instances; two processes). The MIP itself is
-:mod:`planner.assign.cpmp_mip`.
+min-cost-flow assignment, or on large instances with few customers per
+median the Lagrangian placement of :mod:`planner.assign.cpmp_lagr`; median
+moves, exact HiGHS neighbourhoods, the whole MIP on small instances; two
+processes). The MIP itself is :mod:`planner.assign.cpmp_mip`.
 
 ``plain_cpsat`` and ``plain_highs`` solve the plain full x/y model (the
 references in ``shared/bench/pmedcap/README.md``). Distances are truncated to

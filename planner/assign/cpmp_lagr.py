@@ -2,15 +2,16 @@
 
 The assignment rows ``sum_j x_ij = 1`` are relaxed with multipliers
 ``lambda_i``. What is left splits by median: each candidate median ``j``
-solves a 0-1 knapsack (拣选, capacity ``Q_j``) over its ``K`` nearest
+solves a 0-1 knapsack (capacity ``Q_j``) over its ``K`` nearest
 customers with reduced costs ``d_ij - lambda_i`` (only the negative ones
 matter), and the ``p`` medians with the most negative knapsack values open::
 
     L(lambda) = sum_i lambda_i + sum of the p smallest rho_j,
     rho_j = min { sum_i (d_ij - lambda_i) x_ij : sum_i q_i x_ij <= Q_j, x binary }
 
-Subgradient steps on ``lambda`` (Polyak step towards the best solution
-value) move the open set towards medians that can *serve* their
+Subgradient steps on ``lambda`` (Polyak steps towards the smaller of the
+best solution value and 1.05 x the best relaxation value, halved after 8
+steps without a better relaxation) move the open set towards medians that can *serve* their
 surroundings within capacity, which is what Lloyd-type construction misses
 when only 3-5 customers fit one median. Every few steps the relaxation is
 turned into a solution: ``p`` medians whose knapsacks overlap little
