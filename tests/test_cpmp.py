@@ -131,7 +131,7 @@ def test_knapsacks_match_brute_force():
 
 def test_lagrangian_placement_comes_close_to_its_relaxation():
     """150 random customers, 30 medians: from a k-means++ start the Lagrangian heuristic ends feasible,
-    within 5 % of its own relaxation value (measured: 1.8 %) and well below the start (measured: -26 %)."""
+    within 5 % of its own relaxation value (measured at 400 steps: 1.8 %) and well below the start (-26 %)."""
     import time
 
     from planner.assign.cpmp_lagr import place
@@ -147,7 +147,9 @@ def test_lagrangian_placement_comes_close_to_its_relaxation():
         return assign_fixed(d, demand, inst.cap, meds, k=10, integer=False, time_limit=2)
 
     start = assign(seed_medians(d, demand, inst.p, np.random.default_rng(0)))
-    sol, value, info = place(d, demand, inst.cap, inst.p, t_end=time.perf_counter() + 1.0, assign=assign, start=start)
+    sol, value, info = place(d, demand, inst.cap, inst.p, t_end=time.perf_counter() + 60, max_iter=400, assign=assign,
+                             start=start)
+    assert info["iterations"] == 400
     assert inst.feasible(sol) and len(np.unique(sol)) == inst.p
     assert value == pytest.approx(inst.value(sol))
     assert value <= 1.05 * info["relaxation"]

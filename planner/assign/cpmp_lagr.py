@@ -104,12 +104,12 @@ def pack_rounds(red: np.ndarray, weight: np.ndarray, cap: np.ndarray, nb: np.nda
 
 def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: float,
           assign, k: int | None = None, every: int = 10, start: np.ndarray | None = None,
-          log=None, verbose: bool = False) -> tuple[np.ndarray | None, float, dict]:
+          max_iter: int | None = None, log=None, verbose: bool = False) -> tuple[np.ndarray | None, float, dict]:
     """The Lagrangian heuristic until ``t_end``; returns the best solution (median per customer), its value
     and what it did.
 
     ``assign(meds) -> median_of | None`` turns an open set into a solution (capacitated assignment);
-    ``start`` (a solution) sets the first step sizes."""
+    ``start`` (a solution) sets the first step sizes; ``max_iter`` stops after that many steps (tests)."""
     n = len(d)
     per = n / p
     k = int(k or min(n, max(12, round(4 * per))))
@@ -125,7 +125,7 @@ def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: 
     lb_best = -np.inf
     theta, stall = 1.0, 0
     it = tried = 0
-    while time.perf_counter() < t_end:
+    while time.perf_counter() < t_end and (max_iter is None or it < max_iter):
         red = dj - lam[nb]
         rho, chosen = knapsacks(red, wq, icap)
         open_ = np.argpartition(rho, p - 1)[:p]
