@@ -124,7 +124,7 @@ def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: 
     seen: set = set()
     lb_best = -np.inf
     theta, stall = 1.0, 0
-    it = tried = 0
+    it = tried = since_better = 0
     while time.perf_counter() < t_end and (max_iter is None or it < max_iter):
         red = dj - lam[nb]
         rho, chosen = knapsacks(red, wq, icap)
@@ -145,6 +145,7 @@ def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: 
             if key not in seen and icap[meds].sum() >= q.sum():
                 seen.add(key)
                 tried += 1
+                since_better += 1
                 sol = assign(meds)
                 if log and verbose:
                     log(f"try {it}: lb {lb:.1f} uncovered {(cover == 0).sum()} multi {(cover > 1).sum()} "
@@ -152,9 +153,11 @@ def place(d: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int, *, t_end: 
                 if sol is not None:
                     val = float(d[np.arange(n), sol].sum())
                     if val < best_val - 1e-9:
-                        best, best_val = sol, val
+                        best, best_val, since_better = sol, val, 0
                         if log:
                             log(f"lagrangian step {it}: solution {val:.2f} (relaxation {lb:.2f})")
+        if theta < 1 / 64 and since_better >= 8:
+            break  # the multipliers have settled and their solutions stopped improving: hand over
         g = 1.0 - cover
         norm = float((g * g).sum())
         if norm == 0:
