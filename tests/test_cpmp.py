@@ -131,7 +131,7 @@ def test_knapsacks_match_brute_force():
 
 def test_lagrangian_placement_comes_close_to_its_relaxation():
     """150 random customers, 30 medians: from a k-means++ start the Lagrangian heuristic ends feasible,
-    within 5 % of its own relaxation value (measured at 400 steps: 1.8 %) and well below the start (-26 %)."""
+    within 5 % of its own relaxation value (measured: 1.8 %, after 181 steps) and well below the start (-26 %)."""
     import time
 
     from planner.assign.cpmp_lagr import place
@@ -149,7 +149,7 @@ def test_lagrangian_placement_comes_close_to_its_relaxation():
     start = assign(seed_medians(d, demand, inst.p, np.random.default_rng(0)))
     sol, value, info = place(d, demand, inst.cap, inst.p, t_end=time.perf_counter() + 60, max_iter=400, assign=assign,
                              start=start)
-    assert info["iterations"] == 400
+    assert info["iterations"] <= 400  # it may hand over early once it has settled
     assert inst.feasible(sol) and len(np.unique(sol)) == inst.p
     assert value == pytest.approx(inst.value(sol))
     assert value <= 1.05 * info["relaxation"]
