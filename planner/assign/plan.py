@@ -252,9 +252,9 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         "status": status, "objective": objective, "bound": bound, "bound_source": bound_source, "gap": gap,
         "bounds": bounds, "lp_bound_status": lp.status, "lp_bound_seconds": lp.seconds,
         "lp_bound_terms": {k: round(v, 1) for k, v in lp.terms.items()},
-        "bound_covers": ("LP: compactness, balance, contiguity (cut edges), stability"
-                         + (", detached units" if lp_detached else "; detached units (extra pieces) bounded by 0")
-                         + ", relaxed; of the candidate-restricted model whose objective is reported"),
+        "bound_covers": ("the LP relaxation covers compactness, balance, cut edges, stability"
+                         + (" and detached units" if lp_detached else "; extra pieces are bounded by 0")
+                         + "; a bound of the candidate-restricted model whose objective is reported"),
         "wall_time": round(wall, 3),
         "first_solution_time": first, "seed": seed, "workers": workers, "time_limit": time_limit,
         "candidates_k": candidates_k, "units_level": ua.level, "units": ua.n_units, "teams": ua.n_teams,

@@ -161,6 +161,9 @@ def command(campaign, output, rules_path, time_limit, workers, seed, previous, a
     click.echo(f"plan written to {output}")
     click.echo(f"  status {info['status']}, objective {info['objective']}, bound {info['bound']}, gap {gap}, "
                f"{info['wall_time']:.1f} s (first plan at {info['first_solution_time'] or 0:.1f} s)")
+    if info.get("bound_source"):
+        # the bound's source says how much of the gap is the bound's weakness (contiguity unseen)
+        click.echo(f"  bound: {info['bound_source']}; {info.get('bound_covers') or 'see plan_info'}")
     click.echo(f"  {summary['grids']} grids, {summary['households']} households, {summary['enterprises']} enterprises "
                f"→ {summary['teams']} teams; {summary['must_visits']} must-visits; checker: every hard rule holds")
     for g in plan.soft_goals:
