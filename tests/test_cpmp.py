@@ -178,3 +178,23 @@ def test_lagrangian_placement_only_where_its_tables_stay_small():
     assert use_lagrangian(3038, 1000, np.full(3038, 191.0))
     assert not use_lagrangian(4461, 20, np.full(4461, 14025.0))
     assert not use_lagrangian(402, 40, np.full(402, 300.0))
+
+
+def test_swap_rest_moves_misplaced_medians_and_remembers_where_it_failed():
+    """Two groups of five on a line with their medians at the ends: the moves bring each median to its
+    group's middle (cost 2 x (2 + 1 + 1 + 2) = 12), after which both medians rest at that level."""
+    from planner.assign.cpmp_lns import swap_rest
+
+    xy = np.array([[x, 0.0] for x in (0, 1, 2, 3, 4, 100, 101, 102, 103, 104)])
+    inst = Instance("two-groups", xy, cap=np.full(10, 5.0), demand=np.ones(10), p=2, truncate=False)
+    d = inst.dist()
+    cur = np.array([0] * 5 + [5] * 5)
+    rest: dict = {}
+    import time
+
+    out = swap_rest(d, inst.demand, inst.cap, cur, rng=np.random.default_rng(0), t_end=time.perf_counter() + 30,
+                    h=2, rest=rest)
+    assert inst.feasible(out)
+    assert inst.value(out) == pytest.approx(12.0)
+    assert sorted(np.unique(out).tolist()) == [2, 7]
+    assert rest == {2: 2, 7: 2}
