@@ -166,3 +166,50 @@ def test_detached_term_counts_the_extra_pieces_of_the_plan(seed, moves, islands)
     assert detached(team) == w * extra
     assert detached(start) >= w * extra
     assert detached(None) >= w * extra
+
+
+def test_a_full_part_of_the_map_draws_a_team_from_another_part():
+    """Two towns that touch nowhere, one team in the first and two in the second, equal shares:
+    the first team holds its whole town (1.5 × its share) and no step inside that town can help.
+    The large-neighbourhood search then lets the nearest team of the other town open a piece
+    there (that team works in two parts of the map, as the geography forces): the overloaded
+    team comes down, no territory gains a piece inside a part, and the plan keeps every hard
+    rule."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import improve
+
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
+                             base_share=0.0, seed=3)
+    g = campaign.grids.copy()
+    east = g["village_id"].str.startswith("T02")
+    g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=5_000)
+    teams = campaign.teams.iloc[1:].reset_index(drop=True)  # the first town keeps one team
+    cadres = campaign.cadres[campaign.cadres["team_id"].isin(teams["team_id"])].reset_index(drop=True)
+    campaign = dataclasses.replace(campaign, grids=g, teams=teams, cadres=cadres)
+    rules = default_rules()
+    rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
+    ua = build_units(campaign, rules)
+    part = components(ua.edges, ua.n_units)
+    assert len(np.unique(part)) == 2 and ua.n_teams == 3
+    # the plan: each part to the teams whose town it is, the lone team alone in its part
+    home = {int(t): int(np.bincount(part[ua.unit_town == ua.team_town[t]]).argmax()) for t in range(ua.n_teams)}
+    lone = next(t for t, p in home.items() if sum(q == p for q in home.values()) == 1)
+    others = [t for t in range(ua.n_teams) if t != lone]
+    team = np.full(ua.n_units, lone)
+    rest = np.flatnonzero(part != home[lone])
+    order = rest[np.argsort(ua.xy[rest, 0])]
+    team[order[: len(order) // 2]] = others[0]
+    team[order[len(order) // 2:]] = others[1]
+    ratio = lambda tm: np.bincount(tm, weights=ua.workload, minlength=3) / ua.target_load()  # noqa: E731
+    assert ratio(team)[lone] > 1 + rules.balance.tolerance
+    cand = candidates(ua, k=ua.n_teams)
+    data = _model.ModelData(ua, rules, cand)
+    new, _, info = improve(data, team, None, deadline=0.0, workers=1, seed=0, t0=0.0, steps=6, step_time=2.0,
+                           imports=True)
+    assert info["lns_imports"] >= 1
+    assert ratio(new)[lone] < ratio(team)[lone] - 0.1
+    hard_rules_hold(ua, rules, new)
+    for t in range(ua.n_teams):  # one piece per part of the map a team works in, no more
+        assert pieces(ua, new)[t] == len(np.unique(part[new == t]))

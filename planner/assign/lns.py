@@ -21,20 +21,25 @@ import numpy as np
 
 from planner.assign import model as _model
 from planner.assign.construct import close_groups
+from planner.assign.seeding import components
 from planner.assign.units import subproblem
 
 
 def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *, deadline: float,
             workers: int, seed: int, progress=None, t0: float, max_teams: int = 6,
             step_time: float = 1.5, steps: int | None = None,
-            trade_pieces: bool = False, margin: float = 1.0) -> tuple[np.ndarray, float | None, dict]:
+            trade_pieces: bool = False, margin: float = 1.0,
+            imports: bool | None = None) -> tuple[np.ndarray, float | None, dict]:
     """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
     steps of ``step_time / 2`` deterministic seconds each). ``trade_pieces``: accept a step
     that adds a piece to a territory when it brings the neighbourhood's furthest team closer to
     the balance band (otherwise never). ``margin``: the steps aim at a band of ``margin`` × the
     rules' tolerance (as the repair does), so that the most loaded team ends inside the rules'
     band and max/mean workload within the tolerance; the returned objective is then approximate
-    (the caller re-evaluates the plan in the full model)."""
+    (the caller re-evaluates the plan in the full model). ``imports``: a team above the band in a
+    part of the map with no room may draw a team of another part into it (:func:`_importer`;
+    default: at scale); that team then becomes a candidate of the units it takes (``data.cand``
+    grows, and the returned info counts the units in ``lns_candidates_widened``)."""
     import dataclasses
 
     ua = data.ua
@@ -49,14 +54,26 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     steps = kept = 0
     failed = np.zeros(ua.n_teams, int)  # steps centred on a team that changed nothing
     gained = 0.0
+    widened = imported = 0
+    if imports is None:  # at scale (small instances: the whole model moves load between parts)
+        imports = ua.n_units > 1000
+    part = components(ua.edges, ua.n_units) if imports else None
     while (steps < max_steps) if max_steps is not None else (deadline - time.perf_counter() > 1.0):
         steps += 1
         t = _pick_team(data, team, rng, failed, over_first=not trade_pieces)
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
+        # a team above the band whose steps failed, in a part of the map whose teams are full:
+        # a team of another part may open a piece here (see _importer)
+        imp = None if trade_pieces or failed[t] < 1 or part is None else _importer(data, team, t, part, hood)
+        if imp is not None:
+            s_team, root, p_in = imp
+            hood = np.union1d(hood, _neighbour_teams(ua.edges, team, s_team, rng, 3))
         free = np.flatnonzero(np.isin(team, hood))
         full_cand = [np.array([], int)] * ua.n_units
         for u in free:
             full_cand[u] = np.intersect1d(data.cand[u], hood)
+            if imp is not None and part[u] == p_in and ua.eligible[u, s_team]:
+                full_cand[u] = np.union1d(full_cand[u], [s_team])
         for u in np.setdiff1d(np.arange(ua.n_units), free):
             full_cand[u] = np.array([team[u]])
         full_cand = close_groups(ua, full_cand)
@@ -68,7 +85,8 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         if data.previous is not None:
             p = data.previous[free]
             prev = np.array([tpos.get(int(x), -1) for x in p])
-        connect = None if trade_pieces else _depth_labels(sub_ua, cur, sub_cand)
+        extra = None if imp is None else {tpos[int(s_team)]: int(np.flatnonzero(free == root)[0])}
+        connect = None if trade_pieces else _depth_labels(sub_ua, cur, sub_cand, extra)
         sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev, connect=connect, reference=cur)
         if max_steps is None:
             limit = min(step_time, deadline - time.perf_counter() - 0.5)
@@ -83,12 +101,19 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         if out.team_of_unit is not None and before.objective is not None and out.objective < before.objective - 1e-9:
             trial = team.copy()
             trial[free] = hood[out.team_of_unit]
-            if _pieces(ua, trial, hood) > _pieces(ua, team, hood) and (
+            opened = int(imp is not None and (trial[part == p_in] == s_team).any())  # a piece in another part
+            if _pieces(ua, trial, hood) > _pieces(ua, team, hood) + opened and (
                     not trade_pieces or _worst(data, trial, hood) >= _worst(data, team, hood)):
                 failed[t] += 1
                 continue  # connectivity is only traded for a team brought back towards the band
             team = trial
             failed[hood] = 0
+            if opened:  # the importing team is now a candidate of the units it took (the model's own)
+                for u in np.flatnonzero((trial == s_team) & (part == p_in)):
+                    if s_team not in data.cand[u]:
+                        data.cand[u] = np.union1d(data.cand[u], [s_team])
+                        widened += 1
+                imported += 1
             gained += before.objective - out.objective
             kept += 1
             if progress is not None:
@@ -97,15 +122,55 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         else:
             failed[t] += 1
     best = None if objective is None else objective - gained
-    return team, best, {"lns_steps": steps, "lns_improvements": kept}
+    return team, best, {"lns_steps": steps, "lns_improvements": kept, "lns_imports": imported,
+                        "lns_candidates_widened": widened}
 
 
-def _depth_labels(ua, team: np.ndarray, cand: list[np.ndarray]) -> dict[int, dict[int, int]]:
+def _importer(data, team: np.ndarray, t: int, part: np.ndarray, hood: np.ndarray) -> tuple | None:
+    """For team ``t`` above the band: when the teams of its neighbourhood in its part of the map
+    have no room (each at or above its share), of the four teams of one other part nearest this
+    part that work at unit level and may work here, the one with the most room, with the unit of
+    the part nearest its base (its new root; the team may shed load at home in the same step).
+    Load can then leave the part, which no step inside it can do. None when there is room or no
+    such team exists."""
+    ua = data.ua
+    tol = data.rules.balance.tolerance
+    load = np.bincount(team, weights=ua.workload, minlength=ua.n_teams)
+    ratio = load / np.maximum(ua.target_load(), 1.0)
+    if ratio[t] <= 1 + tol:
+        return None
+    mine = team == t
+    p = int(np.bincount(part[mine], weights=ua.workload[mine]).argmax())
+    local = [int(x) for x in hood if x != t and (part[team == x] == p).any()]
+    if local and min(ratio[local]) < 1.0:
+        return None  # a team here has room: ordinary steps can pass load to it
+    in_p = np.flatnonzero(part == p)
+    free_here = in_p[np.isin(team[in_p], hood)]
+    near = []  # (distance from its base to the part, team, root) of teams working at unit level elsewhere
+    for s in range(ua.n_teams):
+        home = np.unique(part[team == s])
+        if s in hood or ua.team_granularity[s] != ua.level or len(home) != 1 or home[0] == p:
+            continue  # (a team works in two parts of the map at most)
+        ok = free_here[ua.eligible[free_here, s]]
+        if len(ok):
+            r = int(ok[np.argmin(ua.dist_m[ok, s])])
+            near.append((float(ua.dist_m[r, s]), s, r))
+    # of the few nearest (a team sent far from its base would be no plan), the one with most room
+    near = sorted(near)[:4]
+    if not near:
+        return None
+    _, s, r = min(near, key=lambda n: (ratio[n[1]], n[0]))
+    return (s, r, p)
+
+
+def _depth_labels(ua, team: np.ndarray, cand: list[np.ndarray],
+                  extra_root: dict[int, int] | None = None) -> dict[int, dict[int, int]]:
     """Per team of a sub-problem: depth labels for the model's hard contiguity. Roots (0) are one
     unit per connected piece of its territory (the unit nearest the team's base); the territory's
     units are labelled breadth first inside the territory, then the other candidate units of the
     team breadth first from there. The current plan meets the constraint, and no step can add a
-    piece to any territory."""
+    piece to any territory, except at an ``extra_root`` (team → unit): one more root, where the
+    team may open a piece."""
     import heapq
 
     from planner.assign.seeding import components
@@ -127,6 +192,8 @@ def _depth_labels(ua, team: np.ndarray, cand: list[np.ndarray]) -> dict[int, dic
             us = mine[lab[mine] == piece]
             r = int(us[np.argmin(ua.dist_m[us, t])])
             heap.append((0, 0, r))
+        if extra_root and t in extra_root:
+            heap.append((0, 0, int(extra_root[t])))
         heapq.heapify(heap)
         # inside the territory first (phase 0), then outside it (phase 1)
         while heap:

@@ -177,6 +177,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                                            trade_pieces=ua.n_units <= 1000,
                                            # at scale the steps aim inside the band (max/mean ≤ 1 + tol)
                                            margin=1.0 if ua.n_units <= 1000 else 0.8)
+    if lns_info.get("lns_candidates_widened"):
+        # LNS let teams of other parts of the map take units beyond their candidates: the model
+        # whose objective is reported grew, so its LP bound is computed again
+        lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=lp_detached)
     if team is not None and prev is None:
         # the solver may have traded contiguity or balance away: repair (connectivity-keeping
         # moves) and keep the best of the repaired plan and the warm start
