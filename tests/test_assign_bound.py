@@ -144,3 +144,38 @@ def test_a_team_in_two_parts_of_the_map_is_reported_with_the_parts_it_lies_in():
     team2[row[1:-1]] = 1  # team 0 keeps the two ends of the west town's row, team 1 the middle
     if contiguity(team2, ua.edges, ua.n_teams)[0] > 1:
         assert "touch nowhere" not in _why_pieces(ua, team2, 0, rules)
+
+
+def test_lp_bound_with_the_parts_rows_stays_below_the_true_objective():
+    """Two towns that touch nowhere, three teams of equal share: one team works in both or the
+    balance bends. Without the detached rows the LP charges the pieces the parts force
+    (y[t,p] ≥ x[u,t], z[t] ≥ Σ_p y[t,p] − 1); it must stay below the true objective (each extra
+    piece counted once) of the best plan CP-SAT finds and of random plans (a z[t] ≥ Σ_p y[t,p]
+    without the −1 would charge every team and break this)."""
+    import dataclasses
+
+    from planner.assign import model as _model
+    from planner.assign.seeding import components
+
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
+                             base_share=0.0, seed=3)
+    g = campaign.grids.copy()
+    east = g["village_id"].str.startswith("T02")
+    g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=50_000)
+    teams = campaign.teams.iloc[1:].reset_index(drop=True)
+    cadres = campaign.cadres[campaign.cadres["team_id"].isin(teams["team_id"])].reset_index(drop=True)
+    campaign = dataclasses.replace(campaign, grids=g, teams=teams, cadres=cadres)
+    rules = default_rules()
+    rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
+    ua = build_units(campaign, rules)
+    assert len(np.unique(components(ua.edges, ua.n_units))) == 2
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    lp = lp_bound(data, time_limit=10, detached=False)
+    assert lp.bound is not None and lp.status == "Optimal"
+    best = _model.solve(data, time_limit=20, workers=1, seed=0, deterministic=True)
+    rng = np.random.default_rng(0)
+    plans = [best.team_of_unit] + [rng.integers(0, ua.n_teams, ua.n_units) for _ in range(5)]
+    for plan in plans:
+        true = _model.solve(dataclasses.replace(data, reference=plan), time_limit=10, workers=1, seed=0, fixed=plan)
+        assert lp.bound <= true.objective + 1e-6

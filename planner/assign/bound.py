@@ -12,8 +12,9 @@ integer coefficients, and solved with HiGHS (``highspy``):
 * contiguity (cut edges): ``same[e,t] ≤ x[i,t]``, ``same[e,t] ≤ x[j,t]``;
   ``Σ_t same[e,t] ≤ 1``; objective ``w_e (E − Σ same)``;
 * detached units: ``x[u,t] ≤ Σ_{v touching u, nearer t's root} x[v,t] + brk[u]``
-  (``detached=False`` leaves these rows out and bounds the term by 0: at county scale they
-  double HiGHS's time for about 5% of the bound);
+  (``detached=False`` leaves these rows out: at county scale they double HiGHS's time for
+  about 5% of the bound; the term is then bounded by the pieces the map's parts force:
+  ``y[t,p] ≥ x[u,t]`` for each unit u of part p, ``z[t] ≥ Σ_p y[t,p] − 1``, cost ``w·z[t]``);
 * stability (with a previous plan): ``w_s·households·(1 − x[u,prev])``.
 
 Every feasible plan of the model is a feasible point of the LP with the same
@@ -242,6 +243,25 @@ def lp_bound(data, *, time_limit: float = 30.0, threads: int = 1, solver: str = 
                     continue
                 closer = [key[v, t] for v in nbrs[u] if (v, t) in key and d[v] < d[u]]
                 rows.add([key[u, t], bcol[u]] + closer, [1.0, -1.0] + [-1.0] * len(closer), -inf, 0.0)
+    elif rules.contiguity.detached_weight > 0:
+        # without those rows, the extra pieces the map's parts force: a team working in k parts
+        # that touch nowhere has at least k − 1 extra pieces. y[t,p] ≥ x[u,t] for u in part p,
+        # z[t] ≥ Σ_p y[t,p] − 1, cost w_i·z[t] (valid for any plan, whatever the depth labels)
+        from planner.assign.seeding import components
+
+        part = components(ua.edges, U)
+        for t in range(T):
+            us = np.asarray(units_of[t], int)
+            parts_t = np.unique(part[us]) if len(us) else us
+            if len(parts_t) < 2:
+                continue
+            ycol = cols(len(parts_t), 0.0)
+            zc = cols(1, w_i, 0.0, float(len(parts_t) - 1))
+            bcol = np.concatenate([bcol, zc])
+            where = np.searchsorted(parts_t, part[us])
+            rows.add_many(np.column_stack([[key[int(u), t] for u in us], ycol[where]]),
+                          np.tile([1.0, -1.0], (len(us), 1)), np.full(len(us), -inf), np.zeros(len(us)))
+            rows.add(np.concatenate([zc, ycol]), np.concatenate([[1.0], -np.ones(len(ycol))]), -1.0, inf)
 
     h = _quiet_highs(highspy)
     h.setOptionValue("output_flag", False)

@@ -257,7 +257,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         "bounds": bounds, "lp_bound_status": lp.status, "lp_bound_seconds": lp.seconds,
         "lp_bound_terms": {k: round(v, 1) for k, v in lp.terms.items()},
         "bound_covers": ("the LP relaxation covers compactness, balance, cut edges, stability"
-                         + (" and detached units" if lp_detached else "; extra pieces are bounded by 0")
+                         + (" and detached units" if lp_detached else
+                            "; extra pieces only as far as the map's parts force them (a team in k parts: k − 1)")
                          + "; a bound of the candidate-restricted model whose objective is reported"),
         "wall_time": round(wall, 3),
         "first_solution_time": first, "seed": seed, "workers": workers, "time_limit": time_limit,
