@@ -16,7 +16,7 @@ from planner.assign.check import contiguity
 from planner.assign.construct import candidates
 from planner.assign.lns import _depth_labels, _neighbour_teams
 from planner.assign.regions import grow_balanced
-from planner.assign.synthetic import make_campaign
+from planner.assign.synthetic import detach_town, make_campaign
 from planner.assign.units import OBJ_SCALE, build_units
 
 
@@ -118,16 +118,11 @@ def test_neighbourhood_reaches_across_parts_through_a_team_in_two_parts():
 
 
 def test_a_team_in_two_parts_of_the_map_is_reported_with_the_parts_it_lies_in():
-    import dataclasses
-
     from planner.assign.plan import _why_pieces
 
     campaign = make_campaign(towns=(2, 1), villages=(2, 1), grids=(2, 1), households_per_grid=10,
                              city_teams=0, county_teams=0, town_teams_per_town=1, base_share=0.0, seed=2)
-    g = campaign.grids.copy()
-    east = g["village_id"].str.startswith("T02")
-    g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=5_000)  # the towns touch nowhere
-    campaign = dataclasses.replace(campaign, grids=g)
+    campaign = detach_town(campaign)  # the towns touch nowhere
     rules = default_rules()
     ua = build_units(campaign, rules)
     team = np.zeros(ua.n_units, int)
@@ -160,12 +155,7 @@ def test_lp_bound_with_the_parts_rows_stays_below_the_true_objective():
     campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
                              city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
                              base_share=0.0, seed=3)
-    g = campaign.grids.copy()
-    east = g["village_id"].str.startswith("T02")
-    g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=50_000)
-    teams = campaign.teams.iloc[1:].reset_index(drop=True)
-    cadres = campaign.cadres[campaign.cadres["team_id"].isin(teams["team_id"])].reset_index(drop=True)
-    campaign = dataclasses.replace(campaign, grids=g, teams=teams, cadres=cadres)
+    campaign = detach_town(campaign, xoff=50_000, drop_teams=1)
     rules = default_rules()
     rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
     ua = build_units(campaign, rules)

@@ -15,7 +15,7 @@ from planner.assign.check import contiguity
 from planner.assign.regions import grow_balanced
 from planner.assign.repair import _State, repair
 from planner.assign.seeding import allocate_parts, components
-from planner.assign.synthetic import make_campaign
+from planner.assign.synthetic import detach_town, make_campaign
 from planner.assign.units import build_units
 
 
@@ -118,10 +118,7 @@ def test_islands_get_their_share_of_teams():
     town, every territory in one piece."""
     campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
                              city_teams=0, county_teams=4, town_teams_per_town=0, base_share=0.0, seed=3)
-    g = campaign.grids.copy()
-    east = g["village_id"].str.startswith("T02")
-    g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=5_000)
-    campaign = dataclasses.replace(campaign, grids=g)
+    campaign = detach_town(campaign)
     rules = default_rules()
     ua = build_units(campaign, rules)
     assert len(np.unique(components(ua.edges, ua.n_units))) == 2
@@ -142,10 +139,7 @@ def test_detached_term_counts_the_extra_pieces_of_the_plan(seed, moves, islands)
     campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
                              city_teams=0, county_teams=0, town_teams_per_town=3, base_share=0.0, seed=seed % 7)
     if islands:  # the second town touches nothing
-        g = campaign.grids.copy()
-        east = g["village_id"].str.startswith("T02")
-        g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=5_000)
-        campaign = dataclasses.replace(campaign, grids=g)
+        campaign = detach_town(campaign)
     rules = default_rules()
     ua = build_units(campaign, rules)
     rng = np.random.default_rng(seed)
@@ -182,12 +176,7 @@ def test_a_full_part_of_the_map_draws_a_team_from_another_part():
     campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
                              city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
                              base_share=0.0, seed=3)
-    g = campaign.grids.copy()
-    east = g["village_id"].str.startswith("T02")
-    g.loc[east, "geometry"] = g.loc[east, "geometry"].translate(xoff=5_000)
-    teams = campaign.teams.iloc[1:].reset_index(drop=True)  # the first town keeps one team
-    cadres = campaign.cadres[campaign.cadres["team_id"].isin(teams["team_id"])].reset_index(drop=True)
-    campaign = dataclasses.replace(campaign, grids=g, teams=teams, cadres=cadres)
+    campaign = detach_town(campaign, drop_teams=1)  # the first town keeps one team
     rules = default_rules()
     rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
     ua = build_units(campaign, rules)

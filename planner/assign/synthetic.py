@@ -111,3 +111,18 @@ def make_campaign(*, towns: tuple[int, int] = (2, 1), villages: tuple[int, int] 
     cadres_f = pd.DataFrame(cadre_rows, columns=["cadre_id", "team_id", "name", "level", "rank"])
     return Campaign(crs=CRS_METRIC, villages=villages_f, grids=grids_f, households=households_f,
                     enterprises=enterprises_f, teams=teams_f, cadres=cadres_f, towns=towns_f, name=name)
+
+
+def detach_town(campaign: Campaign, town_id: str = "T02", xoff: float = 5_000.0,
+                drop_teams: int = 0) -> Campaign:
+    """The campaign with town ``town_id``'s grids moved ``xoff`` metres east, so that its grids
+    touch no other town's (two parts of the map: islands, valleys); ``drop_teams``: the first so
+    many teams are left out, with their cadres."""
+    import dataclasses
+
+    g = campaign.grids.copy()
+    moved = g["village_id"].str.startswith(town_id)
+    g.loc[moved, "geometry"] = g.loc[moved, "geometry"].translate(xoff=xoff)
+    teams = campaign.teams.iloc[drop_teams:].reset_index(drop=True)
+    cadres = campaign.cadres[campaign.cadres["team_id"].isin(teams["team_id"])].reset_index(drop=True)
+    return dataclasses.replace(campaign, grids=g, teams=teams, cadres=cadres)
