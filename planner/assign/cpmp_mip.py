@@ -94,7 +94,9 @@ def solve_arrays(*, pair_i: np.ndarray, pair_j: np.ndarray, cost: np.ndarray, de
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_e + n_m, n_rows
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
     lp.integrality_ = [highspy.HighsVarType.kInteger] * (n_e + n_m)
-    h = highspy.Highs()
+    from planner.assign.bound import _quiet_highs
+
+    h = _quiet_highs(highspy)  # (without the banner the first Highs() of a process prints on stdout)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.05, float(time_limit)))
     h.setOptionValue("threads", int(threads))
