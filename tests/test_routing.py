@@ -327,3 +327,22 @@ def test_exact_engine_hands_over_large_or_overfull_days_to_pyvrp():
     _verify(tight, result)
     # no order serves them all: PyVRP's repair search drops the fewest, each with a reason
     assert result.engine == "pyvrp" and result.status == "partial" and result.unassigned
+
+
+def test_an_unreachable_stop_says_the_numbers_behind_it():
+    """A stop two hours away whose service must start by 09:00, for a shift from 08:00: no vehicle
+    can serve it, and the reason carries the travel, service, window and shift (after " | ",
+    where the schedule's shortfall layer splits reason from detail)."""
+    from planner.routing.model import RoutingProblem, Stop, Vehicles
+    from planner.routing.schedule import solo_reason
+
+    d = np.array([[0, 7200], [7200, 0]])
+    stop = Stop(location=1, service=3600, time_windows=((8 * 3600, 9 * 3600),))
+    far = RoutingProblem(durations=d, distances=d, stops=(stop,),
+                         vehicles=(Vehicles(count=1, start_location=0, shift_start=8 * 3600, shift_end=17 * 3600),))
+    reason, _, detail = solo_reason(far, 0).partition(" | ")
+    assert reason == "cannot be reached and served within its time windows and any vehicle's shift"
+    assert detail == ("travel 120 min there and 120 min back, service 60 min, service may start 08:00-09:00, "
+                      "shift 08:00-17:00")
+    near = RoutingProblem(durations=d // 8, distances=d, stops=(stop,), vehicles=far.vehicles)
+    assert solo_reason(near, 0) is None  # 15 min away: served at 08:15

@@ -87,4 +87,20 @@ def solo_reason(problem: RoutingProblem, idx: int) -> str | None:
         for start in sorted(starts):
             if not timeline(problem, group, [idx], start_time=start).violations:
                 return None
-    return "cannot be reached and served within its time windows and any vehicle's shift"
+    # the numbers behind it, after " | " (the schedule's shortfall layer splits reason and detail
+    # there), in the product's unit (seconds: planner.routing.units) shown as minutes / clock times
+    group = fits[0]
+    reach = int(problem.durations[group.start_location, stop.location])
+    end = group.end_location if group.end_location is not None else group.start_location
+    back = int(problem.durations[stop.location, end])
+    windows = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in stop.time_windows) or "any time"
+    shift = f"{_clock(group.shift_start)}-{_clock(group.shift_end) if group.shift_end is not None else 'open'}"
+    return ("cannot be reached and served within its time windows and any vehicle's shift | "
+            f"travel {reach / 60:.0f} min there and {back / 60:.0f} min back, service {stop.service / 60:.0f} min, "
+            f"service may start {windows}, shift {shift}")
+
+
+def _clock(t: int) -> str:
+    """A time of day (seconds since midnight, the product's unit) as HH:MM."""
+    t = int(t)
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d}"
