@@ -546,8 +546,17 @@ def improve(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool, h0: 
             cur = new
             for h in (3, 4):  # settle the two regions that changed (and the rest, cheaply)
                 cur = swap_search(d, demand, cap, cur, rng=rng, h=h, tries=4 * h, t_end=reloc_end)
+    return _exact_neighbourhoods(d, demand, cap, cur, rng=rng, integer=integer, log=log, t_end=t_end,
+                                 customers=50, h0=h0)
+
+
+def _exact_neighbourhoods(d, demand, cap, cur, *, rng, integer, log, t_end, customers, h0):
+    """Exact HiGHS neighbourhoods (:class:`_Search`) of about ``customers`` customers (or ``h0``
+    medians, carried from an earlier round) until ``t_end``; returns the plan, the steps, the
+    improving steps and the neighbourhood size reached."""
     search = _Search(d, demand, cap, len(np.unique(cur)), cur, rng=rng, integer=integer, step=1.0, log=log)
-    search.h = int(np.clip(round(50 / search.per) if h0 is None else h0, 2, max(2, min(search.max_h, search.p - 1))))
+    search.h = int(np.clip(round(customers / search.per) if h0 is None else h0, 2,
+                           max(2, min(search.max_h, search.p - 1))))
     while time.perf_counter() < t_end - 0.05:
         got = search.pick(None)
         limit = min(search.limit(), t_end - time.perf_counter())
@@ -603,16 +612,8 @@ def improve_large(d, demand, cap, cur, *, t_end: float, seed: int, integer: bool
         cur = swap_rest(d, demand, cap, cur, rng=rng, t_end=t_end, h=h, rest=rest, integer=integer)
     if time.perf_counter() >= t_end - 0.05:
         return cur, 0, 0, lns_h
-    search = _Search(d, demand, cap, len(np.unique(cur)), cur, rng=rng, integer=integer, step=1.0, log=log)
-    search.h = int(np.clip(round(LNS_CUSTOMERS / search.per) if lns_h is None else lns_h, 2,
-                           max(2, min(search.max_h, search.p - 1))))
-    while time.perf_counter() < t_end - 0.05:
-        got = search.pick(None)
-        limit = min(search.limit(), t_end - time.perf_counter())
-        if got is None or limit < 0.05:
-            break
-        search.apply(got[0], got[1], solve_arrays(**search.task(got[1], limit)))
-    return search.cur, search.steps, search.improved, search.h
+    return _exact_neighbourhoods(d, demand, cap, cur, rng=rng, integer=integer, log=log, t_end=t_end,
+                                 customers=LNS_CUSTOMERS, h0=lns_h)
 
 
 def improve_large_part(xy, truncate, demand, cap, cur, budget, seed, rest, lns_h) -> tuple:

@@ -18,6 +18,7 @@ from collections import Counter
 
 import numpy as np
 
+from planner.assign.regions import neighbours
 from planner.assign.rules import Rules
 from planner.assign.units import UnitArrays
 
@@ -28,7 +29,7 @@ def why_out_of_band(ua: UnitArrays, team: np.ndarray, t: int, rules: Rules) -> s
     tgt = np.maximum(ua.target_load(), 1.0)
     load = np.bincount(team, weights=ua.workload, minlength=ua.n_teams).astype(float)
     over = load[t] > tgt[t] * (1 + tol)
-    nb = _neighbours(ua)
+    nb = neighbours(ua)
     stops: Counter = Counter()
     examples: dict[str, str] = {}
     tried = 0
@@ -122,14 +123,6 @@ def _pieces(ua, team, t, drop=None) -> int:
     e = ua.edges[mine[ua.edges[:, 0]] & mine[ua.edges[:, 1]]]
     lab = components(e, ua.n_units)
     return len(np.unique(lab[mine]))
-
-
-def _neighbours(ua) -> list[list[int]]:
-    nb: list[list[int]] = [[] for _ in range(ua.n_units)]
-    for i, j in ua.edges.tolist():
-        nb[i].append(j)
-        nb[j].append(i)
-    return nb
 
 
 def _name(ua, block: np.ndarray) -> str:
