@@ -162,6 +162,35 @@ def test_detached_term_counts_the_extra_pieces_of_the_plan(seed, moves, islands)
     assert detached(None) >= w * extra
 
 
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), moves=st.integers(0, 30), islands=st.booleans(), previous=st.booleans())
+def test_plan_objective_in_numpy_equals_the_models(seed, moves, islands, previous):
+    """plan_objective (the large-neighbourhood search's evaluation of the current plan, without a
+    solver call) gives the same objective and terms as CP-SAT on the model with the plan fixed,
+    on scrambled plans with cut territories, islands and a previous plan."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
+                             city_teams=0, county_teams=0, town_teams_per_town=3, base_share=0.0, seed=seed % 7)
+    if islands:
+        campaign = detach_town(campaign)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    rng = np.random.default_rng(seed)
+    start = grow_balanced(ua, rules)
+    team = start.copy()
+    for _ in range(moves):
+        u = int(rng.integers(ua.n_units))
+        team[u] = int(rng.choice(np.flatnonzero(ua.eligible[u])))
+    cand = candidates(ua, k=ua.n_teams, extra=[team, start])
+    data = _model.ModelData(ua, rules, cand, previous=start if previous else None, reference=team)
+    out = _model.solve(data, time_limit=10, workers=1, seed=0, fixed=team)
+    value, terms = _model.plan_objective(data, team)
+    assert value == out.objective
+    assert terms == {k: v for k, v in out.soft.items()}
+
+
 def test_a_full_part_of_the_map_draws_a_team_from_another_part():
     """Two towns that touch nowhere, one team in the first and two in the second, equal shares:
     the first team holds its whole town (1.5 × its share) and no step inside that town can help.
@@ -202,3 +231,39 @@ def test_a_full_part_of_the_map_draws_a_team_from_another_part():
     hard_rules_hold(ua, rules, new)
     for t in range(ua.n_teams):  # one piece per part of the map a team works in, no more
         assert pieces(ua, new)[t] == len(np.unique(part[new == t]))
+
+
+def test_a_team_outside_the_band_may_give_up_the_unit_nearest_its_base():
+    """A row of six grids, two teams of equal shares: team A holds four grids, its base on the
+    fourth (A's root in the hard-contiguity labels), team B the last two. The only contiguous
+    balanced plan gives that fourth grid to B. Hard-contiguity steps cannot (a unit of A needs a
+    path of falling labels to its root); the soft retry does it without a new piece."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import improve
+    from planner.assign.synthetic import ORIGIN
+
+    campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(6, 1), households_per_grid=30,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
+                             weak_share=0.0, community_share=0.0, poor_share=0.0, enterprise_per_household=0.0,
+                             seed=1)
+    teams = campaign.teams.copy()
+    centre = lambda i: (ORIGIN[0] + 250.0 + 500.0 * i, ORIGIN[1] + 250.0)  # noqa: E731
+    teams.loc[0, ["base_x", "base_y"]] = centre(3)
+    teams.loc[1, ["base_x", "base_y"]] = centre(5)
+    campaign = dataclasses.replace(campaign, teams=teams)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    order = np.argsort(ua.xy[:, 0])
+    team = np.zeros(ua.n_units, int)
+    team[order[4:]] = 1
+    ratio = lambda tm: np.bincount(tm, weights=ua.workload, minlength=2) / ua.target_load()  # noqa: E731
+    assert ratio(team)[0] > 1.2
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    kw = dict(deadline=0.0, workers=1, seed=0, t0=0.0, steps=3, step_time=2.0, imports=False, margin=0.8)
+    hard, _, info = improve(data, team, None, soft_retry=False, **kw)
+    assert (hard == team).all() and info["lns_improvements"] == 0
+    new, _, info = improve(data, team, None, **kw)
+    assert info["lns_soft_improvements"] >= 1
+    assert (new[order] == [0, 0, 0, 1, 1, 1]).all()
+    assert (pieces(ua, new) == 1).all()

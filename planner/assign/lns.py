@@ -9,12 +9,17 @@ the result when the sub-problem's objective improves. Every soft goal of the
 full objective that the step can change is in the sub-problem's objective,
 so an improvement there is one of the whole plan. A step that would add a
 piece to a territory of the neighbourhood is rejected (with ``trade_pieces``:
-unless it brings the neighbourhood's furthest team closer to the balance band). Coarse teams only take
-villages/towns lying wholly inside the sub-problem, so every hard rule holds.
+unless it brings the neighbourhood's furthest team closer to the balance band). At scale the
+steps keep contiguity as a hard constraint through depth labels of the current plan; those also
+forbid a territory to move sideways or off the unit nearest its base, so a step centred on a team
+outside the band that improves nothing is solved again with contiguity soft and kept when the
+pieces do not grow. Coarse teams only take villages/towns lying wholly inside the sub-problem, so
+every hard rule holds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -29,7 +34,7 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             workers: int, seed: int, progress=None, t0: float, max_teams: int = 6,
             step_time: float = 1.5, steps: int | None = None,
             trade_pieces: bool = False, margin: float = 1.0,
-            imports: bool | None = None) -> tuple[np.ndarray, float | None, dict]:
+            imports: bool | None = None, soft_retry: bool = True) -> tuple[np.ndarray, float | None, dict]:
     """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
     steps of ``step_time / 2`` deterministic seconds each). ``trade_pieces``: accept a step
     that adds a piece to a territory when it brings the neighbourhood's furthest team closer to
@@ -39,8 +44,11 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     (the caller re-evaluates the plan in the full model). ``imports``: a team above the band in a
     part of the map with no room may draw a team of another part into it (:func:`_importer`;
     default: at scale); that team then becomes a candidate of the units it takes (``data.cand``
-    grows, and the returned info counts the units in ``lns_candidates_widened``)."""
-    import dataclasses
+    grows, and the returned info counts the units in ``lns_candidates_widened``). ``soft_retry``:
+    when a hard-contiguity step centred on a team outside the band improves nothing, the same
+    neighbourhood is solved again with contiguity soft (twice the time), kept only if no
+    territory gains a piece (the current plan's depth labels also forbid reshaping a territory
+    sideways or without its root, which balancing a team may need)."""
 
     ua = data.ua
     rules = data.rules
@@ -54,12 +62,14 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     steps = kept = 0
     failed = np.zeros(ua.n_teams, int)  # steps centred on a team that changed nothing
     gained = 0.0
-    widened = imported = 0
+    widened = imported = soft_steps = soft_kept = 0
+    spent = {"setup": 0.0, "hard": 0.0, "soft": 0.0}  # seconds per kind of work
     if imports is None:  # at scale (small instances: the whole model moves load between parts)
         imports = ua.n_units > 1000
     part = components(ua.edges, ua.n_units) if imports else None
     while (steps < max_steps) if max_steps is not None else (deadline - time.perf_counter() > 1.0):
         steps += 1
+        tick = time.perf_counter()
         t = _pick_team(data, team, rng, failed, over_first=not trade_pieces)
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         # a team above the band whose steps failed, in a part of the map whose teams are full:
@@ -94,17 +104,32 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
                 break
         else:
             limit = step_time / 2
-        before = _model.solve(sub, time_limit=limit, workers=1, seed=seed, hint_plan=cur, fixed=cur,
-                              phase="lns", deterministic=max_steps is not None)
-        out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + steps, hint_plan=cur,
-                           progress=None, phase="lns", deterministic=max_steps is not None)
-        if out.team_of_unit is not None and before.objective is not None and out.objective < before.objective - 1e-9:
+        before, _ = _model.plan_objective(sub, cur)  # (what CP-SAT with the plan fixed would give)
+        # the hard-contiguity step first; for a team outside the band, then the same neighbourhood
+        # with contiguity soft (the depth labels of the current plan also forbid reshaping a
+        # territory sideways, which balancing may need): kept only if no territory gains a piece
+        soft = soft_retry and connect is not None and failed[t] >= 1 and _outside(data, team, t)
+        kept_step = False
+        spent["setup"] += time.perf_counter() - tick
+        for conn in ([connect, None] if soft else [connect]):
+            tick = time.perf_counter()
+            if conn is None and connect is not None:
+                if max_steps is None:
+                    limit = min(2 * step_time, deadline - time.perf_counter() - 0.5)
+                    if limit <= 0.3:
+                        break
+                sub = dataclasses.replace(sub, connect=None)
+                soft_steps += 1
+            out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + steps, hint_plan=cur,
+                               progress=None, phase="lns", deterministic=max_steps is not None)
+            spent["soft" if conn is None and connect is not None else "hard"] += time.perf_counter() - tick
+            if out.team_of_unit is None or out.objective >= before - 1e-9:
+                continue
             trial = team.copy()
             trial[free] = hood[out.team_of_unit]
             opened = int(imp is not None and (trial[part == p_in] == s_team).any())  # a piece in another part
             if _pieces(ua, trial, hood) > _pieces(ua, team, hood) + opened and (
                     not trade_pieces or _worst(data, trial, hood) >= _worst(data, team, hood)):
-                failed[t] += 1
                 continue  # connectivity is only traded for a team brought back towards the band
             team = trial
             failed[hood] = 0
@@ -114,16 +139,21 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
                         data.cand[u] = np.union1d(data.cand[u], [s_team])
                         widened += 1
                 imported += 1
-            gained += before.objective - out.objective
+            gained += before - out.objective
             kept += 1
+            soft_kept += conn is None and connect is not None
+            kept_step = True
             if progress is not None:
                 progress({"phase": "lns", "elapsed": time.perf_counter() - t0,
                           "objective": None if objective is None else objective - gained, "bound": None})
-        else:
+            break
+        if not kept_step:
             failed[t] += 1
     best = None if objective is None else objective - gained
     return team, best, {"lns_steps": steps, "lns_improvements": kept, "lns_imports": imported,
-                        "lns_candidates_widened": widened}
+                        "lns_soft_steps": soft_steps, "lns_soft_improvements": soft_kept,
+                        "lns_candidates_widened": widened,
+                        "lns_seconds": {k: round(v, 1) for k, v in spent.items()}}
 
 
 def _importer(data, team: np.ndarray, t: int, part: np.ndarray, hood: np.ndarray) -> tuple | None:
@@ -207,6 +237,14 @@ def _depth_labels(ua, team: np.ndarray, cand: list[np.ndarray],
                 heapq.heappush(heap, (0 if team[v] == t and phase == 0 else 1, du + 1, v))
         out[t] = d
     return out
+
+
+def _outside(data: _model.ModelData, team: np.ndarray, t: int) -> bool:
+    """Whether team t's workload is outside the (step's) balance band."""
+    ua = data.ua
+    load = float(ua.workload[team == t].sum())
+    share = max(float(ua.target_load()[t]), 1.0)
+    return abs(load / share - 1) > data.rules.balance.tolerance
 
 
 def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray, over_first: bool = False) -> int:

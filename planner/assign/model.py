@@ -214,6 +214,41 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
     return _Vars(m, x, take, over, under, same, brk, depth, literals, terms)
 
 
+def plan_objective(data: ModelData, team: np.ndarray) -> tuple[int, dict]:
+    """The model's objective of a plan (team index per unit) and its terms, in numpy: what
+    :func:`solve` with ``fixed=team`` returns, the detached term labelled by the plan itself
+    (``reference`` = the plan: each extra piece of a territory costs exactly once), without a
+    solver call. The plan must meet the model's hard rules."""
+    from planner.assign.seeding import components
+
+    ua, rules = data.ua, data.rules
+    team = np.asarray(team, int)
+    U, T = ua.n_units, ua.n_teams
+    wl = np.trunc(ua.workload).astype(np.int64)
+    load = np.bincount(team, weights=wl, minlength=T).astype(np.int64)
+    target, tol = ua.target_load(), rules.balance.tolerance
+    out = np.maximum(0, load - np.floor(target * (1 + tol))) + np.maximum(0, np.ceil(target * (1 - tol)) - load)
+    terms = {}
+    w_c = rules.compactness.weight * OBJ_SCALE / 1000.0
+    terms["compactness"] = int(np.round(w_c * ua.dist_m[np.arange(U), team]).sum())
+    terms["balance"] = int(round(rules.balance.weight * OBJ_SCALE / 60.0)) * int(out.sum())
+    same = team[ua.edges[:, 0]] == team[ua.edges[:, 1]] if len(ua.edges) else np.zeros(0, bool)
+    terms["contiguity"] = int(round(rules.contiguity.weight * OBJ_SCALE)) * int((~same).sum())
+    if rules.contiguity.detached_weight > 0:
+        lab = components(ua.edges[same], U)
+        pieces = len(np.unique(team * (int(lab.max()) + 1 if U else 1) + lab))
+        terms["detached"] = int(round(rules.contiguity.detached_weight * OBJ_SCALE)) * (pieces - len(np.unique(team)))
+    else:
+        terms["detached"] = 0
+    if data.previous is not None:
+        w_s = rules.stability.weight_per_household * OBJ_SCALE
+        prev = np.asarray(data.previous)
+        ok = np.array([p >= 0 and p in data.cand[u] for u, p in enumerate(prev.tolist())], bool)
+        moved = ok & (team != prev)
+        terms["stability"] = int(sum(int(round(w_s * h)) for h in ua.households[moved]))
+    return sum(terms.values()), terms
+
+
 def _connect(m: cp_model.CpModel, data: ModelData, x: dict, units_of: list[list[int]], nbrs) -> None:
     """Hard contiguity for the teams of ``data.connect`` (team → {unit: depth label}): a unit of
     team t that is not one of its roots (depth 0) needs a touching unit of t with a smaller

@@ -200,11 +200,11 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # the exact objective of the final plan
         # (its detached term counts the plan's own extra pieces: the model's depth labels are
         # taken from the plan itself, see planner.assign.model._depths)
-        final = _model.solve(dataclasses.replace(data, reference=team), time_limit=max(5.0, 0.05 * time_limit),
-                             workers=1, seed=seed, fixed=team)
-        if final.objective is not None:
-            objective = final.objective
-            lns_info["soft_penalties_final"] = final.soft
+        # (in numpy: what CP-SAT with the plan fixed gives, see tests/test_assign_contiguity.py)
+        final, final_terms = _model.plan_objective(dataclasses.replace(data, reference=team), team)
+        if _meets_hard_rules(ua, rules, data.cand, team):
+            objective = float(final)
+            lns_info["soft_penalties_final"] = final_terms
             # CP-SAT's bound and the LP's detached rows are of the model labelled without the
             # plan: only bounds that hold whatever the labels (detached term ≥ 0) are kept
             bound = None
