@@ -267,3 +267,44 @@ def test_a_team_outside_the_band_may_give_up_the_unit_nearest_its_base():
     assert info["lns_soft_improvements"] >= 1
     assert (new[order] == [0, 0, 0, 1, 1, 1]).all()
     assert (pieces(ua, new) == 1).all()
+
+
+def test_part_shares_lend_fewer_and_nearer_than_the_greedy():
+    """Four islands in a row, teams of unequal size: whole teams do not add up to an island's
+    workload, so some teams lend share to another island. The CP-SAT split keeps every island
+    within 2 % of the shares working there, each team in two islands at most, and lends with
+    no more teams and no longer distances than the greedy split (here: 1 lender, not 3)."""
+    from planner.assign.parts import greedy_part_shares, part_shares
+
+    campaign = make_campaign(towns=(4, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(3, 6),
+                             base_share=0.0, seed=11)
+    for k, town in enumerate(("T02", "T03", "T04")):
+        campaign = detach_town(campaign, town, xoff=3_000.0 * (k + 1))
+    rules = default_rules()
+    rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
+    ua = build_units(campaign, rules)
+    part = components(ua.edges, ua.n_units)
+    assert len(np.unique(part)) == 4
+    load = np.bincount(part, weights=ua.workload)
+
+    def cost(x):  # teams lending, and the lent minutes × distance from the lender's base (km)
+        lenders = [t for t, d in x.items() if len(d) > 1]
+        home = {t: max(d, key=d.get) for t, d in x.items()}
+        far = sum(a * ua.dist_m[part == p, t].min() / 1000 for t, d in x.items() for p, a in d.items() if p != home[t])
+        return len(lenders), far
+
+    greedy = greedy_part_shares(ua, part, tau=0.01)
+    x = part_shares(ua, part, rules, tau=0.01, slack=0.01)
+    S = np.zeros(4)
+    for d in x.values():
+        assert len(d) <= 2
+        for p, a in d.items():
+            S[p] += a
+    assert sum(sum(d.values()) for d in x.values()) == pytest.approx(ua.target_load().sum(), rel=1e-3)
+    # (beyond 1 % a part's deviation is priced at the balance weight, against a lender's piece)
+    assert np.all(np.abs(S / load * load.sum() / S.sum() - 1) <= 0.02)
+    assert cost(greedy)[0] >= 1  # the islands do need lending
+    n, far = cost(x)
+    assert n <= cost(greedy)[0] and far <= cost(greedy)[1] + 1e-6
+    assert (n, far) < cost(greedy)  # here: one lender instead of three

@@ -64,6 +64,7 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     gained = 0.0
     widened = imported = soft_steps = soft_kept = 0
     spent = {"setup": 0.0, "hard": 0.0, "soft": 0.0}  # seconds per kind of work
+    lns_t0 = time.perf_counter()
     if imports is None:  # at scale (small instances: the whole model moves load between parts)
         imports = ua.n_units > 1000
     part = components(ua.edges, ua.n_units) if imports else None
@@ -108,7 +109,11 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         # the hard-contiguity step first; for a team outside the band, then the same neighbourhood
         # with contiguity soft (the depth labels of the current plan also forbid reshaping a
         # territory sideways, which balancing may need): kept only if no territory gains a piece
-        soft = soft_retry and connect is not None and failed[t] >= 1 and _outside(data, team, t)
+        # (at most a quarter of the search's time: many teams out of band early on are the hard
+        # steps' work)
+        soft = (soft_retry and connect is not None and failed[t] >= 1 and _outside(data, team, t)
+                and (soft_steps <= 0.25 * steps if max_steps is not None  # (deterministic: counted)
+                     else spent["soft"] <= 0.25 * (time.perf_counter() - lns_t0)))
         kept_step = False
         spent["setup"] += time.perf_counter() - tick
         for conn in ([connect, None] if soft else [connect]):

@@ -20,6 +20,7 @@ import heapq
 import numpy as np
 
 from planner.assign._quota import VillageQuota, unit_block
+from planner.assign.parts import part_shares
 from planner.assign.rules import Rules
 from planner.assign.seeding import components
 from planner.assign.units import UnitArrays
@@ -33,141 +34,6 @@ def neighbours(ua: UnitArrays) -> list[list[int]]:
     return nbrs
 
 
-def part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -> dict[int, dict[int, float]]:
-    """Share of workload (minutes) per team per part: a team's whole share in the part of its
-    base; then, while the parts' workload per share differ by more than ``2 tau``, share moves
-    between the nearest pair of parts of which one lacks share and the other has share to spare
-    (so a team that lends share works in a part near its own), preferring a team that moves
-    whole, then one already present in both, then the team nearest the needy part (a team is
-    split over two parts at most)."""
-    share = ua.target_load().astype(float)
-    P = int(part.max()) + 1
-    load = np.bincount(part, weights=ua.workload, minlength=P).astype(float)
-    small = load < 0.5 * max(float(share[share > 0].min()) if (share > 0).any() else 0.0, 1.0)
-    cen = np.array([ua.xy[part == p].mean(axis=0) for p in range(P)])
-    big = np.flatnonzero(~small) if (~small).any() else np.array([int(np.argmax(load))])
-    for p in np.flatnonzero(small):  # tiny islands: their workload is carried by the nearest big part
-        if p not in big:
-            load[big[np.argmin(np.hypot(*(cen[big] - cen[p]).T))]] += load[p]
-    x: dict[int, dict[int, float]] = {}
-    for t in range(ua.n_teams):
-        pool = np.flatnonzero(ua.eligible[:, t] & np.isin(part, big))
-        if not len(pool):
-            continue
-        p = int(part[pool[np.argmin(np.hypot(*(ua.xy[pool] - ua.team_base[t]).T))]])
-        x[t] = {p: share[t]}
-    if len(big) < 2:
-        return x
-    elig_part = np.zeros((ua.n_teams, P), bool)
-    for p in big:
-        elig_part[:, p] = ua.eligible[part == p].all(axis=0) | (ua.eligible[part == p].any(axis=0)
-                                                              & (ua.team_granularity == ua.level))
-    rho = load[big].sum() / max(sum(sum(v.values()) for v in x.values()), 1.0)
-    eps = 1e-3 * float(share.mean()) if len(share) else 0.0  # a move smaller than this is no move
-    for _ in range(4 * len(big)):
-        S = np.zeros(P)
-        for t, d in x.items():
-            for p, a in d.items():
-                S[p] += a
-        r = np.full(P, np.nan)
-        r[big] = load[big] / np.maximum(S[big], 1.0)
-        if np.nanmax(r) - np.nanmin(r) <= 2 * tau * rho:
-            break
-        opts = []
-        # the nearest pair of a needy part and a part with share to spare first (a team lending
-        # share to a far part of the map would work far from its base), then the neediest
-        pairs = sorted((float(np.hypot(*(cen[hi] - cen[lo]))), -r[hi], r[lo], int(hi), int(lo))
-                       for hi in big for lo in big if r[lo] < r[hi] - 2 * tau * rho)
-        for _, _, _, hi, lo in pairs:
-            m = min(load[hi] / rho - S[hi], S[lo] - load[lo] / rho)
-            if m <= eps:
-                continue
-            for t, d in x.items():
-                if lo not in d or not elig_part[t, hi]:
-                    continue
-                a = d[lo]
-                whole = len(d) == 1 and abs(a - m) <= max(tau * a, 0.5 * m)
-                if ua.team_granularity[t] != ua.level and not whole and hi not in d:
-                    continue  # a team that takes whole villages only splits where it already is
-                if len(d) > 1 and hi not in d:
-                    continue  # at most two pieces per team
-                dist = float(np.hypot(*(cen[hi] - ua.team_base[t])))
-                opts.append((not whole, hi not in d, dist, t, int(hi), int(lo), m))
-            if opts:
-                break
-        if not opts:
-            # no team can move share straight from a part with share to spare to a needy one:
-            # pass it along a chain of parts instead (each link a team of both parts, or one of
-            # the first part that may split), as an augmenting path
-            if not _chain_shares(ua, x, big, r, load, S, rho, tau, eps, elig_part):
-                break
-            continue
-        not_whole, _, _, t, hi, lo, m = min(opts)
-        d = x[t]
-        mv = d[lo] if not not_whole or d[lo] - m <= eps else min(m, d[lo])
-        d[lo] -= mv
-        d[hi] = d.get(hi, 0.0) + mv
-        if d[lo] <= eps:  # (a share of a few minutes in a part would be a piece for nothing)
-            d[hi] += d.pop(lo)
-    return x
-
-
-def _chain_shares(ua: UnitArrays, x: dict, big, r, load, S, rho: float, tau: float, eps: float,
-                  elig_part) -> bool:
-    """One augmenting path lo → … → hi of share moves between parts (see :func:`part_shares`):
-    each link moves share of a team that works at grid level and is in both parts, or only in
-    the first (it then splits); the amount is what the needy part lacks, what the spare part has
-    over, and what each link's team holds. Returns whether it moved anything."""
-    from collections import deque
-
-    def links(p):
-        out = []
-        for t, d in x.items():
-            if p not in d or d[p] <= eps or ua.team_granularity[t] != ua.level:
-                continue
-            for q in big:
-                q = int(q)
-                if q != p and elig_part[t, q] and (len(d) == 1 or q in d):
-                    out.append((q, t))
-        return out
-
-    for hi in big[np.argsort(-r[big], kind="stable")]:
-        hi = int(hi)
-        for lo in big[np.argsort(r[big], kind="stable")]:
-            lo = int(lo)
-            if r[lo] >= r[hi] - 2 * tau * rho:
-                break
-            need = min(load[hi] / rho - S[hi], S[lo] - load[lo] / rho)
-            if need <= eps:
-                continue
-            prev = {lo: None}
-            queue = deque([lo])
-            while queue and hi not in prev:
-                p = queue.popleft()
-                for q, t in sorted(links(p), key=lambda qt: (r[qt[0]], qt[1])):
-                    if q not in prev:
-                        prev[q] = (p, t)
-                        queue.append(q)
-            if hi not in prev:
-                continue
-            path, q = [], hi
-            while prev[q] is not None:
-                p, t = prev[q]
-                path.append((p, q, t))
-                q = p
-            m = min([need] + [x[t][p] for p, _q, t in path])
-            if m <= eps:
-                continue
-            for p, q, t in path:
-                d = x[t]
-                d[p] -= m
-                d[q] = d.get(q, 0.0) + m
-                if d[p] <= eps:
-                    d[q] += d.pop(p)
-            return True
-    return False
-
-
 def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.01, bonus: float | None = None) -> np.ndarray:
     """Unit → team plan whose pieces are connected by construction (see the module doc).
     ``bonus``: metres of distance forgiven per touching unit the seed already holds
@@ -176,7 +42,7 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.01, bonus: flo
     if bonus is None:
         bonus = float(np.median(np.hypot(*(ua.xy[ua.edges[:, 0]] - ua.xy[ua.edges[:, 1]]).T))) if len(ua.edges) else 0.0
     part = components(ua.edges, U)
-    shares = part_shares(ua, part, tau=tau)
+    shares = part_shares(ua, part, rules, tau=tau, slack=0.01)
     nbrs = neighbours(ua)
     team = np.full(U, -1)
     load_s: list[float] = []  # per seed

@@ -25,12 +25,16 @@ def components(edges: np.ndarray, n: int) -> np.ndarray:
 
 
 def allocate_parts(part: np.ndarray, work: np.ndarray, eligible: np.ndarray, share: np.ndarray,
-                   fixed: np.ndarray | None = None, xy: np.ndarray | None = None) -> np.ndarray:
+                   fixed: np.ndarray | None = None, xy: np.ndarray | None = None,
+                   kind: np.ndarray | None = None) -> np.ndarray:
     """Part index per team (-1 for a team with no eligible unit) so that each part's workload
     over the shares of its teams is as close to 1 as possible (min-max, then sum).
 
     Parts too small to carry a team (workload below half the smallest share) are left out:
     they are taken by a team of a nearby part. ``fixed``: part per team already decided (-1 = free).
+    Teams of equal share allowed in the same parts are counted per part (CP-SAT on counts, not on
+    interchangeable teams); ``kind`` (e.g. the teams' granularity): each kind is then dealt
+    round the parts, so a part does not get only teams that take whole villages.
     """
     from ortools.sat.python import cp_model
 
@@ -68,19 +72,27 @@ def allocate_parts(part: np.ndarray, work: np.ndarray, eligible: np.ndarray, sha
         p = int(ps[np.argmax(rest[ps])])
         out[t] = p
         rest[p] -= share[t]
-    m = cp_model.CpModel()
-    x = {(t, int(p)): m.new_bool_var(f"x{t},{p}") for t in free for p in np.flatnonzero(ok[t])}
-    for t in free:
-        m.add_exactly_one(x[t, int(p)] for p in np.flatnonzero(ok[t]))
-        for p in np.flatnonzero(ok[t]):
-            m.add_hint(x[t, int(p)], int(out[t] == p))
+    # teams of equal share that may work in the same parts are interchangeable here (their bases
+    # are seeded afterwards): the model counts teams per class and part
     sh = np.round(share).astype(int)
+    classes: dict[tuple, list[int]] = {}
+    for t in free:
+        classes.setdefault((int(sh[t]), tuple(ok[t, big].tolist())), []).append(t)
+    m = cp_model.CpModel()
+    n = {}
+    for c, (key, ts) in enumerate(classes.items()):
+        ps = [int(p) for p in big if ok[ts[0], p]]
+        for p in ps:
+            n[c, p] = m.new_int_var(0, len(ts), f"n{c},{p}")
+            m.add_hint(n[c, p], sum(1 for t in ts if out[t] == p))
+        m.add(sum(n[c, p] for p in ps) == len(ts))
+    keys = list(classes)
     z = m.new_int_var(0, 10_000, "z")
     devs = []
     for p in big:
         p = int(p)
-        got = sum(int(sh[t]) for t in range(T) if t not in free and out[t] == p) + sum(
-            int(sh[t]) * x[t, p] for t in free if (t, p) in x)
+        got = sum(int(sh[t]) for t in range(T) if t not in set(free) and out[t] == p) + sum(
+            keys[c][0] * v for (c, q), v in n.items() if q == p)
         dev = m.new_int_var(0, int(sh.sum() + load.sum()) + 1, f"dev{p}")
         m.add(dev >= got - int(load[p]))
         m.add(dev >= int(load[p]) - got)
@@ -93,14 +105,29 @@ def allocate_parts(part: np.ndarray, work: np.ndarray, eligible: np.ndarray, sha
     solver.parameters.max_deterministic_time = 1.0
     solver.parameters.max_time_in_seconds = 30.0
     if solver.solve(m) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        for (t, p), v in x.items():
-            if solver.boolean_value(v):
-                out[t] = p
+        for c, ts in enumerate(classes.values()):
+            # the class's teams to its parts: slots dealt round the parts, teams interleaved by
+            # kind (e.g. whole-village county teams and grid-level town teams), so each part gets
+            # a mix (teams that take whole villages alone cannot balance a part finely)
+            want = {p: solver.value(v) for (cc, p), v in n.items() if cc == c}
+            by_kind: dict = {}
+            for t in ts:
+                by_kind.setdefault(None if kind is None else str(kind[t]), []).append(t)
+            parts_c = sorted(want)
+            i = 0
+            for lst in by_kind.values():  # each kind dealt one team per part in turn
+                for t in lst:
+                    while want[parts_c[i % len(parts_c)]] == 0:
+                        i += 1
+                    p = parts_c[i % len(parts_c)]
+                    out[t] = p
+                    want[p] -= 1
+                    i += 1
     return out
 
 
 def seed_bases(xy: np.ndarray, work: np.ndarray, eligible: np.ndarray, cadres: np.ndarray, edges: np.ndarray,
-               base: np.ndarray, *, seed: int = 0) -> np.ndarray:
+               base: np.ndarray, *, seed: int = 0, kind: np.ndarray | None = None) -> np.ndarray:
     """Every team's base: a given one (``base`` row without NaN) is kept; the others are
     allocated to a part of the map (see :func:`allocate_parts`; a team with a given base is in
     the part of the unit nearest it), then a workload-weighted k-means over that part's unit
@@ -117,7 +144,7 @@ def seed_bases(xy: np.ndarray, work: np.ndarray, eligible: np.ndarray, cadres: n
         pool = np.flatnonzero(eligible[:, t]) if eligible[:, t].any() else np.arange(U)
         if len(pool):
             fixed[t] = part[pool[np.argmin(np.hypot(*(xy[pool] - base[t]).T))]]
-    alloc = allocate_parts(part, work, eligible, share, fixed=fixed, xy=xy) if U else np.full(T, -1)
+    alloc = allocate_parts(part, work, eligible, share, fixed=fixed, xy=xy, kind=kind) if U else np.full(T, -1)
     inside = np.array([(part == alloc[t]) if alloc[t] >= 0 else np.ones(U, bool) for t in range(T)]).T
     allowed = eligible & inside if U else eligible
     centres = np.empty((T, 2))
