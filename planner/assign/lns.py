@@ -133,8 +133,9 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             trial = team.copy()
             trial[free] = hood[out.team_of_unit]
             opened = int(imp is not None and (trial[part == p_in] == s_team).any())  # a piece in another part
+            trade = trade_pieces or (conn is None and connect is not None)  # (a soft retry may trade)
             if _pieces(ua, trial, hood) > _pieces(ua, team, hood) + opened and (
-                    not trade_pieces or _worst(data, trial, hood) >= _worst(data, team, hood)):
+                    not trade or _worst(data, trial, hood) >= _worst(data, team, hood)):
                 continue  # connectivity is only traded for a team brought back towards the band
             team = trial
             failed[hood] = 0
