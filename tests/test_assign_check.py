@@ -141,3 +141,29 @@ def test_why_a_team_is_outside_the_band_names_the_blocking_rule():
             assert "of the 1 it could give" in why  # only its easternmost unit touches team 1
             seen.add("short")
     assert seen == {"fix", "short"}  # both cases happened on this row
+
+
+def test_why_a_territory_is_in_pieces_names_the_balance_band():
+    """A row of six grids, two town teams of equal shares: A holds grids 1, 2 and 6, B grids 3-5.
+    A's piece on grid 6 touches only B; handing it over would leave A at about 2/3 of its share
+    and put B at about 4/3. The contiguity report says so, with the weights to change."""
+    import numpy as np
+
+    from planner.assign import default_rules
+    from planner.assign.plan import _why_pieces
+    from planner.assign.synthetic import make_campaign
+    from planner.assign.units import build_units
+
+    campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(6, 1), households_per_grid=30,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
+                             weak_share=0.0, community_share=0.0, poor_share=0.0, enterprise_per_household=0.0,
+                             seed=1)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    order = np.argsort(ua.xy[:, 0])
+    team = np.ones(ua.n_units, int)
+    team[order[[0, 1, 5]]] = 0
+    why = _why_pieces(ua, team, 0, rules)
+    assert why.startswith("the balance band holds it in pieces"), why
+    assert "would leave it at 0.6" in why and "above the band" in why and ua.team_ids[1] in why
+    assert "detached_weight" in why

@@ -413,8 +413,6 @@ def _why_pieces(ua, team, t, rules) -> str:
     if ua.team_granularity[t] != ua.level:
         return (f"it takes whole {ua.team_granularity[t]}s ([units] {ua.team_level[t]}) and its quota/balance "
                 f"needs {ua.team_granularity[t]}s that do not touch ({parts} map part(s), {pieces} pieces)")
-    if ua.team_town[t] >= 0:
-        return "it may only take units of its own town, and the balance band pulled in a detached part"
     # the smaller pieces: which teams enclose them
     lab = _components(ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]], ua.n_units)
     own = np.unique(lab[mine])
@@ -445,6 +443,26 @@ def _why_pieces(ua, team, t, rules) -> str:
         if all("it could" not in r for r in rules_bent):
             return (f"its smaller piece(s) touch only teams that take whole {ua.team_granularity[min(around)]}s, and "
                     f"none can take them: {'; '.join(rules_bent)}")
+    # the smaller pieces given to a touching team: what that would do to the band
+    piece = np.flatnonzero((team == t) & (lab != main))
+    w = float(ua.workload[piece].sum())
+    tgt = np.maximum(ua.target_load(), 1.0)
+    load = np.bincount(team, weights=ua.workload, minlength=ua.n_teams)
+    tol = rules.balance.tolerance
+    takers = sorted(x for x in around if ua.team_granularity[x] == ua.level and ua.eligible[piece, x].all())
+    out = [(x, (load[x] + w) / tgt[x]) for x in takers]
+    own = (load[t] - w) / tgt[t]
+    if out and (own < 1 - tol or all(r > 1 + tol for _, r in out)):
+        what = [f"{ua.team_ids[x]} at {r:.2f} × share" for x, r in out[:3]]
+        return (f"the balance band holds it in pieces: its smaller piece(s) ({len(piece)} {ua.level}(s), {w / 60:.0f} h) "
+                + (f"would leave it at {own:.2f} × share" if own < 1 - tol else "")
+                + (" and " if own < 1 - tol and all(r > 1 + tol for _, r in out) else "")
+                + (f"would put a touching team above the band ({', '.join(what)})" if all(r > 1 + tol for _, r in out)
+                   else "")
+                + f"; the rules weigh an hour outside the band ({rules.balance.weight:g}) above an extra piece "
+                  f"({rules.contiguity.detached_weight:g}): raise [contiguity] detached_weight to prefer one piece")
+    if ua.team_town[t] >= 0 and not takers:
+        return "it may only take units of its own town, and the balance band pulled in a detached part"
     return "the solver traded it for balance or compactness (see the penalties); a longer run may join it"
 
 
