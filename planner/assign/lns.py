@@ -13,8 +13,8 @@ unless it brings the neighbourhood's furthest team closer to the balance band). 
 steps keep contiguity as a hard constraint through depth labels of the current plan; those also
 forbid a territory to move sideways or off the unit nearest its base, so a step centred on a team
 outside the band that improves nothing is solved again with contiguity soft and kept when the
-pieces do not grow. Coarse teams only take villages/towns lying wholly inside the sub-problem, so
-every hard rule holds.
+pieces do not grow or the neighbourhood's furthest team comes closer to the band. Coarse teams
+only take villages/towns lying wholly inside the sub-problem, so every hard rule holds.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             workers: int, seed: int, progress=None, t0: float, max_teams: int = 6,
             step_time: float = 1.5, steps: int | None = None,
             trade_pieces: bool = False, margin: float = 1.0,
-            imports: bool | None = None, soft_retry: bool = True) -> tuple[np.ndarray, float | None, dict]:
+            imports: bool | None = None, soft_retry: bool = True,
+            soft_share: float = 0.5) -> tuple[np.ndarray, float | None, dict]:
     """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
     steps of ``step_time / 2`` deterministic seconds each). ``trade_pieces``: accept a step
     that adds a piece to a territory when it brings the neighbourhood's furthest team closer to
-    the balance band (otherwise never). ``margin``: the steps aim at a band of ``margin`` × the
+    the balance band (otherwise only a soft retry may). ``margin``: the steps aim at a band of ``margin`` × the
     rules' tolerance (as the repair does), so that the most loaded team ends inside the rules'
     band and max/mean workload within the tolerance; the returned objective is then approximate
     (the caller re-evaluates the plan in the full model). ``imports``: a team above the band in a
@@ -46,9 +47,11 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     default: at scale); that team then becomes a candidate of the units it takes (``data.cand``
     grows, and the returned info counts the units in ``lns_candidates_widened``). ``soft_retry``:
     when a hard-contiguity step centred on a team outside the band improves nothing, the same
-    neighbourhood is solved again with contiguity soft (twice the time), kept only if no
-    territory gains a piece (the current plan's depth labels also forbid reshaping a territory
-    sideways or without its root, which balancing a team may need)."""
+    neighbourhood is solved again with contiguity soft (twice the time), kept if no territory
+    gains a piece or the neighbourhood's furthest team comes closer to the band (the current
+    plan's depth labels also forbid reshaping a territory sideways or without its root, which
+    balancing a team may need); such retries take at most
+    ``soft_share`` of the search's time (of its steps when deterministic)."""
 
     ua = data.ua
     rules = data.rules
@@ -108,12 +111,13 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         before, _ = _model.plan_objective(sub, cur)  # (what CP-SAT with the plan fixed would give)
         # the hard-contiguity step first; for a team outside the band, then the same neighbourhood
         # with contiguity soft (the depth labels of the current plan also forbid reshaping a
-        # territory sideways, which balancing may need): kept only if no territory gains a piece
-        # (at most a quarter of the search's time: many teams out of band early on are the hard
-        # steps' work)
+        # territory sideways, which balancing may need): kept if no territory gains a piece, or
+        # if the neighbourhood's furthest team comes closer to the band
+        # (at most ``soft_share`` of the search's time: many teams out of band early on are the
+        # hard steps' work)
         soft = (soft_retry and connect is not None and failed[t] >= 1 and _outside(data, team, t)
-                and (soft_steps <= 0.25 * steps if max_steps is not None  # (deterministic: counted)
-                     else spent["soft"] <= 0.25 * (time.perf_counter() - lns_t0)))
+                and (soft_steps <= soft_share * steps if max_steps is not None  # (deterministic: counted)
+                     else spent["soft"] <= soft_share * (time.perf_counter() - lns_t0)))
         kept_step = False
         spent["setup"] += time.perf_counter() - tick
         for conn in ([connect, None] if soft else [connect]):
