@@ -49,6 +49,20 @@ def test_parts_are_allocated_so_each_part_carries_its_teams_shares():
     assert sorted(np.bincount(alloc, minlength=4).tolist()) == [2, 2, 2, 2]
 
 
+def test_parts_get_a_mix_of_team_kinds():
+    """Four equal islands, eight teams of equal share: four take whole villages, four take grids.
+    Each island gets one of each kind (an island of only whole-village teams could not balance
+    finely), and the allocation is the same on every call."""
+    part = np.repeat(np.arange(4), 10)
+    work = np.full(40, 100.0)
+    share = np.full(8, 500.0)
+    kind = np.array(["village", "grid"] * 4)  # (dealt in team order, each island would get one kind)
+    alloc = allocate_parts(part, work, np.ones((40, 8), bool), share, kind=kind)
+    for p in range(4):
+        assert sorted(kind[alloc == p].tolist()) == ["grid", "village"]
+    assert (allocate_parts(part, work, np.ones((40, 8), bool), share, kind=kind) == alloc).all()
+
+
 def test_keeps_connected_spots_a_cut_unit():
     campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(3, 1), households_per_grid=5,
                              city_teams=0, county_teams=0, town_teams_per_town=2, seed=0)
