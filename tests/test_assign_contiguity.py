@@ -140,15 +140,11 @@ def test_islands_get_their_share_of_teams():
     assert (pieces(ua, team) == 1).all()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), moves=st.integers(0, 30), islands=st.booleans())
-def test_detached_term_counts_the_extra_pieces_of_the_plan(seed, moves, islands):
-    """The model's detached term, labelled from the plan itself, charges each extra piece of a
-    territory exactly once (pieces in another part of the map too); labelled from another plan or
-    from none, never less than that."""
-    from planner.assign import model as _model
+def _scrambled_plan(seed, moves, islands):
+    """Two towns of three town teams each (the second an island when ``islands``), a balanced
+    contiguous plan and a copy scrambled by ``moves`` random reassignments (some cut territories,
+    some cross to the island); candidates: every team."""
     from planner.assign.construct import candidates
-    from planner.assign.units import OBJ_SCALE
 
     campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
                              city_teams=0, county_teams=0, town_teams_per_town=3, base_share=0.0, seed=seed % 7)
@@ -159,10 +155,23 @@ def test_detached_term_counts_the_extra_pieces_of_the_plan(seed, moves, islands)
     rng = np.random.default_rng(seed)
     start = grow_balanced(ua, rules)
     team = start.copy()
-    for _ in range(moves):  # scramble: some moves cut territories, some cross to the island
+    for _ in range(moves):
         u = int(rng.integers(ua.n_units))
         team[u] = int(rng.choice(np.flatnonzero(ua.eligible[u])))
-    cand = candidates(ua, k=ua.n_teams, extra=[team, start])
+    return rules, ua, start, team, candidates(ua, k=ua.n_teams, extra=[team, start])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), moves=st.integers(0, 30), islands=st.booleans())
+def test_detached_term_counts_the_extra_pieces_of_the_plan(seed, moves, islands):
+    """The model's detached term, labelled from the plan itself, charges each extra piece of a
+    territory exactly once (pieces in another part of the map too); labelled from another plan or
+    from none, never less than that."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.units import OBJ_SCALE
+
+    rules, ua, start, team, cand = _scrambled_plan(seed, moves, islands)
     extra = int(sum(p - 1 for p in pieces(ua, team) if p > 0))
     w = round(rules.contiguity.detached_weight * OBJ_SCALE)
 
@@ -185,19 +194,7 @@ def test_plan_objective_in_numpy_equals_the_models(seed, moves, islands, previou
     from planner.assign import model as _model
     from planner.assign.construct import candidates
 
-    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
-                             city_teams=0, county_teams=0, town_teams_per_town=3, base_share=0.0, seed=seed % 7)
-    if islands:
-        campaign = detach_town(campaign)
-    rules = default_rules()
-    ua = build_units(campaign, rules)
-    rng = np.random.default_rng(seed)
-    start = grow_balanced(ua, rules)
-    team = start.copy()
-    for _ in range(moves):
-        u = int(rng.integers(ua.n_units))
-        team[u] = int(rng.choice(np.flatnonzero(ua.eligible[u])))
-    cand = candidates(ua, k=ua.n_teams, extra=[team, start])
+    rules, ua, start, team, cand = _scrambled_plan(seed, moves, islands)
     data = _model.ModelData(ua, rules, cand, previous=start if previous else None, reference=team)
     out = _model.solve(data, time_limit=10, workers=1, seed=0, fixed=team)
     value, terms = _model.plan_objective(data, team)
