@@ -168,7 +168,6 @@ def test_detached_term_counts_the_extra_pieces_of_the_plan(seed, moves, islands)
     territory exactly once (pieces in another part of the map too); labelled from another plan or
     from none, never less than that."""
     from planner.assign import model as _model
-    from planner.assign.construct import candidates
     from planner.assign.units import OBJ_SCALE
 
     rules, ua, start, team, cand = _scrambled_plan(seed, moves, islands)
@@ -192,7 +191,6 @@ def test_plan_objective_in_numpy_equals_the_models(seed, moves, islands, previou
     solver call) gives the same objective and terms as CP-SAT on the model with the plan fixed,
     on scrambled plans with cut territories, islands and a previous plan."""
     from planner.assign import model as _model
-    from planner.assign.construct import candidates
 
     rules, ua, start, team, cand = _scrambled_plan(seed, moves, islands)
     data = _model.ModelData(ua, rules, cand, previous=start if previous else None, reference=team)
