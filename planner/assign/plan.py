@@ -173,7 +173,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                                            seed=seed, progress=progress, t0=t0, step_time=lns_step,
                                            steps=int((1 - main_share) * time_limit / lns_step) if deterministic else None,
                                            # small instances: CP-SAT balances best when it may cut a
-                                           # territory for it; at scale contiguity comes first
+                                           # territory for it; at scale contiguity is hard in each step
+                                           # (only a soft retry for a team outside the band may trade)
                                            trade_pieces=ua.n_units <= 1000,
                                            # at scale the steps aim inside the band (max/mean ≤ 1 + tol)
                                            margin=1.0 if ua.n_units <= 1000 else 0.8)
