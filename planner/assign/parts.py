@@ -29,11 +29,9 @@ def greedy_part_shares(ua: UnitArrays, part: np.ndarray, *, tau: float = 0.02) -
     P = int(part.max()) + 1
     load = np.bincount(part, weights=ua.workload, minlength=P).astype(float)
     small = load < 0.5 * max(float(share[share > 0].min()) if (share > 0).any() else 0.0, 1.0)
-    cen = np.array([ua.xy[part == p].mean(axis=0) for p in range(P)])
+    cen = _centres(ua, part, P)
     big = np.flatnonzero(~small) if (~small).any() else np.array([int(np.argmax(load))])
-    for p in np.flatnonzero(small):  # tiny islands: their workload is carried by the nearest big part
-        if p not in big:
-            load[big[np.argmin(np.hypot(*(cen[big] - cen[p]).T))]] += load[p]
+    load = _carried(load, cen, big)
     x: dict[int, dict[int, float]] = {}
     for t in range(ua.n_teams):
         pool = np.flatnonzero(ua.eligible[:, t] & np.isin(part, big))
@@ -175,18 +173,15 @@ def part_shares(ua: UnitArrays, part: np.ndarray, rules=None, *, tau: float = 0.
     big = sorted({p for d in x0.values() for p in d})
     if len(big) < 2:
         return x0
-    home = {t: max(d, key=lambda p: (p == _home(ua, part, t, big), d[p])) for t, d in x0.items()}
-    # small islands' workload counts towards the big part that carries it (as in the greedy)
+    home = {}
+    for t, d in x0.items():
+        h = _home(ua, part, t, big)
+        home[t] = max(d, key=lambda p: (p == h, d[p]))
     S0 = np.zeros(P)
     for d in x0.values():
         for p, a in d.items():
             S0[p] += a
-    cen = np.array([ua.xy[part == p].mean(axis=0) if (part == p).any() else (0.0, 0.0) for p in range(P)])
-    carried = load.copy()
-    for p in range(P):
-        if p not in big:
-            q = big[int(np.argmin(np.hypot(*(cen[big] - cen[p]).T)))]
-            carried[q] += carried[p]
+    carried = _carried(load, _centres(ua, part, P), np.asarray(big))  # (as in the greedy)
     rho = carried[big].sum() / max(S0[big].sum(), 1.0)
     rules = rules if rules is not None else default_rules()
     w_piece = rules.contiguity.detached_weight * OBJ_SCALE
@@ -244,6 +239,20 @@ def part_shares(ua: UnitArrays, part: np.ndarray, rules=None, *, tau: float = 0.
     for t, d in out.items():  # (a share of a few minutes in a part would be a piece for nothing)
         for q in [q for q, a in d.items() if a <= eps and q != home[t]]:
             d[home[t]] = d.get(home[t], 0.0) + d.pop(q)
+    return out
+
+
+def _centres(ua: UnitArrays, part: np.ndarray, P: int) -> np.ndarray:
+    """Mean unit position per part."""
+    return np.array([ua.xy[part == p].mean(axis=0) if (part == p).any() else (0.0, 0.0) for p in range(P)])
+
+
+def _carried(load: np.ndarray, cen: np.ndarray, big: np.ndarray) -> np.ndarray:
+    """Workload per part with each small part's (tiny islands') added to the nearest big part."""
+    out = load.copy()
+    for p in range(len(load)):
+        if p not in big:
+            out[big[int(np.argmin(np.hypot(*(cen[big] - cen[p]).T)))]] += load[p]
     return out
 
 

@@ -452,12 +452,12 @@ def _why_pieces(ua, team, t, rules) -> str:
     tol = rules.balance.tolerance
     takers = sorted(x for x in around if ua.team_granularity[x] == ua.level and ua.eligible[piece, x].all())
     out = [(x, (load[x] + w) / tgt[x]) for x in takers]
-    own = (load[t] - w) / tgt[t]
-    if out and (own < 1 - tol or all(r > 1 + tol for _, r in out)):
+    left = (load[t] - w) / tgt[t]  # t's load ratio without its smaller pieces
+    if out and (left < 1 - tol or all(r > 1 + tol for _, r in out)):
         what = [f"{ua.team_ids[x]} at {r:.2f} × share" for x, r in out[:3]]
         return (f"the balance band holds it in pieces: its smaller piece(s) ({len(piece)} {ua.level}(s), {w / 60:.0f} h) "
-                + (f"would leave it at {own:.2f} × share" if own < 1 - tol else "")
-                + (" and " if own < 1 - tol and all(r > 1 + tol for _, r in out) else "")
+                + (f"would leave it at {left:.2f} × share" if left < 1 - tol else "")
+                + (" and " if left < 1 - tol and all(r > 1 + tol for _, r in out) else "")
                 + (f"would put a touching team above the band ({', '.join(what)})" if all(r > 1 + tol for _, r in out)
                    else "")
                 + f"; the rules weigh an hour outside the band ({rules.balance.weight:g}) above an extra piece "
