@@ -172,7 +172,8 @@ def build_units(campaign, rules: Rules) -> UnitArrays:
     if (~given).any():
         from planner.assign.seeding import seed_bases
 
-        base = seed_bases(xy, work, eligible, team_cadres, edges, base, seed=0, kind=granularity)
+        base = seed_bases(xy, work, eligible, team_cadres, edges, base, seed=0, kind=granularity,
+                          whole=granularity != level)
     dist = np.hypot(xy[:, None, 0] - base[None, :, 0], xy[:, None, 1] - base[None, :, 1])
 
     return UnitArrays(
