@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from planner.assign.seeding import balance_centres, geometric_median, transport
 
@@ -51,3 +52,66 @@ def test_balanced_centres_shorten_the_split_for_unequal_shares():
     assert (np.abs(out[1:] - start[1:]).max(axis=1) > 100).all()
     # the large team's seed moves towards the middle, where its share lies
     assert np.hypot(*(out[3] - 950.0)) < np.hypot(*(start[3] - 950.0)) - 200
+
+
+def test_centred_on_moves_grid_team_seeds_to_their_territory_median():
+    from planner.assign import default_rules
+    from planner.assign.regions import grow_balanced
+    from planner.assign.synthetic import make_campaign
+    from planner.assign.units import build_units, centred_on
+
+    campaign = make_campaign(towns=(2, 2), villages=(2, 2), grids=(3, 3), households_per_grid=10,
+                             city_teams=1, county_teams=2, town_teams_per_town=2, base_share=0.5, seed=4)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    team = grow_balanced(ua, rules)
+    out = centred_on(ua, team)
+    moved = ~ua.team_base_given & (ua.team_granularity == ua.level)
+    assert moved.any() and (~moved).any()
+    assert np.array_equal(out.team_base[~moved], ua.team_base[~moved])  # given bases, whole-village seeds
+    U = np.arange(ua.n_units)
+    assert np.allclose(out.dist_m, np.hypot(*(ua.xy[:, None, :] - out.team_base[None, :, :]).transpose(2, 0, 1)))
+    for t in np.flatnonzero(moved):
+        mine = team == t
+        if not mine.any():
+            continue
+        after = out.dist_m[mine, t].sum()
+        assert after <= ua.dist_m[mine, t].sum() + 1e-6
+        # no unit centre of the territory, nor its centroid, is a better centre
+        for c in list(ua.xy[mine]) + [ua.xy[mine].mean(axis=0)]:
+            assert after <= np.hypot(*(ua.xy[mine] - c).T).sum() + 1e-3
+    assert out.dist_m[U, team].sum() < ua.dist_m[U, team].sum()
+
+
+def test_at_scale_the_search_recentres_seeded_bases_halfway():
+    """Over 1,000 units the search runs in two halves with the grid-level teams' seeded bases
+    moved to their territories' medians between them: the plan is measured from the new bases
+    (closer to its units than the seeds), and the bound is of that same model."""
+    import pandas as pd
+
+    from planner.assign import assign, default_rules
+    from planner.assign.synthetic import make_campaign
+    from planner.assign.units import build_units
+
+    campaign = make_campaign(towns=(4, 4), villages=(3, 3), grids=(3, 3), households_per_grid=4,
+                             city_teams=1, county_teams=3, town_teams_per_town=2, base_share=0.0, seed=1,
+                             weak_share=0.02, listed_share=0.02, community_share=0.02)
+    rules = default_rules()
+    plan = assign(campaign, rules, time_limit=20, workers=1, seed=0, deterministic=True)
+    info = plan.plan_info
+    assert info["units"] > 1000
+    assert info["bases_recentred"] == 32  # the town teams (city and county teams take whole villages)
+    assert info["lns_steps"] == int(0.6 * 20 / 1.5)  # both halves ran (4 steps each)
+    assert info["bound"] <= info["objective"]
+    ua = build_units(campaign, rules)  # the seeded bases
+    g = plan.assignment.query("entity_type == 'grid'").set_index("entity_id")["team_id"]
+    team = pd.Series(range(ua.n_teams), index=ua.team_ids).reindex(g.reindex(ua.unit_ids)).to_numpy()
+    s = plan.teams_summary.set_index("team_id")
+    grid_teams = ua.team_ids[ua.team_granularity == ua.level]
+    seeded_km = sum(ua.dist_m[team == t, t].sum() / 1000 for t in np.flatnonzero(ua.team_granularity == ua.level))
+    reported_km = float((s.loc[grid_teams, "compactness_km"] * s.loc[grid_teams, "units"]).sum())
+    assert reported_km < seeded_km - 5.0, (reported_km, seeded_km)
+    coarse = ua.team_ids[ua.team_granularity != ua.level]
+    for t in coarse:  # whole-village teams are measured from their seeds
+        i = int(np.flatnonzero(ua.team_ids == t)[0])
+        assert s.loc[t, "compactness_km"] == pytest.approx(ua.dist_m[team == i, i].mean() / 1000, abs=2e-3)

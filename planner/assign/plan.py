@@ -26,7 +26,7 @@ from planner.assign.frames import assignment_frame, responsible_teams, teams_sum
 from planner.assign.mustvisit import plan_must_visits
 from planner.assign.result import Assignment, SoftGoal
 from planner.assign.rules import Rules
-from planner.assign.units import OBJ_SCALE, UnitArrays, build_units
+from planner.assign.units import OBJ_SCALE, UnitArrays, build_units, centred_on
 from planner.assign.why import why_out_of_band
 
 
@@ -152,7 +152,9 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     # (at scale without the detached-unit rows, which double its time for ~5% of the bound:
     # that term is then bounded by 0)
     lp_detached = ua.n_units <= 1000
-    lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=lp_detached)
+    # (when the search moves the bases halfway, the bound is of the model with the final bases)
+    lp = None if lns and _recentre(ua, prev) else lp_bound(
+        data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=lp_detached)
     team = out.team_of_unit
     status, objective, bound = out.status, out.objective, out.bound
     first = min(x for x in (out.first_solution_time, t_warm) if x is not None) if (
@@ -169,18 +171,33 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         from planner.assign.lns import improve
 
         reserve = 0.05 * time_limit
-        team, objective, lns_info = improve(data, team, objective, deadline=deadline - reserve, workers=workers,
-                                           seed=seed, progress=progress, t0=t0, step_time=lns_step,
-                                           steps=int((1 - main_share) * time_limit / lns_step) if deterministic else None,
+        # at scale the search runs in two halves: between them each seeded base of a team that
+        # works unit by unit moves to the geometric median of its territory (a location-allocation
+        # round with contiguity: the second half reshapes the territories round the new bases)
+        halves = [0.5, 0.5] if _recentre(ua, prev) else [1.0]
+        n_steps = int((1 - main_share) * time_limit / lns_step) if deterministic else None
+        lns_t0 = time.perf_counter()
+        for i, part_share in enumerate(halves):
+            if i:
+                ua = centred_on(ua, team)
+                data = dataclasses.replace(data, ua=ua)
+                objective = None
+                lns_info["bases_recentred"] = int((~ua.team_base_given & (ua.team_granularity == ua.level)).sum())
+            end = deadline - reserve if i == len(halves) - 1 else (
+                lns_t0 + part_share * (deadline - reserve - lns_t0))
+            team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
+                                           seed=seed + 1000 * i, progress=progress, t0=t0, step_time=lns_step,
+                                           steps=None if n_steps is None else int(part_share * n_steps),
                                            # small instances: CP-SAT balances best when it may cut a
                                            # territory for it; at scale contiguity is hard in each step
                                            # (only a soft retry for a team outside the band may trade)
                                            trade_pieces=ua.n_units <= 1000,
                                            # at scale the steps aim inside the band (max/mean ≤ 1 + tol)
                                            margin=1.0 if ua.n_units <= 1000 else 0.8)
-    if lns_info.get("lns_candidates_widened"):
-        # LNS let teams of other parts of the map take units beyond their candidates: the model
-        # whose objective is reported grew, so its LP bound is computed again
+            _add_info(lns_info, got)
+    if lp is None or lns_info.get("lns_candidates_widened"):
+        # (the bases moved, or LNS let teams of other parts of the map take units beyond their
+        # candidates: the model whose objective is reported changed, so its LP bound is computed now)
         lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=lp_detached)
     if team is not None and prev is None:
         # the solver may have traded contiguity or balance away: repair (connectivity-keeping
@@ -289,6 +306,26 @@ def _quality(ua: UnitArrays, rules: Rules, team: np.ndarray) -> tuple:
     worst = round(max(0.0, float(ratio.max()) - 1 - tol, 1 - tol - float(ratio.min())), 2)
     return (worst, int((outside | broken).sum()), extra, int(outside.sum()), round(float(ratio.max()), 3),
             score(ua, rules, team))
+
+
+def _recentre(ua: UnitArrays, prev) -> bool:
+    """Whether the search re-centres seeded bases halfway (at scale, without a previous plan,
+    when some team that works unit by unit has a seeded base)."""
+    return ua.n_units > 1000 and prev is None and bool(
+        (~ua.team_base_given & (ua.team_granularity == ua.level)).any())
+
+
+def _add_info(total: dict, got: dict) -> None:
+    """Counts of the search's runs added up (seconds per kind of work too)."""
+    for k, v in got.items():
+        if isinstance(v, dict):
+            sub = total.setdefault(k, {})
+            for kk, vv in v.items():
+                sub[kk] = round(sub.get(kk, 0) + vv, 1)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            total[k] = total.get(k, 0) + v
+        else:
+            total[k] = v
 
 
 def _grow_repaired(ua: UnitArrays, rules: Rules, cand) -> np.ndarray:

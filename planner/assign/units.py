@@ -186,6 +186,24 @@ def build_units(campaign, rules: Rules) -> UnitArrays:
     )
 
 
+def centred_on(ua: UnitArrays, team: np.ndarray) -> UnitArrays:
+    """The arrays with each seeded base of a team that works unit by unit moved to the geometric
+    median of its territory's unit centres (the point of least total distance to them, which is
+    what the compactness term counts): given bases and the seeds of teams that take whole
+    villages or towns stay. The plan's compactness can only fall."""
+    import dataclasses
+
+    from planner.assign.seeding import geometric_median
+
+    base = ua.team_base.copy()
+    for t in np.flatnonzero(~ua.team_base_given & (ua.team_granularity == ua.level)):
+        mine = np.flatnonzero(team == t)
+        if len(mine):
+            base[t] = geometric_median(ua.xy[mine], np.ones(len(mine)), ua.xy[mine].mean(axis=0))
+    dist = np.hypot(ua.xy[:, None, 0] - base[None, :, 0], ua.xy[:, None, 1] - base[None, :, 1])
+    return dataclasses.replace(ua, team_base=base, dist_m=dist)
+
+
 def _touching_pairs(geoms: np.ndarray) -> np.ndarray:
     """Pairs (i < j) of polygons that share a boundary (a line, not just a corner)."""
     tree = shapely.STRtree(geoms)
