@@ -171,9 +171,9 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         from planner.assign.lns import improve
 
         reserve = 0.05 * time_limit
-        # at scale the search runs in two halves: between them each seeded base of a team that
-        # works unit by unit moves to the geometric median of its territory (a location-allocation
-        # round with contiguity: the second half reshapes the territories round the new bases)
+        # at scale the search runs in two halves: between them each seeded base moves to the
+        # geometric median of its team's territory (a location-allocation round with contiguity:
+        # the second half reshapes the territories round the new bases)
         halves = [0.5, 0.5] if _recentre(ua, prev) else [1.0]
         n_steps = int((1 - main_share) * time_limit / lns_step) if deterministic else None
         lns_t0 = time.perf_counter()
@@ -182,7 +182,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 ua = centred_on(ua, team)
                 data = dataclasses.replace(data, ua=ua)
                 objective = None
-                lns_info["bases_recentred"] = int((~ua.team_base_given & (ua.team_granularity == ua.level)).sum())
+                lns_info["bases_recentred"] = int((~ua.team_base_given).sum())
             end = deadline - reserve if i == len(halves) - 1 else (
                 lns_t0 + part_share * (deadline - reserve - lns_t0))
             team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
@@ -310,9 +310,8 @@ def _quality(ua: UnitArrays, rules: Rules, team: np.ndarray) -> tuple:
 
 def _recentre(ua: UnitArrays, prev) -> bool:
     """Whether the search re-centres seeded bases halfway (at scale, without a previous plan,
-    when some team that works unit by unit has a seeded base)."""
-    return ua.n_units > 1000 and prev is None and bool(
-        (~ua.team_base_given & (ua.team_granularity == ua.level)).any())
+    when some team has a seeded base)."""
+    return ua.n_units > 1000 and prev is None and bool((~ua.team_base_given).any())
 
 
 def _add_info(total: dict, got: dict) -> None:

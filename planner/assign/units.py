@@ -187,16 +187,15 @@ def build_units(campaign, rules: Rules) -> UnitArrays:
 
 
 def centred_on(ua: UnitArrays, team: np.ndarray) -> UnitArrays:
-    """The arrays with each seeded base of a team that works unit by unit moved to the geometric
-    median of its territory's unit centres (the point of least total distance to them, which is
-    what the compactness term counts): given bases and the seeds of teams that take whole
-    villages or towns stay. The plan's compactness can only fall."""
+    """The arrays with each seeded base moved to the geometric median of its team's territory's
+    unit centres (the point of least total distance to them, which is what the compactness term
+    counts); given bases stay. The plan's compactness can only fall."""
     import dataclasses
 
     from planner.assign.seeding import geometric_median
 
     base = ua.team_base.copy()
-    for t in np.flatnonzero(~ua.team_base_given & (ua.team_granularity == ua.level)):
+    for t in np.flatnonzero(~ua.team_base_given):
         mine = np.flatnonzero(team == t)
         if len(mine):
             base[t] = geometric_median(ua.xy[mine], np.ones(len(mine)), ua.xy[mine].mean(axis=0))
