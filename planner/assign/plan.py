@@ -445,8 +445,10 @@ def _why_pieces(ua, team, t, rules) -> str:
             where.append(f"{len(us)} {ua.level}(s) in the part of town(s) {', '.join(towns[:3])}"
                          f"{' …' if len(towns) > 3 else ''} ({int((whole == c).sum())} {ua.level}s)")
         return (f"its units lie in {parts} parts of the map that touch nowhere (separate components of the "
-                f"adjacency graph: {'; '.join(where)}): the workload of a part is not a sum of whole team "
-                f"shares, so some team must work in two parts; the geography does not allow one piece")
+                f"adjacency graph: {'; '.join(where)}): each team is placed in one part with its whole "
+                f"share, and where a part's workload does not match the shares placed there (within the "
+                f"balance band) a team is lent to a near part; the planner places the teams so that as few "
+                f"are lent as it finds (not proven the fewest)")
     if ua.team_granularity[t] != ua.level:
         return (f"it takes whole {ua.team_granularity[t]}s ([units] {ua.team_level[t]}) and its quota/balance "
                 f"needs {ua.team_granularity[t]}s that do not touch ({parts} map part(s), {pieces} pieces)")
