@@ -116,6 +116,41 @@ def test_repair_never_adds_a_piece_to_any_territory(seed, moves):
     assert (pieces(ua, after_plan) <= np.maximum(before, 1)).all()
 
 
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), moves=st.integers(0, 30))
+def test_polish_lowers_the_models_objective_and_adds_no_piece(seed, moves):
+    """The polish is a descent on the model's own terms (compactness, cut edges, the balance band
+    with the repair's margin): from a scrambled plan, the model's objective with that band never
+    rises, no territory gains a piece and the hard rules hold."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.repair import polish
+
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
+                             city_teams=1, county_teams=1, town_teams_per_town=2, base_share=0.0, seed=seed % 7)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    rng = np.random.default_rng(seed)
+    team = grow_balanced(ua, rules)
+    for _ in range(moves):
+        u = int(rng.integers(ua.n_units))
+        if ua.team_granularity[team[u]] == ua.level and (team == team[u]).sum() > 1:
+            fine = [t for t in np.flatnonzero(ua.eligible[u]) if ua.team_granularity[t] == ua.level]
+            team[u] = int(rng.choice(fine))
+    hard_rules_hold(ua, rules, team)
+    margin = dataclasses.replace(rules, balance=dataclasses.replace(
+        rules.balance, tolerance=0.8 * rules.balance.tolerance))
+    data = _model.ModelData(ua, margin, candidates(ua, k=ua.n_teams))
+    before = pieces(ua, team)
+    after = polish(ua, rules, team, time_budget=5.0)
+    hard_rules_hold(ua, rules, after)
+    assert (pieces(ua, after) <= np.maximum(before, 1)).all()
+    assert _model.plan_objective(data, after)[0] <= _model.plan_objective(data, team)[0]
+    if moves >= 10:  # a scrambled plan has single moves that pay
+        assert (after != team).any()
+
+
 def test_assign_gives_contiguous_territories_where_the_map_allows():
     campaign = make_campaign(towns=(2, 2), villages=(2, 2), grids=(2, 2), households_per_grid=15,
                              city_teams=1, county_teams=2, town_teams_per_town=2, base_share=0.0, seed=5)

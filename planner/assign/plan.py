@@ -19,7 +19,7 @@ from planner.assign import model as _model
 from planner.assign.check import check_plan, contiguity
 from planner.assign.construct import candidates, construct, grow
 from planner.assign.regions import grow_balanced
-from planner.assign.repair import repair
+from planner.assign.repair import polish, repair
 from planner.assign.localsearch import local_search, score
 from planner.assign.explain import InfeasibleError, describe_literal, precheck
 from planner.assign.frames import assignment_frame, responsible_teams, teams_summary
@@ -99,6 +99,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                     w = local_search(ua, rules, cand, w, time_budget=ls_budget)
                 else:
                     w = repair(ua, rules, w, time_budget=ls_budget)
+                    if ua.n_units > 1000:  # then a descent on the model's own terms
+                        w = polish(ua, rules, w, time_budget=ls_budget)
                 # the solver is hinted with the start of the best objective (it balances small
                 # instances best from there); the plan's pieces are looked after at the end
                 starts.append((score(ua, rules, w), len(starts), _quality(ua, rules, w), w))
@@ -181,6 +183,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             if i:
                 ua = centred_on(ua, team)
                 data = dataclasses.replace(data, ua=ua)
+                # the territories first follow their new bases where single moves pay
+                team = polish(ua, rules, team, allowed=_allowed(ua, data.cand), time_budget=0.02 * time_limit)
                 objective = None
                 lns_info["bases_recentred"] = int((~ua.team_base_given).sum())
             end = deadline - reserve if i == len(halves) - 1 else (
@@ -202,9 +206,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     if team is not None and prev is None:
         # the solver may have traded contiguity or balance away: repair (connectivity-keeping
         # moves) and keep the best of the repaired plan and the warm start
-        allowed = np.zeros((ua.n_units, ua.n_teams), bool)
-        for u in range(ua.n_units):
-            allowed[u, cand[u]] = True
+        allowed = _allowed(ua, cand)
         fixed_up = repair(ua, rules, team, allowed=allowed, time_budget=max(1.0, 0.05 * time_limit))
         options = [(_quality(ua, rules, team), 0, team), (_quality(ua, rules, fixed_up), 1, fixed_up)]
         if warm_ok:
@@ -214,6 +216,11 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             team = best[2].copy()
             objective = None
             lns_info["final_repair"] = ["repaired solver plan", "warm start"][best[1] - 1]
+        if ua.n_units > 1000:  # a last descent on the model's own terms (single connectivity-keeping moves)
+            polished = polish(ua, rules, team, allowed=allowed, time_budget=max(1.0, 0.02 * time_limit))
+            if (polished != team).any():
+                team, objective = polished, None
+                lns_info["final_polish"] = True
     if team is not None and (lns_info.get("lns_improvements") or objective is None):
         # the exact objective of the final plan
         # (its detached term counts the plan's own extra pieces: the model's depth labels are
@@ -306,6 +313,14 @@ def _quality(ua: UnitArrays, rules: Rules, team: np.ndarray) -> tuple:
     worst = round(max(0.0, float(ratio.max()) - 1 - tol, 1 - tol - float(ratio.min())), 2)
     return (worst, int((outside | broken).sum()), extra, int(outside.sum()), round(float(ratio.max()), 3),
             score(ua, rules, team))
+
+
+def _allowed(ua: UnitArrays, cand) -> np.ndarray:
+    """(U, T) bool: each unit's candidate teams."""
+    allowed = np.zeros((ua.n_units, ua.n_teams), bool)
+    for u in range(ua.n_units):
+        allowed[u, cand[u]] = True
+    return allowed
 
 
 def _recentre(ua: UnitArrays, prev) -> bool:

@@ -37,6 +37,7 @@ class _State:
         self.hi, self.lo = np.floor(self.target * (1 + tol)), np.ceil(self.target * (1 - tol))
         self.w_b = round(rules.balance.weight * OBJ_SCALE / 60.0)
         self.w_c = rules.compactness.weight * OBJ_SCALE / 1000.0
+        self.w_e = round(rules.contiguity.weight * OBJ_SCALE)
         self.vil = ua.unit_village
         q = [rules.quotas.for_level(lv) for lv in ua.team_level]
         self.qmin = np.array([x.min_villages or 0 for x in q])
@@ -56,9 +57,13 @@ class _State:
             for u, k in enumerate(grp.tolist()):
                 self.members[g].setdefault(k, []).append(u)
 
+    #: the model's own terms only (polish): no quadratic pull towards the shares, cut edges counted
+    exact = False
+
     def pen(self, t, ld):
         tg = max(self.target[t], 1.0)
-        return self.w_b * (max(0.0, ld - self.hi[t]) + max(0.0, self.lo[t] - ld) + (ld - self.target[t]) ** 2 / tg)
+        pull = 0.0 if self.exact else (ld - self.target[t]) ** 2 / tg
+        return self.w_b * (max(0.0, ld - self.hi[t]) + max(0.0, self.lo[t] - ld) + pull)
 
     def group(self, g, u):
         return np.array(self.members[g][int(self.groups[g][u])])
@@ -159,6 +164,15 @@ class _State:
         dl[d] = dl.get(d, 0.0) + w
         db = sum(self.pen(t, self.load[t] + x) - self.pen(t, self.load[t]) for t, x in dl.items())
         dc = self.w_c * float(self.ua.dist_m[block, d].sum() - self.ua.dist_m[block, self.team[block]].sum())
+        if self.exact:  # cut edges: each edge leaving the block is cut after the move unless its end is in d
+            inb = set(block.tolist())
+            de = 0
+            for b in block:
+                tb = self.team[b]
+                for v in self.nbrs[b]:
+                    if v not in inb:
+                        de += int(self.team[v] != d) - int(self.team[v] != tb)
+            dc += self.w_e * de
         return db + dc
 
     def apply(self, block, d):
@@ -259,6 +273,37 @@ def repair(ua: UnitArrays, rules: Rules, team: np.ndarray, *, allowed: np.ndarra
             if time.perf_counter() > t_end:
                 return st.team
             if _chain(st, int(s), chain_depth) or _swap(st, int(s)):
+                improved = True
+        if not improved:
+            break
+    return st.team
+
+
+def polish(ua: UnitArrays, rules: Rules, team: np.ndarray, *, allowed: np.ndarray | None = None,
+           time_budget: float = 5.0, max_passes: int = 20) -> np.ndarray:
+    """Descent on the model's own objective (balance band, with the repair's margin inside it;
+    compactness; cut edges) by the repair's connectivity-keeping moves: each pass gives every
+    team's best improving boundary block to a touching team. No territory gains a piece and
+    every hard rule holds, as in :func:`repair`."""
+    t_end = time.perf_counter() + time_budget
+    team = team.copy()
+    if (team < 0).any():
+        return team
+    st = _State(ua, rules, team, ua.eligible if allowed is None else allowed)
+    st.exact = True
+    for _ in range(max_passes):
+        improved = False
+        for s in range(ua.n_teams):
+            if time.perf_counter() > t_end:
+                return st.team
+            best = None
+            moves = st.boundary_moves(s) + (st.gather(s) if st.coarse[s] else [])
+            for block, d in moves:
+                dl = st.delta(block, d)
+                if dl < -1e-9 and (best is None or dl < best[0]):
+                    best = (dl, block, d)
+            if best is not None:
+                st.apply(best[1], best[2])
                 improved = True
         if not improved:
             break
