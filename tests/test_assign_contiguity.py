@@ -93,23 +93,30 @@ def test_region_growing_and_repair_keep_every_territory_in_one_piece(seed):
     assert np.abs(load(fixed) - 1).max() <= np.abs(load(team) - 1).max() + 1e-9
 
 
+
+def _scrambled_start(seed, moves, **teams):
+    """A small campaign's grown plan with ``moves`` random single-grid hand-overs between teams that
+    work grid by grid (some of them cutting territories; whole-village teams keep their villages)."""
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
+                             base_share=0.0, seed=seed % 7, **teams)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    rng = np.random.default_rng(seed)
+    team = grow_balanced(ua, rules)
+    fine = ua.team_granularity == ua.level
+    for _ in range(moves):
+        u = int(rng.integers(ua.n_units))
+        if fine[team[u]] and (team == team[u]).sum() > 1:
+            team[u] = int(rng.choice(np.flatnonzero(ua.eligible[u] & fine)))
+    return rules, ua, team
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), moves=st.integers(1, 40))
 @example(seed=223, moves=4)  # a hand-over joined two pieces of the receiver, then a stale piece label cut them
 def test_repair_never_adds_a_piece_to_any_territory(seed, moves):
     """From a scrambled plan (random single-unit moves, some of them cutting territories), the
     repair never leaves a territory in more pieces than it found it, and keeps the hard rules."""
-    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
-                             city_teams=0, county_teams=0, town_teams_per_town=3, base_share=0.0, seed=seed % 7)
-    rules = default_rules()
-    ua = build_units(campaign, rules)
-    rng = np.random.default_rng(seed)
-    team = grow_balanced(ua, rules)
-    for _ in range(moves):
-        u = int(rng.integers(ua.n_units))
-        opts = np.flatnonzero(ua.eligible[u])
-        if (team == team[u]).sum() > 1:
-            team[u] = int(rng.choice(opts))
+    rules, ua, team = _scrambled_start(seed, moves, city_teams=0, county_teams=0, town_teams_per_town=3)
     before = pieces(ua, team)
     after_plan = repair(ua, rules, team, time_budget=5.0)
     hard_rules_hold(ua, rules, after_plan)
@@ -127,17 +134,7 @@ def test_polish_lowers_the_models_objective_and_adds_no_piece(seed, moves):
     from planner.assign.construct import candidates
     from planner.assign.repair import polish
 
-    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=10,
-                             city_teams=1, county_teams=1, town_teams_per_town=2, base_share=0.0, seed=seed % 7)
-    rules = default_rules()
-    ua = build_units(campaign, rules)
-    rng = np.random.default_rng(seed)
-    team = grow_balanced(ua, rules)
-    for _ in range(moves):
-        u = int(rng.integers(ua.n_units))
-        if ua.team_granularity[team[u]] == ua.level and (team == team[u]).sum() > 1:
-            fine = [t for t in np.flatnonzero(ua.eligible[u]) if ua.team_granularity[t] == ua.level]
-            team[u] = int(rng.choice(fine))
+    rules, ua, team = _scrambled_start(seed, moves, city_teams=1, county_teams=1, town_teams_per_town=2)
     hard_rules_hold(ua, rules, team)
     margin = dataclasses.replace(rules, balance=dataclasses.replace(
         rules.balance, tolerance=0.8 * rules.balance.tolerance))

@@ -256,15 +256,7 @@ def repair(ua: UnitArrays, rules: Rules, team: np.ndarray, *, allowed: np.ndarra
         for s in np.argsort(-(st.load / np.maximum(st.target, 1.0)), kind="stable"):
             if time.perf_counter() > t_end:
                 return st.team
-            best = None
-            moves = st.boundary_moves(int(s)) + (st.gather(int(s)) if st.coarse[s] else [])
-            for block, d in moves:
-                dl = st.delta(block, d)
-                if dl < -1e-9 and (best is None or dl < best[0]):
-                    best = (dl, block, d)
-            if best is not None:
-                st.apply(best[1], best[2])
-                improved = True
+            improved |= _best_move(st, int(s))
         if improved:
             continue
         # stalled: ejection chains from the most overloaded teams, then swaps
@@ -296,18 +288,23 @@ def polish(ua: UnitArrays, rules: Rules, team: np.ndarray, *, allowed: np.ndarra
         for s in range(ua.n_teams):
             if time.perf_counter() > t_end:
                 return st.team
-            best = None
-            moves = st.boundary_moves(s) + (st.gather(s) if st.coarse[s] else [])
-            for block, d in moves:
-                dl = st.delta(block, d)
-                if dl < -1e-9 and (best is None or dl < best[0]):
-                    best = (dl, block, d)
-            if best is not None:
-                st.apply(best[1], best[2])
-                improved = True
+            improved |= _best_move(st, s)
         if not improved:
             break
     return st.team
+
+
+def _best_move(st: _State, s: int) -> bool:
+    """Apply team s's best improving boundary move (a whole village/town gathered, for a team
+    that takes them whole); whether there was one."""
+    best = None
+    for block, d in st.boundary_moves(s) + (st.gather(s) if st.coarse[s] else []):
+        dl = st.delta(block, d)
+        if dl < -1e-9 and (best is None or dl < best[0]):
+            best = (dl, block, d)
+    if best is not None:
+        st.apply(best[1], best[2])
+    return best is not None
 
 
 def _join_pieces(st: _State) -> None:
