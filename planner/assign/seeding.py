@@ -261,13 +261,14 @@ def _polish_counts(counts: dict, share_c: list, base_got: np.ndarray, load: np.n
 
 def seed_bases(xy: np.ndarray, work: np.ndarray, eligible: np.ndarray, cadres: np.ndarray, edges: np.ndarray,
                base: np.ndarray, *, seed: int = 0, kind: np.ndarray | None = None,
-               whole: np.ndarray | None = None) -> np.ndarray:
+               whole: np.ndarray | None = None, rules=None) -> np.ndarray:
     """Every team's base: a given one (``base`` row without NaN) is kept; the others are
     allocated to a part of the map (see :func:`allocate_parts`; a team with a given base is in
     the part of the unit nearest it), then a workload-weighted k-means over that part's unit
     centres moves the free seeds (each started at a distinct unit its team may take), and
     :func:`balance_centres` moves the free seeds of teams that work unit by unit (not those
-    ``whole``, which take whole villages or towns) to their workload share."""
+    ``whole``, which take whole villages or towns) to their workload share. ``rules``: the weights
+    of an extra piece and of balance in the allocation (default rules when None)."""
     rng = np.random.default_rng(seed)
     U, T = eligible.shape
     w = np.maximum(work, 1.0)
@@ -280,7 +281,8 @@ def seed_bases(xy: np.ndarray, work: np.ndarray, eligible: np.ndarray, cadres: n
         pool = np.flatnonzero(eligible[:, t]) if eligible[:, t].any() else np.arange(U)
         if len(pool):
             fixed[t] = part[pool[np.argmin(np.hypot(*(xy[pool] - base[t]).T))]]
-    alloc = allocate_parts(part, work, eligible, share, fixed=fixed, xy=xy, kind=kind) if U else np.full(T, -1)
+    alloc = (allocate_parts(part, work, eligible, share, fixed=fixed, xy=xy, kind=kind, rules=rules)
+             if U else np.full(T, -1))
     inside = np.array([(part == alloc[t]) if alloc[t] >= 0 else np.ones(U, bool) for t in range(T)]).T
     allowed = eligible & inside if U else eligible
     centres = np.empty((T, 2))

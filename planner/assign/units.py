@@ -173,7 +173,7 @@ def build_units(campaign, rules: Rules) -> UnitArrays:
         from planner.assign.seeding import seed_bases
 
         base = seed_bases(xy, work, eligible, team_cadres, edges, base, seed=0, kind=granularity,
-                          whole=granularity != level)
+                          whole=granularity != level, rules=rules)
     dist = np.hypot(xy[:, None, 0] - base[None, :, 0], xy[:, None, 1] - base[None, :, 1])
 
     return UnitArrays(
