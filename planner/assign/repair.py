@@ -163,7 +163,11 @@ class _State:
         w = -sum(dl.values())
         dl[d] = dl.get(d, 0.0) + w
         db = sum(self.pen(t, self.load[t] + x) - self.pen(t, self.load[t]) for t, x in dl.items())
-        dc = self.w_c * float(self.ua.dist_m[block, d].sum() - self.ua.dist_m[block, self.team[block]].sum())
+        if self.exact:  # the model's integer compactness cost per unit
+            dc = float(np.round(self.w_c * self.ua.dist_m[block, d]).sum()
+                       - np.round(self.w_c * self.ua.dist_m[block, self.team[block]]).sum())
+        else:
+            dc = self.w_c * float(self.ua.dist_m[block, d].sum() - self.ua.dist_m[block, self.team[block]].sum())
         if self.exact:  # cut edges: each edge leaving the block is cut after the move unless its end is in d
             inb = set(block.tolist())
             de = 0
