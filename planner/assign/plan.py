@@ -184,7 +184,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 ua = centred_on(ua, team)
                 data = dataclasses.replace(data, ua=ua)
                 # the territories first follow their new bases where single moves pay
-                team = polish(ua, rules, team, allowed=_allowed(ua, data.cand), time_budget=0.02 * time_limit)
+                team = polish(ua, rules, team, allowed=_allowed(ua, data.cand),
+                              time_budget=float("inf") if deterministic else 0.02 * time_limit)
                 objective = None
                 lns_info["bases_recentred"] = int((~ua.team_base_given).sum())
             end = deadline - reserve if i == len(halves) - 1 else (
@@ -217,7 +218,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             objective = None
             lns_info["final_repair"] = ["repaired solver plan", "warm start"][best[1] - 1]
         if ua.n_units > 1000:  # a last descent on the model's own terms (single connectivity-keeping moves)
-            polished = polish(ua, rules, team, allowed=allowed, time_budget=max(1.0, 0.02 * time_limit))
+            polished = polish(ua, rules, team, allowed=allowed,  # (deterministic: up to its passes)
+                              time_budget=float("inf") if deterministic else max(1.0, 0.02 * time_limit))
             if (polished != team).any():
                 team, objective = polished, None
                 lns_info["final_polish"] = True
