@@ -163,20 +163,20 @@ class _State:
         w = -sum(dl.values())
         dl[d] = dl.get(d, 0.0) + w
         db = sum(self.pen(t, self.load[t] + x) - self.pen(t, self.load[t]) for t, x in dl.items())
-        if self.exact:  # the model's integer compactness cost per unit
-            dc = float(np.round(self.w_c * self.ua.dist_m[block, d]).sum()
-                       - np.round(self.w_c * self.ua.dist_m[block, self.team[block]]).sum())
-        else:
-            dc = self.w_c * float(self.ua.dist_m[block, d].sum() - self.ua.dist_m[block, self.team[block]].sum())
-        if self.exact:  # cut edges: each edge leaving the block is cut after the move unless its end is in d
-            inb = set(block.tolist())
-            de = 0
-            for b in block:
-                tb = self.team[b]
-                for v in self.nbrs[b]:
-                    if v not in inb:
-                        de += int(self.team[v] != d) - int(self.team[v] != tb)
-            dc += self.w_e * de
+        if not self.exact:
+            return db + self.w_c * float(self.ua.dist_m[block, d].sum() - self.ua.dist_m[block, self.team[block]].sum())
+        # the model's own terms: integer compactness cost per unit, and cut edges (each edge leaving
+        # the block is cut after the move unless its other end is in d)
+        dc = float(np.round(self.w_c * self.ua.dist_m[block, d]).sum()
+                   - np.round(self.w_c * self.ua.dist_m[block, self.team[block]]).sum())
+        inb = set(block.tolist())
+        de = 0
+        for b in block:
+            tb = self.team[b]
+            for v in self.nbrs[b]:
+                if v not in inb:
+                    de += int(self.team[v] != d) - int(self.team[v] != tb)
+        dc += self.w_e * de
         return db + dc
 
     def apply(self, block, d):

@@ -28,6 +28,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) straight-line distances between two sets of points (metres)."""
+    return np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
+
+
 def components(edges: np.ndarray, n: int) -> np.ndarray:
     """Connected-component label per unit of the adjacency graph."""
     from scipy.sparse import coo_matrix
@@ -68,7 +73,7 @@ def allocate_parts(part: np.ndarray, work: np.ndarray, eligible: np.ndarray, sha
     if xy is not None:
         cen = np.array([np.average(xy[part == p], axis=0, weights=np.maximum(work[part == p], 1))
                         if (part == p).any() else (np.inf, np.inf) for p in range(P)])
-        dd = np.hypot(cen[:, None, 0] - cen[None, :, 0], cen[:, None, 1] - cen[None, :, 1])
+        dd = distances(cen, cen)
         dd[:, small] = np.inf
         np.fill_diagonal(dd, np.inf)
         near = np.argsort(dd, axis=1, kind="stable")[:, :3]
@@ -197,8 +202,7 @@ def _polish_counts(counts: dict, share_c: list, base_got: np.ndarray, load: np.n
     at once in numpy."""
     counts = dict(counts)
     big = np.asarray(big, int)
-    keys = sorted(counts)
-    cls = sorted({c for c, _ in keys})
+    cls = sorted({c for c, _ in counts})
     P = len(load)
     got = base_got.astype(float).copy()
     for (c, p), v in counts.items():
@@ -245,17 +249,13 @@ def _polish_counts(counts: dict, share_c: list, base_got: np.ndarray, load: np.n
             break
         if r < len(ok_m):
             c, p, q = moves[ok_m[r]]
-            counts[c, p] -= 1
-            counts[c, q] += 1
+            changes = ((c, p, -1), (c, q, 1))
         else:
             c, p, c2, q = swaps[ok_s[r - len(ok_m)]]
-            counts[c, p] -= 1
-            counts[c, q] += 1
-            counts[c2, q] -= 1
-            counts[c2, p] += 1
-        got = base_got.astype(float).copy()
-        for (c, p), v in counts.items():
-            got[p] += share_c[c] * v
+            changes = ((c, p, -1), (c, q, 1), (c2, q, -1), (c2, p, 1))
+        for cc, pp, dv in changes:
+            counts[cc, pp] += dv
+            got[pp] += share_c[cc] * dv
     return counts
 
 
@@ -297,7 +297,7 @@ def seed_bases(xy: np.ndarray, work: np.ndarray, eligible: np.ndarray, cadres: n
         used.add(u)
         centres[t] = xy[u]
     for _ in range(15):
-        d = np.hypot(xy[:, None, 0] - centres[None, :, 0], xy[:, None, 1] - centres[None, :, 1])
+        d = distances(xy, centres)
         d = np.where(allowed, d, np.inf)
         lab = np.argmin(d, axis=1)
         ok = np.isfinite(d[np.arange(U), lab])
@@ -324,7 +324,7 @@ def transport(xy: np.ndarray, work: np.ndarray, allowed: np.ndarray, share: np.n
     from scipy.sparse import coo_matrix
 
     U, T = allowed.shape
-    d = np.hypot(xy[:, None, 0] - centres[None, :, 0], xy[:, None, 1] - centres[None, :, 1])
+    d = distances(xy, centres)
     d = np.where(allowed, d, np.inf)
     kk = min(k, T)
     near = np.argpartition(d, kk - 1, axis=1)[:, :kk]

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from planner.assign.rules import Rules
+from planner.assign.seeding import distances, geometric_median, seed_bases
 
 #: objective units per (weight × 1): every soft goal's penalty is multiplied by this and rounded
 OBJ_SCALE = 60
@@ -170,11 +171,9 @@ def build_units(campaign, rules: Rules) -> UnitArrays:
         base[:, 1] = pd.to_numeric(teams["base_y"], errors="coerce").to_numpy(float)
     given = ~np.isnan(base).any(axis=1)
     if (~given).any():
-        from planner.assign.seeding import seed_bases
-
         base = seed_bases(xy, work, eligible, team_cadres, edges, base, seed=0, kind=granularity,
                           whole=granularity != level, rules=rules)
-    dist = np.hypot(xy[:, None, 0] - base[None, :, 0], xy[:, None, 1] - base[None, :, 1])
+    dist = distances(xy, base)
 
     return UnitArrays(
         level=level, unit_ids=unit_ids, unit_village=unit_village, unit_town=unit_town,
@@ -192,14 +191,12 @@ def centred_on(ua: UnitArrays, team: np.ndarray) -> UnitArrays:
     counts); given bases stay. The plan's compactness can only fall."""
     import dataclasses
 
-    from planner.assign.seeding import geometric_median
-
     base = ua.team_base.copy()
     for t in np.flatnonzero(~ua.team_base_given):
         mine = np.flatnonzero(team == t)
         if len(mine):
             base[t] = geometric_median(ua.xy[mine], np.ones(len(mine)), ua.xy[mine].mean(axis=0))
-    dist = np.hypot(ua.xy[:, None, 0] - base[None, :, 0], ua.xy[:, None, 1] - base[None, :, 1])
+    dist = distances(ua.xy, base)
     return dataclasses.replace(ua, team_base=base, dist_m=dist)
 
 
