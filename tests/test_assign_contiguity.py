@@ -363,3 +363,80 @@ def test_part_shares_lend_fewer_and_nearer_than_the_greedy():
     n, far = cost(x)
     assert n <= cost(greedy)[0] and far <= cost(greedy)[1] + 1e-6
     assert (n, far) < cost(greedy)  # here: one lender instead of three
+
+
+def _row_of_grids(n, bases):
+    """One village of ``n`` grids in a row, one town team per base (grid index) and equal shares."""
+    from planner.assign.synthetic import ORIGIN
+
+    campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(n, 1), households_per_grid=30,
+                             city_teams=0, county_teams=0, town_teams_per_town=len(bases), cadres_per_team=(4, 4),
+                             weak_share=0.0, community_share=0.0, poor_share=0.0, enterprise_per_household=0.0,
+                             seed=1)
+    teams = campaign.teams.copy()
+    for k, i in enumerate(bases):
+        teams.loc[k, ["base_x", "base_y"]] = (ORIGIN[0] + 250.0 + 500.0 * i, ORIGIN[1] + 250.0)
+    campaign = dataclasses.replace(campaign, teams=teams)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    return rules, ua, np.argsort(ua.xy[:, 0])
+
+
+def test_mend_joins_a_territory_whose_one_piece_pays():
+    """A row of six grids, two teams of equal shares with bases at the ends: A holds grids 0, 1
+    and 5, B grids 2-4 (balanced, A in two pieces). The mending step forces A into one piece and
+    finds the plan A = 0-2, B = 3-5 (same loads, shorter distances, one piece each)."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import mend_pieces
+
+    rules, ua, order = _row_of_grids(6, [0, 5])
+    team = np.zeros(ua.n_units, int)
+    team[order[[2, 3, 4]]] = 1
+    assert pieces(ua, team).tolist() == [2, 1]
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    new, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True)
+    assert info == {"mend_tried": 1, "mend_joined": 1} and evidence[0]["joined"]
+    assert (new[order] == [0, 0, 0, 1, 1, 1]).all()
+    assert _model.plan_objective(data, new)[0] < _model.plan_objective(data, team)[0]
+
+
+def test_mend_keeps_a_lent_team_and_says_what_one_piece_would_cost():
+    """Two towns that touch nowhere, one team in the first town (1.5 × its share there) and two in
+    the second; the nearer of those works a piece of the first town. Joining that team's pieces
+    would give the piece back and push the lone team far above the band: the step keeps the plan,
+    and its evidence (a cost above an extra piece's weight) is what the contiguity reason says."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import improve, mend_pieces
+    from planner.assign.plan import _mend_note
+    from planner.assign.units import OBJ_SCALE
+
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
+                             base_share=0.0, seed=3)
+    campaign = detach_town(campaign, drop_teams=1)
+    rules = default_rules()
+    rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
+    ua = build_units(campaign, rules)
+    part = components(ua.edges, ua.n_units)
+    home = {int(t): int(np.bincount(part[ua.unit_town == ua.team_town[t]]).argmax()) for t in range(ua.n_teams)}
+    lone = next(t for t, p in home.items() if sum(q == p for q in home.values()) == 1)
+    others = [t for t in range(ua.n_teams) if t != lone]
+    team = np.full(ua.n_units, lone)
+    rest = np.flatnonzero(part != home[lone])
+    order = rest[np.argsort(ua.xy[rest, 0])]
+    team[order[: len(order) // 2]] = others[0]
+    team[order[len(order) // 2:]] = others[1]
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    lent, _, _ = improve(data, team, None, deadline=0.0, workers=1, seed=0, t0=0.0, steps=6, step_time=2.0,
+                         imports=True)
+    lender = [t for t in others if len(np.unique(part[lent == t])) == 2]
+    assert len(lender) == 1
+    new, info, evidence = mend_pieces(data, lent, deadline=0.0, workers=1, seed=0, deterministic=True)
+    assert (new == lent).all() and info == {"mend_tried": 1, "mend_joined": 0}
+    ev = evidence[lender[0]]
+    assert not ev["joined"] and ev["teams"] == 3
+    assert ev["cost"] > rules.contiguity.detached_weight * OBJ_SCALE
+    note = _mend_note(ev, rules)
+    assert "forced into one piece" in note and f"costs {ev['cost'] / OBJ_SCALE:.0f} more" in note

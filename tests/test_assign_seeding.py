@@ -102,6 +102,14 @@ def test_at_scale_the_search_recentres_seeded_bases_halfway():
     assert info["units"] > 1000
     assert info["bases_recentred"] == 36  # every team (none has a given base)
     assert info["lns_steps"] == int(0.6 * 20 / 1.5)  # both halves ran (4 steps each)
+    # then a step per territory in pieces tried to join it, and each such territory that is
+    # still in pieces says what that step found
+    assert 0 <= info["mend_joined"] <= info["mend_tried"]
+    broken = plan.teams_summary["pieces"] > 1
+    contiguity = next(g for g in plan.soft_goals if g.name == "contiguity")
+    assert len(contiguity.details) == int(broken.sum())
+    if info["mend_tried"] > info["mend_joined"] and "final_repair" not in info:
+        assert any("forced into one piece" in d for d in contiguity.details)
     assert info["bound"] <= info["objective"]
     ua = build_units(campaign, rules)  # the seeded bases
     g = plan.assignment.query("entity_type == 'grid'").set_index("entity_id")["team_id"]

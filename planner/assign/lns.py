@@ -82,19 +82,8 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         if imp is not None:
             s_team, root, p_in = imp
             hood = np.union1d(hood, _neighbour_teams(ua.edges, team, s_team, rng, 3))
-        free = np.flatnonzero(np.isin(team, hood))
-        full_cand = [np.array([], int)] * ua.n_units
-        for u in free:
-            full_cand[u] = np.intersect1d(data.cand[u], hood)
-            if imp is not None and part[u] == p_in and ua.eligible[u, s_team]:
-                full_cand[u] = np.union1d(full_cand[u], [s_team])
-        for u in np.setdiff1d(np.arange(ua.n_units), free):
-            full_cand[u] = np.array([team[u]])
-        full_cand = close_groups(ua, full_cand)
-        tpos = {int(x): i for i, x in enumerate(hood)}
-        sub_ua = subproblem(ua, free, hood)
-        sub_cand = [np.array([tpos[int(x)] for x in full_cand[u]], int) for u in free]
-        cur = np.array([tpos[int(team[u])] for u in free])
+        free, sub_ua, sub_cand, cur, tpos = _cut_out(
+            data, team, hood, None if imp is None else (s_team, (part == p_in) & ua.eligible[:, s_team]))
         prev = None
         if data.previous is not None:
             p = data.previous[free]
@@ -164,6 +153,93 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
                         "lns_soft_steps": soft_steps, "lns_soft_improvements": soft_kept,
                         "lns_candidates_widened": widened,
                         "lns_seconds": {k: round(v, 1) for k, v in spent.items()}}
+
+
+def _cut_out(data: _model.ModelData, team: np.ndarray, hood: np.ndarray, widen: tuple | None = None):
+    """The sub-problem of the teams ``hood``: their units (``free``), the sub-problem's arrays,
+    candidates (each unit's candidates among ``hood``, whole groups for coarse teams) and current
+    plan, and the team → position map. ``widen`` = (team, unit mask): that team also becomes a
+    candidate of the masked units."""
+    ua = data.ua
+    free = np.flatnonzero(np.isin(team, hood))
+    full_cand = [np.array([], int)] * ua.n_units
+    for u in free:
+        full_cand[u] = np.intersect1d(data.cand[u], hood)
+        if widen is not None and widen[1][u]:
+            full_cand[u] = np.union1d(full_cand[u], [widen[0]])
+    for u in np.setdiff1d(np.arange(ua.n_units), free):
+        full_cand[u] = np.array([team[u]])
+    full_cand = close_groups(ua, full_cand)
+    tpos = {int(x): i for i, x in enumerate(hood)}
+    sub_ua = subproblem(ua, free, hood)
+    sub_cand = [np.array([tpos[int(x)] for x in full_cand[u]], int) for u in free]
+    cur = np.array([tpos[int(team[u])] for u in free])
+    return free, sub_ua, sub_cand, cur, tpos
+
+
+def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
+                step_time: float = 2.0, max_teams: int = 9, deterministic: bool = False,
+                ) -> tuple[np.ndarray, dict, dict]:
+    """Try to join each territory in pieces: one CP-SAT step per such team over the team and
+    the teams touching its pieces (up to ``max_teams`` in all, those sharing the most edges
+    first), in which that team's territory must be one piece (hard contiguity from a single root,
+    in its largest piece) and every other territory keeps the connectivity of the search's steps.
+    A step is kept when it lowers the objective (the rules' own band). Teams with the smallest
+    detached pieces first; until ``deadline`` (``deterministic``: every such team, ``step_time``
+    deterministic seconds each).
+
+    Returns the plan, a summary (``mend_tried``, ``mend_joined``) and per team index the step's
+    evidence: ``joined`` (bool), ``status`` (CP-SAT's), ``cost`` (objective units the joined
+    territory would add, when not joined and a plan was found), ``teams`` (the step's size)."""
+    ua = data.ua
+    team = team.copy()
+    evidence: dict[int, dict] = {}
+
+    def minor(t):  # workload outside the team's largest piece (0 when in one piece)
+        mine = np.flatnonzero(team == t)
+        e = ua.edges[(team[ua.edges[:, 0]] == t) & (team[ua.edges[:, 1]] == t)]
+        lab = components(e, ua.n_units)[mine]
+        w = np.bincount(lab, weights=ua.workload[mine])
+        return float(w.sum() - w.max()) if len(np.unique(lab)) > 1 else 0.0
+
+    order = sorted((m, t) for t in range(ua.n_teams) if (m := minor(t)) > 0)
+    for k, (_, t) in enumerate(order):
+        if not deterministic and deadline - time.perf_counter() < 0.6:
+            break
+        if minor(t) == 0:  # joined by an earlier step
+            continue
+        a, b = team[ua.edges[:, 0]], team[ua.edges[:, 1]]
+        shared: dict[int, int] = {}
+        for x in np.concatenate([b[(a == t) & (b != t)], a[(b == t) & (a != t)]]).tolist():
+            shared[x] = shared.get(x, 0) + 1
+        around = sorted(shared, key=lambda x: (-shared[x], x))[: max_teams - 1]
+        hood = np.sort(np.array([t] + around, int))
+        free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
+        connect = _depth_labels(sub_ua, cur, sub_cand)
+        st = tpos[int(t)]
+        mine = np.flatnonzero(cur == st)
+        e = sub_ua.edges[(cur[sub_ua.edges[:, 0]] == st) & (cur[sub_ua.edges[:, 1]] == st)]
+        lab = components(e, sub_ua.n_units)
+        w = np.bincount(lab[mine], weights=sub_ua.workload[mine])
+        drop = mine[lab[mine] != int(np.argmax(w))]  # outside the largest piece: no root there
+        one_root = cur.copy()
+        one_root[drop] = -1
+        connect[st] = _depth_labels(sub_ua, one_root, sub_cand)[st]
+        sub = _model.ModelData(sub_ua, data.rules, sub_cand, connect=connect, reference=cur)
+        before, _ = _model.plan_objective(sub, cur)
+        limit = step_time if deterministic else min(step_time, deadline - time.perf_counter() - 0.3)
+        out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + k, progress=None,
+                           phase="mend", deterministic=deterministic)
+        ev = {"joined": False, "status": out.status, "teams": len(hood), "cost": None}
+        if out.team_of_unit is not None:
+            if out.objective < before - 1e-9:
+                team[free] = hood[out.team_of_unit]
+                ev["joined"] = True
+            else:
+                ev["cost"] = float(out.objective - before)
+        evidence[int(t)] = ev
+    joined = sum(ev["joined"] for ev in evidence.values())
+    return team, {"mend_tried": len(evidence), "mend_joined": joined}, evidence
 
 
 def _importer(data, team: np.ndarray, t: int, part: np.ndarray, hood: np.ndarray) -> tuple | None:

@@ -37,7 +37,7 @@ class NoPlanError(ZoufangError, RuntimeError):
 def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2, seed: int = 0,
            previous: pd.DataFrame | None = None, progress=None, candidates_k: int = 10,
            lns: bool = True, deterministic: bool = False, warm_start: str = "grow",
-           main_share: float = 0.4, lns_step: float = 1.5,
+           main_share: float = 0.4, lns_step: float = 1.5, mend_share: float = 0.08,
            fixed: Mapping[str, str] | None = None) -> Assignment:
     """Assign every unit (and so every household and enterprise) to exactly one team.
 
@@ -78,6 +78,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         warm = construct(ua, rules, cand, previous=prev)
         cand = candidates(ua, k=candidates_k, extra=[warm, prev])
     t_warm = None
+    mend_evidence: dict = {}
     if prev is None:  # constructions polished by local search or the connectivity-keeping repair; the best starts the solver
         starts = []
         ls_budget = (0.1 if ua.n_units > 1000 else 0.05) * time_limit
@@ -179,6 +180,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         halves = [0.5, 0.5] if _recentre(ua, prev) else [1.0]
         n_steps = int((1 - main_share) * time_limit / lns_step) if deterministic else None
         lns_t0 = time.perf_counter()
+        # at scale the last part of the search tries to join each territory in pieces (see
+        # mend_pieces; on small instances the steps that may trade pieces for balance do better
+        # with that time: measured on the demo)
+        mend_time = mend_share * time_limit if prev is None and ua.n_units > 1000 else 0.0
         for i, part_share in enumerate(halves):
             if i:
                 ua = centred_on(ua, team)
@@ -188,8 +193,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                               time_budget=float("inf") if deterministic else 0.02 * time_limit)
                 objective = None
                 lns_info["bases_recentred"] = int((~ua.team_base_given).sum())
-            end = deadline - reserve if i == len(halves) - 1 else (
-                lns_t0 + part_share * (deadline - reserve - lns_t0))
+            end = deadline - reserve - mend_time if i == len(halves) - 1 else (
+                lns_t0 + part_share * (deadline - reserve - mend_time - lns_t0))
             team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
                                            seed=seed + 1000 * i, progress=progress, t0=t0, step_time=lns_step,
                                            steps=None if n_steps is None else int(part_share * n_steps),
@@ -200,6 +205,15 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                                            # at scale the steps aim inside the band (max/mean ≤ 1 + tol)
                                            margin=1.0 if ua.n_units <= 1000 else 0.8)
             _add_info(lns_info, got)
+        if mend_time > 0:
+            from planner.assign.lns import mend_pieces
+
+            before_mend = team
+            team, got, mend_evidence = mend_pieces(data, team, deadline=deadline - reserve, workers=workers,
+                                                   seed=seed + 7, step_time=lns_step, deterministic=deterministic)
+            lns_info.update(got)
+            if (team != before_mend).any():
+                objective = None
     if lp is None or lns_info.get("lns_candidates_widened"):
         # (the bases moved, or LNS let teams of other parts of the map take units beyond their
         # candidates: the model whose objective is reported changed, so its LP bound is computed now)
@@ -261,7 +275,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
 
     pieces = contiguity(team, ua.edges, ua.n_teams)
     summary = teams_summary(campaign, ua, team, assignment, mv.rows, rules, pieces)
-    soft = _soft_goals(ua, rules, team, summary, mv.rows, prev)
+    # (the evidence of a step that tried to join a territory holds only for the plan it saw)
+    soft = _soft_goals(ua, rules, team, summary, mv.rows, prev,
+                       {t: ev for t, ev in mend_evidence.items() if not ev["joined"]} if not lns_info.get(
+                           "final_repair") else {})
     wall = time.perf_counter() - t0
     # the best of three proven lower bounds on the model's optimum (all of the same
     # candidate-restricted model whose objective is reported): CP-SAT's own, the LP relaxation
@@ -407,7 +424,7 @@ def _previous_units(ua: UnitArrays, previous: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _soft_goals(ua, rules, team, summary, mv, prev) -> tuple[SoftGoal, ...]:
+def _soft_goals(ua, rules, team, summary, mv, prev, mended: dict | None = None) -> tuple[SoftGoal, ...]:
     goals = []
     tol = rules.balance.tolerance
     active = summary[summary["cadres"] > 0]
@@ -428,6 +445,7 @@ def _soft_goals(ua, rules, team, summary, mv, prev) -> tuple[SoftGoal, ...]:
                           f"mean distance unit → team base {d.mean():.2f} km, max {d.max():.2f} km"))
     broken = summary[summary["pieces"] > 1]
     details = tuple(f"team {r.team_id}: {r.pieces} pieces — {_why_pieces(ua, team, ua_index(ua, r.team_id), rules)}"
+                    + _mend_note((mended or {}).get(ua_index(ua, r.team_id)), rules)
                     for r in broken.itertuples())
     goals.append(SoftGoal("contiguity", bool(len(broken)), 0.0,
                           f"{len(broken)} of {int((summary['units'] > 0).sum())} team territories are not contiguous",
@@ -520,6 +538,21 @@ def _why_pieces(ua, team, t, rules) -> str:
     if ua.team_town[t] >= 0 and not takers:
         return "it may only take units of its own town, and the balance band pulled in a detached part"
     return "the solver traded it for balance or compactness (see the penalties); a longer run may join it"
+
+
+def _mend_note(ev: dict | None, rules) -> str:
+    """What the step that tried to join the territory found (see lns.mend_pieces), or ''."""
+    if not ev:
+        return ""
+    step = (f"; a search step that re-solved it with the {ev['teams'] - 1} team(s) around it, its territory "
+            f"forced into one piece, ")
+    if ev["cost"] is not None:
+        return step + (f"found that one piece costs {ev['cost'] / OBJ_SCALE:.0f} more in the rules' weighted "
+                       f"penalties than this plan ({'proven for that step' if ev['status'] == 'OPTIMAL' else 'the best it found'}; "
+                       f"an extra piece weighs {rules.contiguity.detached_weight:g})")
+    if ev["status"] == "INFEASIBLE":
+        return step + "proved that no plan of those teams keeps the hard rules with it in one piece"
+    return step + "found no plan in its time"
 
 
 def _components(edges, n):
