@@ -4,7 +4,10 @@ Suites
 ------
 county   A county-sized instance on real geography: the demo campaign's Andorra
          towns (real village and grid polygons from OSM) replicated side by side
-         (``--copies``, default 34 → ~3,000 grids), households sub-sampled to
+         (``--copies``, default 34 → ~3,000 grids; ``--layout islands``, the
+         default: the copies touch nowhere, 34 parts of the map; ``--layout joined``:
+         overlapping copies clipped by the earlier ones, so neighbours share borders
+         and the map is one part, 40 copies → ~3,100 grids), households sub-sampled to
          ``--households`` (default 300,000), ``--teams`` teams (default 150: 10 city
          teams of 3 senior cadres, 40 county teams of 10, 100 town teams sharing the
          rest; 1,500 cadres). Bases are left empty, so
@@ -27,6 +30,7 @@ Protocol: one run per instance, ``--seed`` (default 0), ``--workers`` (default 2
 line of each suite sums it up.
 
     python scripts/bench_assign.py --suite county --time-limit 120
+    python scripts/bench_assign.py --suite county --layout joined --time-limit 120
     python scripts/bench_assign.py --suite pmedcap --set oc --time-limit 60 --reference cpsat,highs
 """
 
@@ -53,8 +57,14 @@ PMEDCAP = ROOT.parent / "shared" / "bench" / "pmedcap"
 
 
 def county_campaign(*, copies: int = 34, households: int = 300_000, teams: int = 150, cadres_per_team: int = 10,
-                    seed: int = 0, demo_path: Path | None = None):
-    """The demo's Andorra towns replicated ``copies`` times, shifted side by side."""
+                    seed: int = 0, demo_path: Path | None = None, layout: str = "islands", spacing: float = 0.75):
+    """The demo's Andorra towns replicated ``copies`` times, shifted side by side.
+
+    ``layout="islands"``: each copy one bounding box further (the copies touch nowhere: the map
+    has as many parts as copies). ``layout="joined"``: each copy ``spacing`` × the bounding box
+    further, and clipped where earlier copies lie (their outline cuts its grids and villages;
+    households and enterprises there are dropped), so neighbouring copies share borders like the
+    towns of one county; households are then sampled to ``households`` over what is left."""
     import geopandas as gpd
     import shapely
 
@@ -78,6 +88,11 @@ def county_campaign(*, copies: int = 34, households: int = 300_000, teams: int =
     side = int(np.ceil(np.sqrt(copies)))
     keep = households / (copies * len(hh))
     parts = {k: [] for k in ("villages", "grids", "households", "enterprises", "towns")}
+    joined = layout == "joined"
+    if joined:
+        w, h = spacing * w, spacing * h
+        outline0 = shapely.union_all(andorra.geometry.to_numpy())
+        covered = None
     for k in range(copies):
         dx, dy = (k % side) * w, (k // side) * h
         tag = f"K{k + 1:02d}"
@@ -90,6 +105,21 @@ def county_campaign(*, copies: int = 34, households: int = 300_000, teams: int =
             return out
 
         v = shift(andorra, ["village_id", "town_id"])
+        if joined:
+            g, hk, ek = (shift(grids, ["grid_id", "village_id"]), shift(hh, ["household_id", "grid_id", "village_id"]),
+                         shift(ent, ["enterprise_id", "grid_id", "village_id"]))
+            outline = shapely.transform(outline0, lambda xy: xy + [dx, dy])
+            if covered is not None:
+                v, g, hk, ek = _clip(v, g, hk, ek, covered)
+            covered = outline if covered is None else shapely.union(covered, outline)
+            parts["villages"].append(v)
+            parts["grids"].append(g)
+            parts["households"].append(hk)
+            parts["enterprises"].append(ek)
+            tw = v.dissolve("town_id").reset_index()[["town_id", "geometry"]]
+            tw["name"] = tw["town_id"]
+            parts["towns"].append(tw)
+            continue
         parts["villages"].append(v)
         parts["grids"].append(shift(grids, ["grid_id", "village_id"]))
         take = rng.random(len(hh)) < keep
@@ -98,6 +128,9 @@ def county_campaign(*, copies: int = 34, households: int = 300_000, teams: int =
         tw = v.dissolve("town_id").reset_index()[["town_id", "geometry"]]
         tw["name"] = tw["town_id"]
         parts["towns"].append(tw)
+    if joined:  # households sampled over what the clipping left
+        n_left = sum(len(x) for x in parts["households"])
+        parts["households"] = [x[rng.random(len(x)) < households / max(n_left, 1)] for x in parts["households"]]
     crs = demo.crs
     frames = {k: gpd.GeoDataFrame(pd.concat(v, ignore_index=True), geometry="geometry", crs=crs) for k, v in parts.items()}
     n_city, n_county = max(1, teams // 15), max(1, (teams * 4) // 15)
@@ -125,6 +158,29 @@ def county_campaign(*, copies: int = 34, households: int = 300_000, teams: int =
                     name=f"county x{copies}")
 
 
+def _clip(villages, grids, households, enterprises, covered):
+    """A copy's frames without the area ``covered`` by earlier copies: villages and grids cut by
+    it (grids left with under 5 % of their area, and villages left with no grid, are dropped),
+    households and enterprises there (or in a dropped grid) dropped."""
+    import shapely
+
+    area0 = shapely.area(grids.geometry.to_numpy())
+    g = grids.copy()
+    g["geometry"] = shapely.difference(g.geometry.to_numpy(), covered)
+    g = g[shapely.area(g.geometry.to_numpy()) > 0.05 * area0]
+    v = villages.copy()
+    v["geometry"] = shapely.difference(v.geometry.to_numpy(), covered)
+    v = v[v["village_id"].isin(g["village_id"]) & ~v.geometry.is_empty]
+    g = g[g["village_id"].isin(v["village_id"])]
+    shapely.prepare(covered)
+
+    def left(frame):
+        xy = shapely.get_coordinates(frame.geometry.to_numpy())
+        return frame[~shapely.contains_xy(covered, xy[:, 0], xy[:, 1]) & frame["grid_id"].isin(g["grid_id"]).to_numpy()]
+
+    return v, g, left(households), left(enterprises)
+
+
 def county_rules():
     """The default rules, with must-visit caps raised to what a county's cadre numbers need."""
     from planner.assign import default_rules
@@ -139,7 +195,9 @@ def run_county(args) -> None:
     from planner.assign.units import build_units
 
     t = time.perf_counter()
-    camp = county_campaign(copies=args.copies, households=args.households, teams=args.teams, seed=args.seed)
+    copies = args.copies or (40 if args.layout == "joined" else 34)
+    camp = county_campaign(copies=copies, households=args.households, teams=args.teams, seed=args.seed,
+                           layout=args.layout, spacing=args.spacing)
     print(f"load average (1/5/15 min) at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"instance: {len(camp.grids)} grids, {len(camp.villages)} villages, {len(camp.households)} households, "
           f"{len(camp.enterprises)} enterprises, {len(camp.teams)} teams, {len(camp.cadres)} cadres "
@@ -203,7 +261,11 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reference", default="", help="pmedcap: also run plain models: cpsat,highs")
-    ap.add_argument("--copies", type=int, default=34)
+    ap.add_argument("--copies", type=int, default=None,
+                    help="county: copies of the demo's Andorra (default 34 islands, 40 joined: about 3,000 grids)")
+    ap.add_argument("--layout", choices=["islands", "joined"], default="islands",
+                    help="county: copies apart (34 parts of the map) or overlapping and clipped (neighbours share borders)")
+    ap.add_argument("--spacing", type=float, default=0.75, help="county --layout joined: shift between copies / bounding box")
     ap.add_argument("--households", type=int, default=300_000)
     ap.add_argument("--teams", type=int, default=150)
     ap.add_argument("--candidates", type=int, default=10)
