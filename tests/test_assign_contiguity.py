@@ -440,3 +440,45 @@ def test_mend_keeps_a_lent_team_and_says_what_one_piece_would_cost():
     assert ev["cost"] > rules.contiguity.detached_weight * OBJ_SCALE
     note = _mend_note(ev, rules)
     assert "forced into one piece" in note and f"costs {ev['cost'] / OBJ_SCALE:.0f} more" in note
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_part_with_many_teams_is_cut_into_connected_regions_that_carry_their_teams(seed):
+    """A connected map of 1,296 grids and 36 teams (one part of the map): before growing, it is
+    cut into connected regions of at most six teams, each region's
+    workload near its teams' shares, no village split between regions, every unit and every
+    team in exactly one region."""
+    from planner.assign.parts import part_shares
+    from planner.assign.regions import REGION_TEAMS, neighbours, split_big_parts
+
+    campaign = make_campaign(towns=(4, 4), villages=(3, 3), grids=(3, 3), households_per_grid=4,
+                             city_teams=1, county_teams=3, town_teams_per_town=2, base_share=0.0, seed=seed,
+                             weak_share=0.02, listed_share=0.02, community_share=0.02)
+    rules = default_rules()
+    rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
+    ua = build_units(campaign, rules)
+    part = components(ua.edges, ua.n_units)
+    assert len(np.unique(part)) == 1 and ua.n_teams == 36
+    shares = part_shares(ua, part, rules)
+    region, new = split_big_parts(ua, part, shares)
+    regions = np.unique(region)
+    assert len(regions) >= 36 // REGION_TEAMS
+    assert sorted(new) == sorted(shares) and all(len(d) == 1 for d in new.values())
+    nb = neighbours(ua)
+    for r in regions:
+        us = np.flatnonzero(region == r)
+        ts = [t for t, d in new.items() if r in d]
+        assert 1 <= len(ts) <= REGION_TEAMS
+        seen, stack = {int(us[0])}, [int(us[0])]  # connected
+        while stack:
+            for v in nb[stack.pop()]:
+                if region[v] == r and v not in seen:
+                    seen.add(v)
+                    stack.append(v)
+        assert len(seen) == len(us)
+        carried = sum(new[t][r] for t in ts)
+        assert abs(ua.workload[us].sum() - carried) <= 0.15 * carried
+    vil = ua.unit_village
+    for v in np.unique(vil[vil >= 0]):  # villages whole
+        assert len(np.unique(region[vil == v])) == 1
+

@@ -163,6 +163,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     first = min(x for x in (out.first_solution_time, t_warm) if x is not None) if (
         out.first_solution_time is not None or t_warm is not None) else None
     lns_info = {}
+    lp_widened = 0  # candidates widened by the search when the bound was computed
     if team is None and warm_ok:  # CP-SAT found nothing in its share: go on from the warm start
         team, status, objective = warm.copy(), "FEASIBLE_WARM_START", None
     elif (team is not None and warm_ok and prev is None and status != "OPTIMAL"
@@ -193,6 +194,12 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                               time_budget=float("inf") if deterministic else 0.02 * time_limit)
                 objective = None
                 lns_info["bases_recentred"] = int((~ua.team_base_given).sum())
+                # the bases are final now: the bound of this model is computed here, inside the
+                # search's time (on a joined county HiGHS takes ~20 s; after the search it overran
+                # the time limit); a step widening the candidates later makes it computed again
+                # (HiGHS's own time: up to 0.3 of the limit, as the joined county needs ~22 s)
+                lp = lp_bound(data, time_limit=min(45.0, max(1.0, 0.3 * time_limit)), detached=lp_detached)
+                lp_widened = lns_info.get("lns_candidates_widened", 0)
             end = deadline - reserve - mend_time if i == len(halves) - 1 else (
                 lns_t0 + part_share * (deadline - reserve - mend_time - lns_t0))
             team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
@@ -214,7 +221,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             lns_info.update(got)
             if (team != before_mend).any():
                 objective = None
-    if lp is None or lns_info.get("lns_candidates_widened"):
+    if lp is None or lns_info.get("lns_candidates_widened", 0) > lp_widened:
         # (the bases moved, or LNS let teams of other parts of the map take units beyond their
         # candidates: the model whose objective is reported changed, so its LP bound is computed now)
         lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=lp_detached)

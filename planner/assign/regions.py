@@ -43,6 +43,7 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.01, bonus: flo
         bonus = float(np.median(np.hypot(*(ua.xy[ua.edges[:, 0]] - ua.xy[ua.edges[:, 1]]).T))) if len(ua.edges) else 0.0
     part = components(ua.edges, U)
     shares = part_shares(ua, part, rules, tau=tau, slack=0.01)
+    part, shares = split_big_parts(ua, part, shares)
     nbrs = neighbours(ua)
     team = np.full(U, -1)
     load_s: list[float] = []  # per seed
@@ -175,6 +176,104 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.01, bonus: flo
                     team[us] = t
                 break
     return team
+
+
+#: a part of the map with more teams than this is cut into regions of at most this many teams
+REGION_TEAMS = 6
+#: ... on maps of more units than this (the demo's 108 grids and 19 teams in one part grow better
+#: whole: objective 77-81k by regions against 70-73k, three runs each)
+REGION_MIN_UNITS = 1000
+
+
+def split_big_parts(ua: UnitArrays, part: np.ndarray, shares: dict[int, dict[int, float]]):
+    """``part`` and ``shares`` with every part of the map that holds more than ``REGION_TEAMS``
+    teams cut into connected regions by recursive bisection (:func:`_bisect`), each with the
+    teams whose bases lie on its side and a workload near their shares; each region is then
+    grown as a part of its own. Greedy growth among a hundred seeds in one part leaves some
+    enclosed short of their share and others far over it, which no local repair undoes
+    (measured on a joined county of 3,091 grids and 150 teams: 109 teams outside the band after
+    growing, 32 after 30 s of repair); the islands of a map of many parts hold a handful each.
+    Teams lending share to another part keep their shares as they are. Only on maps of more than
+    ``REGION_MIN_UNITS`` units."""
+    P = int(part.max()) + 1 if len(part) else 0
+    if ua.n_units <= REGION_MIN_UNITS:
+        return part, shares
+    homed: dict[int, list[int]] = {}
+    for t, d in shares.items():
+        if len(d) == 1:
+            homed.setdefault(next(iter(d)), []).append(t)
+    out = part.copy()
+    new_shares = {t: dict(d) for t, d in shares.items()}
+    nbrs = neighbours(ua)
+    for p, ts in homed.items():
+        if len(ts) <= REGION_TEAMS or any(p in d and len(d) > 1 for d in shares.values()):
+            continue  # (a part with a lender's share is left whole: its seeds share it)
+        us = np.flatnonzero(part == p)
+        amount = np.array([shares[t][p] for t in ts], float)
+        for k, (ru, rt) in enumerate(_bisect(ua, nbrs, us, np.array(ts), amount)):
+            lab = p if k == 0 else P
+            if k:
+                P += 1
+            out[ru] = lab
+            for t in rt.tolist():
+                new_shares[t] = {lab: shares[t][p]}
+    return out, new_shares
+
+
+def _bisect(ua: UnitArrays, nbrs, us: np.ndarray, ts: np.ndarray, amount: np.ndarray) -> list:
+    """Regions (units, teams) of at most ``REGION_TEAMS`` teams: the units cut across their
+    principal axis where the workload matches the shares of the teams whose bases lie before
+    the cut; villages kept whole (a team that takes villages needs them on one side); a side's
+    pieces that do not touch its largest one go to the other side."""
+    if len(ts) <= REGION_TEAMS or len(us) < 2:
+        return [(us, ts)]
+    xy = ua.xy[us]
+    w = np.maximum(ua.workload[us].astype(float), 1.0)
+    c = xy - np.average(xy, axis=0, weights=w)
+    _, vec = np.linalg.eigh((c * w[:, None]).T @ c)
+    axis = vec[:, -1]
+    pt = ua.team_base[ts] @ axis
+    order_t = np.argsort(pt, kind="stable")
+    a_t, b_t = ts[order_t[: len(ts) // 2]], ts[order_t[len(ts) // 2:]]
+    frac = amount[order_t[: len(ts) // 2]].sum() / max(amount.sum(), 1.0)
+    pu = xy @ axis
+    order_u = np.argsort(pu, kind="stable")
+    cum = np.cumsum(w[order_u])
+    side = np.zeros(len(us), bool)  # True: side A
+    side[order_u[: int(np.searchsorted(cum, frac * cum[-1])) + 1]] = True
+    vil = ua.unit_village[us]
+    for v in np.unique(vil[vil >= 0]):  # whole villages, to the side holding most of their workload
+        m = vil == v
+        side[m] = w[m & side].sum() >= w[m & ~side].sum()
+    pos = {int(u): i for i, u in enumerate(us)}
+    for flag in (True, False):  # each side's stray pieces to the other side
+        mine = np.flatnonzero(side == flag)
+        if not len(mine):
+            continue
+        lab = np.full(len(us), -1)
+        n = 0
+        for start in mine:
+            if lab[start] >= 0:
+                continue
+            stack = [start]
+            lab[start] = n
+            while stack:
+                i = stack.pop()
+                for v in nbrs[us[i]]:
+                    j = pos.get(v)
+                    if j is not None and side[j] == flag and lab[j] < 0:
+                        lab[j] = n
+                        stack.append(j)
+            n += 1
+        if n > 1:
+            sizes = np.bincount(lab[mine], weights=w[mine], minlength=n)
+            stray = mine[lab[mine] != int(np.argmax(sizes))]
+            side[stray] = not flag
+    if side.all() or not side.any():
+        return [(us, ts)]
+    ia = order_t[: len(ts) // 2]
+    ib = order_t[len(ts) // 2:]
+    return (_bisect(ua, nbrs, us[side], a_t, amount[ia]) + _bisect(ua, nbrs, us[~side], b_t, amount[ib]))
 
 
 def _village_adjacency(ua: UnitArrays) -> dict[int, set[int]]:
