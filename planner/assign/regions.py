@@ -43,7 +43,14 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.01, bonus: flo
         bonus = float(np.median(np.hypot(*(ua.xy[ua.edges[:, 0]] - ua.xy[ua.edges[:, 1]]).T))) if len(ua.edges) else 0.0
     part = components(ua.edges, U)
     shares = part_shares(ua, part, rules, tau=tau, slack=0.01)
+    n_parts = int(part.max()) + 1 if U else 0
     part, shares = split_big_parts(ua, part, shares)
+    dist = ua.dist_m
+    if U and int(part.max()) + 1 > n_parts:
+        # in the regions cut out of a big part, each team grows from a point of its own: the
+        # region's workload-weighted k-means centres, matched to the teams' bases (bases seeded
+        # over the whole part may sit together, and a seed enclosed by its neighbours stays empty)
+        dist = _anchored(ua, part, shares)
     nbrs = neighbours(ua)
     team = np.full(U, -1)
     load_s: list[float] = []  # per seed
@@ -90,7 +97,7 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.01, bonus: flo
                     # nearest the base, pulled in by every touching unit the seed holds already
                     # (round shapes: few cut units, so the repair has moves left)
                     inside = sum(1 for x in nbrs[v] if seed_of[x] == s)
-                    heapq.heappush(frontier[s], (ua.dist_m[v, t] - bonus * inside, v))
+                    heapq.heappush(frontier[s], (dist[v, t] - bonus * inside, v))
 
     # teams with a village quota first: the connected set of at most ``max_villages`` free
     # villages nearest the base whose workload is nearest the share (see _pick_villages)
@@ -114,7 +121,7 @@ def grow_balanced(ua: UnitArrays, rules: Rules, *, tau: float = 0.01, bonus: flo
         if load_s[s] > 0:
             continue
         pool = np.flatnonzero((part == p) & ua.eligible[:, t] & (team < 0))
-        pool = pool[np.argsort(ua.dist_m[pool, t], kind="stable")][:200]
+        pool = pool[np.argsort(dist[pool, t], kind="stable")][:200]
         if ua.team_granularity[t] != ua.level:
             # a team that takes whole villages starts with the nearest one that fits its share
             fits = [u for u in pool if ua.workload[block(int(u), t)].sum() <= 1.05 * seeds[s][2]]
@@ -185,6 +192,38 @@ REGION_TEAMS = 6
 REGION_MIN_UNITS = 1000
 
 
+def _anchored(ua: UnitArrays, part: np.ndarray, shares: dict) -> np.ndarray:
+    """Distances unit → team for growing: to the team's base, except for the teams of a region
+    holding several teams alone, which grow from the region's workload-weighted k-means centres
+    (one per team, matched to the bases by least total distance)."""
+    from scipy.optimize import linear_sum_assignment
+
+    from planner.assign.seeding import distances
+
+    dist = ua.dist_m.copy()
+    by_region: dict[int, list[int]] = {}
+    for t, d in shares.items():
+        if len(d) == 1:
+            by_region.setdefault(next(iter(d)), []).append(t)
+    rng = np.random.default_rng(0)
+    for r, ts in by_region.items():
+        us = np.flatnonzero(part == r)
+        if len(ts) < 2 or len(us) < len(ts) or any(r in shares[t] and len(shares[t]) > 1 for t in shares):
+            continue
+        xy = ua.xy[us]
+        w = np.maximum(ua.workload[us].astype(float), 1.0)
+        cen = xy[rng.choice(len(us), len(ts), replace=False)]
+        for _ in range(20):
+            lab = np.argmin(distances(xy, cen), axis=1)
+            for k in range(len(ts)):
+                if (lab == k).any():
+                    cen[k] = np.average(xy[lab == k], axis=0, weights=w[lab == k])
+        rows, cols = linear_sum_assignment(distances(ua.team_base[ts], cen))
+        for i, k in zip(rows, cols):
+            dist[:, ts[i]] = distances(ua.xy, cen[k:k + 1])[:, 0]
+    return dist
+
+
 def split_big_parts(ua: UnitArrays, part: np.ndarray, shares: dict[int, dict[int, float]]):
     """``part`` and ``shares`` with every part of the map that holds more than ``REGION_TEAMS``
     teams cut into connected regions by recursive bisection (:func:`_bisect`), each with the
@@ -221,59 +260,116 @@ def split_big_parts(ua: UnitArrays, part: np.ndarray, shares: dict[int, dict[int
 
 
 def _bisect(ua: UnitArrays, nbrs, us: np.ndarray, ts: np.ndarray, amount: np.ndarray) -> list:
-    """Regions (units, teams) of at most ``REGION_TEAMS`` teams: the units cut across their
-    principal axis where the workload matches the shares of the teams whose bases lie before
-    the cut; villages kept whole (a team that takes villages needs them on one side); a side's
-    pieces that do not touch its largest one go to the other side."""
+    """Regions (units, teams) of at most ``REGION_TEAMS`` teams. The region's blocks (whole
+    villages, a team that takes villages needs them on one side; units outside villages) are cut
+    across the principal axis where the workload matches the shares of the teams whose bases lie
+    before the cut; then each side's blocks that do not touch its largest piece go to the other
+    side, and blocks on the border are handed from the heavier side until the workloads match the
+    shares (twice over)."""
     if len(ts) <= REGION_TEAMS or len(us) < 2:
         return [(us, ts)]
-    xy = ua.xy[us]
-    w = np.maximum(ua.workload[us].astype(float), 1.0)
+    vil = ua.unit_village[us]
+    key = np.where(vil >= 0, vil, -1 - us)
+    _, blk = np.unique(key, return_inverse=True)  # unit → block
+    B = int(blk.max()) + 1
+    wu = np.maximum(ua.workload[us].astype(float), 1.0)
+    w = np.bincount(blk, weights=wu, minlength=B)
+    xy = np.column_stack([np.bincount(blk, weights=wu * ua.xy[us, k], minlength=B) for k in (0, 1)]) / w[:, None]
+    loc = np.full(ua.n_units, -1)
+    loc[us] = np.arange(len(us))
+    e = loc[ua.edges]
+    e = blk[e[(e >= 0).all(axis=1)]]
+    e = np.unique(np.sort(e[e[:, 0] != e[:, 1]], axis=1), axis=0)  # block adjacency
     c = xy - np.average(xy, axis=0, weights=w)
     _, vec = np.linalg.eigh((c * w[:, None]).T @ c)
     axis = vec[:, -1]
-    pt = ua.team_base[ts] @ axis
-    order_t = np.argsort(pt, kind="stable")
-    a_t, b_t = ts[order_t[: len(ts) // 2]], ts[order_t[len(ts) // 2:]]
-    frac = amount[order_t[: len(ts) // 2]].sum() / max(amount.sum(), 1.0)
-    pu = xy @ axis
-    order_u = np.argsort(pu, kind="stable")
-    cum = np.cumsum(w[order_u])
-    side = np.zeros(len(us), bool)  # True: side A
-    side[order_u[: int(np.searchsorted(cum, frac * cum[-1])) + 1]] = True
-    vil = ua.unit_village[us]
-    for v in np.unique(vil[vil >= 0]):  # whole villages, to the side holding most of their workload
-        m = vil == v
-        side[m] = w[m & side].sum() >= w[m & ~side].sum()
-    pos = {int(u): i for i, u in enumerate(us)}
-    for flag in (True, False):  # each side's stray pieces to the other side
+    order_t = np.argsort(ua.team_base[ts] @ axis, kind="stable")
+    ia, ib = order_t[: len(ts) // 2], order_t[len(ts) // 2:]
+    target = amount[ia].sum() / max(amount.sum(), 1.0) * w.sum()
+    # side A grown from the block lowest on the axis, always taking the touching block lowest on
+    # it (connected by construction), up to the workload of its teams' shares
+    proj = xy @ axis
+    adj: list[list[int]] = [[] for _ in range(B)]
+    for a, b in e.tolist():
+        adj[a].append(b)
+        adj[b].append(a)
+    side = np.zeros(B, bool)  # True: side A
+    start = int(np.argmin(proj))
+    heap, got = [(proj[start], start)], 0.0
+    while heap and got < target:
+        _, b = heapq.heappop(heap)
+        if side[b]:
+            continue
+        if got + w[b] - target > target - got:  # it would overshoot more than it fills
+            break
+        side[b] = True
+        got += w[b]
+        for x in adj[b]:
+            if not side[x]:
+                heapq.heappush(heap, (proj[x], x))
+    for _ in range(2):
+        _strays(e, side, w)
+        _even(e, side, w, target)
+    _strays(e, side, w)
+    if side.all() or not side.any():
+        return [(us, ts)]
+    su = side[blk]
+    return (_bisect(ua, nbrs, us[su], ts[ia], amount[ia]) + _bisect(ua, nbrs, us[~su], ts[ib], amount[ib]))
+
+
+def _even(e: np.ndarray, side: np.ndarray, w: np.ndarray, target: float, tol: float = 0.005) -> None:
+    """Blocks on the border handed from the heavier side to the other, each the one that brings
+    side A's workload nearest ``target``, until it is within ``tol`` of the total or no hand-over
+    helps."""
+    total = float(w.sum())
+    for _ in range(len(w)):
+        dev = float(w[side].sum()) - target
+        if abs(dev) <= tol * total:
+            return
+        src = dev > 0  # the side to give (True: A)
+        ends = e[side[e[:, 0]] != side[e[:, 1]]].ravel()
+        border = np.unique(ends[side[ends] == src])
+        if not len(border):
+            return
+        new = np.abs(dev - w[border]) if src else np.abs(dev + w[border])
+        moved = False
+        for k in np.argsort(new, kind="stable"):
+            if new[k] >= abs(dev) - 1e-9:
+                break
+            side[border[k]] = not src
+            if _one_piece(e, side, src):  # (a block whose loss would split the giving side stays)
+                moved = True
+                break
+            side[border[k]] = src
+        if not moved:
+            return
+
+
+def _one_piece(e: np.ndarray, side: np.ndarray, flag: bool) -> bool:
+    from planner.assign.seeding import components
+
+    mine = np.flatnonzero(side == flag)
+    if len(mine) <= 1:
+        return True
+    inside = (side[e[:, 0]] == flag) & (side[e[:, 1]] == flag)
+    lab = components(e[inside], len(side))
+    return len(np.unique(lab[mine])) == 1
+
+
+def _strays(e: np.ndarray, side: np.ndarray, w: np.ndarray) -> None:
+    """Each side's blocks that do not touch its largest piece go to the other side."""
+    from planner.assign.seeding import components
+
+    for flag in (True, False):
+        inside = side[e[:, 0]] == flag
+        inside &= side[e[:, 1]] == flag
+        lab = components(e[inside], len(w))
         mine = np.flatnonzero(side == flag)
         if not len(mine):
             continue
-        lab = np.full(len(us), -1)
-        n = 0
-        for start in mine:
-            if lab[start] >= 0:
-                continue
-            stack = [start]
-            lab[start] = n
-            while stack:
-                i = stack.pop()
-                for v in nbrs[us[i]]:
-                    j = pos.get(v)
-                    if j is not None and side[j] == flag and lab[j] < 0:
-                        lab[j] = n
-                        stack.append(j)
-            n += 1
-        if n > 1:
-            sizes = np.bincount(lab[mine], weights=w[mine], minlength=n)
-            stray = mine[lab[mine] != int(np.argmax(sizes))]
-            side[stray] = not flag
-    if side.all() or not side.any():
-        return [(us, ts)]
-    ia = order_t[: len(ts) // 2]
-    ib = order_t[len(ts) // 2:]
-    return (_bisect(ua, nbrs, us[side], a_t, amount[ia]) + _bisect(ua, nbrs, us[~side], b_t, amount[ib]))
+        sizes = np.bincount(lab[mine], weights=w[mine])
+        main = int(np.argmax(sizes))
+        side[mine[lab[mine] != main]] = not flag
 
 
 def _village_adjacency(ua: UnitArrays) -> dict[int, set[int]]:
