@@ -221,6 +221,13 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             lns_info.update(got)
             if (team != before_mend).any():
                 objective = None
+            if not deterministic and deadline - reserve - time.perf_counter() > 2.0:
+                # the mending steps ended early (most are proven in well under a second): the
+                # search goes on with the time left
+                team, objective, got = improve(data, team, objective, deadline=deadline - reserve,
+                                               workers=workers, seed=seed + 2000, progress=progress, t0=t0,
+                                               step_time=lns_step, trade_pieces=False, margin=0.8)
+                _add_info(lns_info, got)
     if lp is None or lns_info.get("lns_candidates_widened", 0) > lp_widened:
         # (the bases moved, or LNS let teams of other parts of the map take units beyond their
         # candidates: the model whose objective is reported changed, so its LP bound is computed now)
