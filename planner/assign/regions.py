@@ -230,8 +230,9 @@ def split_big_parts(ua: UnitArrays, part: np.ndarray, shares: dict[int, dict[int
     teams whose bases lie on its side and a workload near their shares; each region is then
     grown as a part of its own. Greedy growth among a hundred seeds in one part leaves some
     enclosed short of their share and others far over it, which no local repair undoes
-    (measured on a joined county of 3,091 grids and 150 teams: 109 teams outside the band after
-    growing, 32 after 30 s of repair); the islands of a map of many parts hold a handful each.
+    (measured on a joined county of 3,091 grids and 150 teams: 32 teams outside the band after
+    30 s of repair when grown whole, 9 when grown by regions from their anchors, see
+    :func:`_anchored`); the islands of a map of many parts hold a handful each.
     Teams lending share to another part keep their shares as they are. Only on maps of more than
     ``REGION_MIN_UNITS`` units."""
     P = int(part.max()) + 1 if len(part) else 0
@@ -243,13 +244,12 @@ def split_big_parts(ua: UnitArrays, part: np.ndarray, shares: dict[int, dict[int
             homed.setdefault(next(iter(d)), []).append(t)
     out = part.copy()
     new_shares = {t: dict(d) for t, d in shares.items()}
-    nbrs = neighbours(ua)
     for p, ts in homed.items():
         if len(ts) <= REGION_TEAMS or any(p in d and len(d) > 1 for d in shares.values()):
             continue  # (a part with a lender's share is left whole: its seeds share it)
         us = np.flatnonzero(part == p)
         amount = np.array([shares[t][p] for t in ts], float)
-        for k, (ru, rt) in enumerate(_bisect(ua, nbrs, us, np.array(ts), amount)):
+        for k, (ru, rt) in enumerate(_bisect(ua, us, np.array(ts), amount)):
             lab = p if k == 0 else P
             if k:
                 P += 1
@@ -259,13 +259,14 @@ def split_big_parts(ua: UnitArrays, part: np.ndarray, shares: dict[int, dict[int
     return out, new_shares
 
 
-def _bisect(ua: UnitArrays, nbrs, us: np.ndarray, ts: np.ndarray, amount: np.ndarray) -> list:
-    """Regions (units, teams) of at most ``REGION_TEAMS`` teams. The region's blocks (whole
-    villages, a team that takes villages needs them on one side; units outside villages) are cut
-    across the principal axis where the workload matches the shares of the teams whose bases lie
-    before the cut; then each side's blocks that do not touch its largest piece go to the other
-    side, and blocks on the border are handed from the heavier side until the workloads match the
-    shares (twice over)."""
+def _bisect(ua: UnitArrays, us: np.ndarray, ts: np.ndarray, amount: np.ndarray) -> list:
+    """Regions (units, teams) of at most ``REGION_TEAMS`` teams. The teams are split in two
+    halves by their bases' order on the region's principal axis; the region's blocks (whole
+    villages, as a team that takes villages needs them on one side; units outside villages) go to
+    side A from the block lowest on the axis, always the touching block lowest on it, up to the
+    shares of A's teams; then each side's blocks that do not touch its largest piece go to the
+    other side, and blocks on the border are handed from the heavier side (while the giving side
+    stays in one piece) until the workloads match the shares (twice over)."""
     if len(ts) <= REGION_TEAMS or len(us) < 2:
         return [(us, ts)]
     vil = ua.unit_village[us]
@@ -314,7 +315,7 @@ def _bisect(ua: UnitArrays, nbrs, us: np.ndarray, ts: np.ndarray, amount: np.nda
     if side.all() or not side.any():
         return [(us, ts)]
     su = side[blk]
-    return (_bisect(ua, nbrs, us[su], ts[ia], amount[ia]) + _bisect(ua, nbrs, us[~su], ts[ib], amount[ib]))
+    return _bisect(ua, us[su], ts[ia], amount[ia]) + _bisect(ua, us[~su], ts[ib], amount[ib])
 
 
 def _even(e: np.ndarray, side: np.ndarray, w: np.ndarray, target: float, tol: float = 0.005) -> None:
