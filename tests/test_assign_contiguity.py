@@ -246,6 +246,30 @@ def test_plan_objective_in_numpy_equals_the_models(seed, moves, islands, previou
     assert terms == {k: v for k, v in out.soft.items()}
 
 
+def _lone_team_islands():
+    """Two towns that touch nowhere, one team in the first (its whole town: 1.5 × its share) and
+    two in the second (each half of it, west to east); equal shares, teams free of their towns.
+    Returns rules, arrays, part per unit, the lone team, the other two and the plan."""
+    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
+                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
+                             base_share=0.0, seed=3)
+    campaign = detach_town(campaign, drop_teams=1)  # the first town keeps one team
+    rules = default_rules()
+    rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
+    ua = build_units(campaign, rules)
+    part = components(ua.edges, ua.n_units)
+    # the plan: each part to the teams whose town it is, the lone team alone in its part
+    home = {int(t): int(np.bincount(part[ua.unit_town == ua.team_town[t]]).argmax()) for t in range(ua.n_teams)}
+    lone = next(t for t, p in home.items() if sum(q == p for q in home.values()) == 1)
+    others = [t for t in range(ua.n_teams) if t != lone]
+    team = np.full(ua.n_units, lone)
+    rest = np.flatnonzero(part != home[lone])
+    order = rest[np.argsort(ua.xy[rest, 0])]
+    team[order[: len(order) // 2]] = others[0]
+    team[order[len(order) // 2:]] = others[1]
+    return rules, ua, part, lone, others, team
+
+
 def test_a_full_part_of_the_map_draws_a_team_from_another_part():
     """Two towns that touch nowhere, one team in the first and two in the second, equal shares:
     the first team holds its whole town (1.5 × its share) and no step inside that town can help.
@@ -257,24 +281,8 @@ def test_a_full_part_of_the_map_draws_a_team_from_another_part():
     from planner.assign.construct import candidates
     from planner.assign.lns import improve
 
-    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
-                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
-                             base_share=0.0, seed=3)
-    campaign = detach_town(campaign, drop_teams=1)  # the first town keeps one team
-    rules = default_rules()
-    rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
-    ua = build_units(campaign, rules)
-    part = components(ua.edges, ua.n_units)
+    rules, ua, part, lone, others, team = _lone_team_islands()
     assert len(np.unique(part)) == 2 and ua.n_teams == 3
-    # the plan: each part to the teams whose town it is, the lone team alone in its part
-    home = {int(t): int(np.bincount(part[ua.unit_town == ua.team_town[t]]).argmax()) for t in range(ua.n_teams)}
-    lone = next(t for t, p in home.items() if sum(q == p for q in home.values()) == 1)
-    others = [t for t in range(ua.n_teams) if t != lone]
-    team = np.full(ua.n_units, lone)
-    rest = np.flatnonzero(part != home[lone])
-    order = rest[np.argsort(ua.xy[rest, 0])]
-    team[order[: len(order) // 2]] = others[0]
-    team[order[len(order) // 2:]] = others[1]
     ratio = lambda tm: np.bincount(tm, weights=ua.workload, minlength=3) / ua.target_load()  # noqa: E731
     assert ratio(team)[lone] > 1 + rules.balance.tolerance
     cand = candidates(ua, k=ua.n_teams)
@@ -296,20 +304,8 @@ def test_a_team_outside_the_band_may_give_up_the_unit_nearest_its_base():
     from planner.assign import model as _model
     from planner.assign.construct import candidates
     from planner.assign.lns import improve
-    from planner.assign.synthetic import ORIGIN
 
-    campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(6, 1), households_per_grid=30,
-                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
-                             weak_share=0.0, community_share=0.0, poor_share=0.0, enterprise_per_household=0.0,
-                             seed=1)
-    teams = campaign.teams.copy()
-    centre = lambda i: (ORIGIN[0] + 250.0 + 500.0 * i, ORIGIN[1] + 250.0)  # noqa: E731
-    teams.loc[0, ["base_x", "base_y"]] = centre(3)
-    teams.loc[1, ["base_x", "base_y"]] = centre(5)
-    campaign = dataclasses.replace(campaign, teams=teams)
-    rules = default_rules()
-    ua = build_units(campaign, rules)
-    order = np.argsort(ua.xy[:, 0])
+    rules, ua, order = _row_of_grids(6, [3, 5])
     team = np.zeros(ua.n_units, int)
     team[order[4:]] = 1
     ratio = lambda tm: np.bincount(tm, weights=ua.workload, minlength=2) / ua.target_load()  # noqa: E731
@@ -412,22 +408,7 @@ def test_mend_keeps_a_lent_team_and_says_what_one_piece_would_cost():
     from planner.assign.plan import _mend_note
     from planner.assign.units import OBJ_SCALE
 
-    campaign = make_campaign(towns=(2, 1), villages=(2, 2), grids=(2, 2), households_per_grid=15,
-                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
-                             base_share=0.0, seed=3)
-    campaign = detach_town(campaign, drop_teams=1)
-    rules = default_rules()
-    rules = dataclasses.replace(rules, units=dataclasses.replace(rules.units, town_teams_in_own_town=False))
-    ua = build_units(campaign, rules)
-    part = components(ua.edges, ua.n_units)
-    home = {int(t): int(np.bincount(part[ua.unit_town == ua.team_town[t]]).argmax()) for t in range(ua.n_teams)}
-    lone = next(t for t, p in home.items() if sum(q == p for q in home.values()) == 1)
-    others = [t for t in range(ua.n_teams) if t != lone]
-    team = np.full(ua.n_units, lone)
-    rest = np.flatnonzero(part != home[lone])
-    order = rest[np.argsort(ua.xy[rest, 0])]
-    team[order[: len(order) // 2]] = others[0]
-    team[order[len(order) // 2:]] = others[1]
+    rules, ua, part, lone, others, team = _lone_team_islands()
     data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
     lent, _, _ = improve(data, team, None, deadline=0.0, workers=1, seed=0, t0=0.0, steps=6, step_time=2.0,
                          imports=True)
