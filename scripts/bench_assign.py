@@ -242,7 +242,8 @@ def run_county(args) -> None:
                                    (active["load_ratio"] < 1 - rules.balance.tolerance)).sum()),
         "non_contiguous_teams": int((active["pieces"] > 1).sum()), "avoidably_non_contiguous": avoidable,
         "lns_steps": info.get("lns_steps"), "mend_tried": info.get("mend_tried"),
-        "mend_joined": info.get("mend_joined"), "joint_must_visits": int(plan.must_visits["joint"].sum()),
+        "mend_joined": info.get("mend_joined"), "band_rescue_steps": info.get("band_rescue_steps"),
+        "band_rescue_kept": info.get("band_rescue_kept"), "joint_must_visits": int(plan.must_visits["joint"].sum()),
         "must_visits": len(plan.must_visits),
     }))
     print(f"load average (1/5/15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

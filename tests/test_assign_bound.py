@@ -169,3 +169,27 @@ def test_lp_bound_with_the_parts_rows_stays_below_the_true_objective():
     for plan in plans:
         true = _model.solve(dataclasses.replace(data, reference=plan), time_limit=10, workers=1, seed=0, fixed=plan)
         assert lp.bound <= true.objective + 1e-6
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), villages=st.tuples(st.integers(2, 3), st.integers(1, 2)),
+       town=st.integers(2, 3), scatter=st.integers(0, 6))
+def test_the_lp_with_detached_rows_labelled_by_a_plan_stays_below_that_plans_true_objective(
+        seed, villages, town, scatter):
+    """The planner's final bound: the LP's detached-unit rows labelled by its own plan (each piece
+    of a territory one label root). Any plan, in pieces or not (up to ``scatter`` units moved to a
+    random candidate team), pays at least that bound in the true objective (each extra piece once);
+    and labelled by the plan, the rows add to the bound without them where a piece is forced."""
+    import dataclasses
+
+    ua, rules = small(seed, villages=villages, grids=(2, 2), county=0, town=town)
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    rng = np.random.default_rng(seed)
+    plan = grow_balanced(ua, rules)
+    for u in rng.choice(ua.n_units, size=min(scatter, ua.n_units), replace=False):
+        plan[u] = rng.choice(data.cand[u])
+    true, _ = _model.plan_objective(dataclasses.replace(data, reference=plan), plan)
+    labelled = lp_bound(dataclasses.replace(data, reference=plan), time_limit=10, detached=True)
+    plain = lp_bound(data, time_limit=10, detached=False)
+    assert labelled.bound is not None and labelled.bound <= true + 1e-6
+    assert plain.bound is not None and labelled.bound >= plain.bound - 1

@@ -463,3 +463,31 @@ def test_a_part_with_many_teams_is_cut_into_connected_regions_that_carry_their_t
     for v in np.unique(vil[vil >= 0]):  # villages whole
         assert len(np.unique(region[vil == v])) == 1
 
+
+
+def test_band_rescue_brings_back_a_team_the_weights_leave_outside_the_band():
+    """A row of six grids, two teams of equal shares with bases at grids 0 and 3, and a balance
+    weight so small that it rounds to 0 per minute in the model: distance alone decides, and the
+    plan A = grids 0-1, B = grids 2-5 is the objective's own choice (A at 0.68 × share, B at 1.32).
+    The band step (where a minute outside weighs 100 times the rules' weight: 1) brings both inside
+    the band, each territory still in one piece, every hard rule kept; an ordinary search step
+    would not, as that plan is already the cheapest."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import rescue_band
+
+    rules, ua, order = _row_of_grids(6, [0, 3])
+    rules = dataclasses.replace(rules, balance=dataclasses.replace(rules.balance, weight=0.01))
+    team = np.ones(ua.n_units, int)
+    team[order[[0, 1]]] = 0
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    load = lambda plan: np.bincount(plan, weights=ua.workload, minlength=2) / ua.target_load()  # noqa: E731
+    assert load(team)[0] < 0.9 and load(team)[1] > 1.1
+    new, info = rescue_band(data, team, deadline=0.0, workers=1, seed=0, step_time=2.0,
+                            deterministic=True, steps=4)
+    assert info["band_rescue_kept"] >= 1
+    assert np.all(np.abs(load(new) - 1) <= rules.balance.tolerance + 1e-9)
+    assert pieces(ua, new).tolist() == [1, 1]
+    hard_rules_hold(ua, rules, new)
+    # the plan it returns is no cheaper in the rules' own objective: the band came first
+    assert _model.plan_objective(data, new)[0] >= _model.plan_objective(data, team)[0]

@@ -242,6 +242,74 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     return team, {"mend_tried": len(evidence), "mend_joined": joined}, evidence
 
 
+def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
+                step_time: float = 1.5, max_teams: int = 14, boost: float = 100.0, piece_boost: float = 100.0,
+                aim: float = 0.9,
+                deterministic: bool = False, steps: int | None = None) -> tuple[np.ndarray, dict]:
+    """Bring the teams still outside the balance band back into it where the search left them out
+    (mostly teams that take whole villages: another choice of villages means a chain of hand-overs
+    that no ordinary step sees, as its distance costs more there than the minutes outside).
+    One step per such team, furthest out first, over it and the teams around it (``max_teams``,
+    two rings), in which a minute outside the band weighs ``boost`` and an extra piece
+    ``piece_boost`` times the rules' weights (so the two keep the rules' ratio by default, and
+    compactness and cut edges come after both) and the band is ``aim`` × the tolerance: first with
+    the search's hard contiguity, then with contiguity soft (twice the time). A step is kept when
+    the workload outside the rules' band, summed over all teams, falls; a piece so added is held
+    by the band (the plan's reasons say so).
+
+    Until ``deadline`` (``deterministic``: ``steps`` steps of ``step_time`` deterministic seconds).
+    Returns the plan and a summary (``band_rescue_steps``, ``band_rescue_kept``)."""
+    ua = data.ua
+    rules = data.rules
+    tol = rules.balance.tolerance
+    sub_rules = dataclasses.replace(
+        rules, balance=dataclasses.replace(rules.balance, weight=rules.balance.weight * boost, tolerance=tol * aim),
+        contiguity=dataclasses.replace(rules.contiguity, detached_weight=rules.contiguity.detached_weight * piece_boost))
+    target = np.maximum(ua.target_load(), 1.0)
+    lo, hi = np.ceil(target * (1 - tol)), np.floor(target * (1 + tol))
+
+    def outside(plan):  # minutes outside the rules' band, per team
+        load = np.bincount(plan, weights=np.trunc(ua.workload), minlength=ua.n_teams)
+        return np.maximum(0, load - hi) + np.maximum(0, lo - load)
+
+    rng = np.random.default_rng(seed)
+    team = team.copy()
+    failed = np.zeros(ua.n_teams, bool)
+    n = kept = 0
+    while True:
+        out = outside(team)
+        out[failed] = 0
+        if not out.any() or (steps is not None and n >= steps):
+            break
+        t = int(np.argmax(out / target))
+        hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
+        free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
+        connect = _depth_labels(sub_ua, cur, sub_cand)
+        done = False
+        for conn, factor in ((connect, 1.0), (None, 2.0)):
+            limit = factor * step_time if deterministic else min(factor * step_time, deadline - time.perf_counter() - 0.3)
+            if limit <= 0.3:
+                break
+            n += 1
+            sub = _model.ModelData(sub_ua, sub_rules, sub_cand, connect=conn, reference=cur)
+            res = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + n, hint_plan=cur,
+                               progress=None, phase="band", deterministic=deterministic)
+            if res.team_of_unit is None:
+                continue
+            trial = team.copy()
+            trial[free] = hood[res.team_of_unit]
+            if outside(trial).sum() < outside(team).sum():
+                team = trial
+                kept += 1
+                done = True
+                break
+        if not done:
+            failed[t] = True
+        if not deterministic and deadline - time.perf_counter() < 0.6:
+            break
+    return team, {"band_rescue_steps": n, "band_rescue_kept": kept}
+
+
 def _importer(data, team: np.ndarray, t: int, part: np.ndarray, hood: np.ndarray) -> tuple | None:
     """For team ``t`` above the band: when the teams of its neighbourhood in its part of the map
     have no room (each at or above its share), of the four teams of one other part nearest this

@@ -37,7 +37,7 @@ class NoPlanError(ZoufangError, RuntimeError):
 def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2, seed: int = 0,
            previous: pd.DataFrame | None = None, progress=None, candidates_k: int = 10,
            lns: bool = True, deterministic: bool = False, warm_start: str = "grow",
-           main_share: float = 0.4, lns_step: float = 1.5, mend_share: float = 0.08,
+           main_share: float = 0.4, lns_step: float = 1.5, mend_share: float = 0.08, band_share: float = 0.08,
            fixed: Mapping[str, str] | None = None) -> Assignment:
     """Assign every unit (and so every household and enterprise) to exactly one team.
 
@@ -117,8 +117,9 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     lap("warm_start")
 
     data = _model.ModelData(ua, rules, cand, previous=prev)
-    # keep time for the cadre split, must-visits and the checker (about 1 s per 15,000 households)
-    post = min(0.25 * time_limit, 1.0 + len(campaign.households) / 15_000)
+    # keep time for the cadre split, must-visits and the checker (about 1 s per 40,000 households)
+    # (measured: 5.8 s for 300,000 households; the estimate keeps half as much again)
+    post = min(0.25 * time_limit, 1.0 + len(campaign.households) / 40_000)
     deadline = t0 + time_limit - post
     # at scale the whole model rarely beats the start in its share: most time goes to LNS
     share = min(main_share, 0.1) if ua.n_units > 1000 else main_share
@@ -164,6 +165,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         out.first_solution_time is not None or t_warm is not None) else None
     lns_info = {}
     lp_widened = 0  # candidates widened by the search when the bound was computed
+    final_lp = 0.0
     if team is None and warm_ok:  # CP-SAT found nothing in its share: go on from the warm start
         team, status, objective = warm.copy(), "FEASIBLE_WARM_START", None
     elif (team is not None and warm_ok and prev is None and status != "OPTIMAL"
@@ -175,6 +177,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         from planner.assign.lns import improve
 
         reserve = 0.05 * time_limit
+        final_lp = 0.0  # seconds kept for the final LP with the detached-unit rows (at scale)
         # at scale the search runs in two halves: between them each seeded base moves to the
         # geometric median of its team's territory (a location-allocation round with contiguity:
         # the second half reshapes the territories round the new bases)
@@ -185,6 +188,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # mend_pieces; on small instances the steps that may trade pieces for balance do better
         # with that time: measured on the demo)
         mend_time = mend_share * time_limit if prev is None and ua.n_units > 1000 else 0.0
+        # then the teams still outside the balance band get steps of their own (see rescue_band;
+        # on the demo, noise: max/mean 1.050-1.062 with or without them, five runs each)
+        band_time = band_share * time_limit if prev is None and ua.n_units > 1000 else 0.0
+        mend_time += band_time
         for i, part_share in enumerate(halves):
             if i:
                 ua = centred_on(ua, team)
@@ -200,6 +207,12 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 # (HiGHS's own time: up to 0.3 of the limit, as the joined county needs ~22 s)
                 lp = lp_bound(data, time_limit=min(45.0, max(1.0, 0.3 * time_limit)), detached=lp_detached)
                 lp_widened = lns_info.get("lns_candidates_widened", 0)
+                if lp.seconds <= 0.06 * time_limit:
+                    # quick enough to be solved again at the end with the detached-unit rows labelled
+                    # by the final plan (islands county: 4.6 s, +1.4 % of the bound; a joined county's
+                    # 20 s LP is not): the search leaves it that time
+                    final_lp = 1.5 * lp.seconds
+                    reserve += final_lp
             end = deadline - reserve - mend_time if i == len(halves) - 1 else (
                 lns_t0 + part_share * (deadline - reserve - mend_time - lns_t0))
             team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
@@ -213,21 +226,32 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                                            margin=1.0 if ua.n_units <= 1000 else 0.8)
             _add_info(lns_info, got)
         if mend_time > 0:
-            from planner.assign.lns import mend_pieces
+            from planner.assign.lns import mend_pieces, rescue_band
 
             before_mend = team
-            team, got, mend_evidence = mend_pieces(data, team, deadline=deadline - reserve, workers=workers,
-                                                   seed=seed + 7, step_time=lns_step, deterministic=deterministic)
+            team, got, mend_evidence = mend_pieces(data, team, deadline=deadline - reserve - band_time,
+                                                   workers=workers, seed=seed + 7, step_time=lns_step,
+                                                   deterministic=deterministic)
             lns_info.update(got)
             if (team != before_mend).any():
                 objective = None
-            if not deterministic and deadline - reserve - time.perf_counter() > 2.0:
+            if not deterministic and _quality(ua, rules, team)[3] == 0:
+                band_time = 0.0  # every team is inside the band: the search keeps that time
+            if not deterministic and deadline - reserve - band_time - time.perf_counter() > 2.0:
                 # the mending steps ended early (most are proven in well under a second): the
                 # search goes on with the time left
-                team, objective, got = improve(data, team, objective, deadline=deadline - reserve,
+                team, objective, got = improve(data, team, objective, deadline=deadline - reserve - band_time,
                                                workers=workers, seed=seed + 2000, progress=progress, t0=t0,
                                                step_time=lns_step, trade_pieces=False, margin=0.8)
                 _add_info(lns_info, got)
+            # last, so that no step after them trades a team's band for distance
+            before_band = team
+            team, got = rescue_band(data, team, deadline=deadline - reserve, workers=workers, seed=seed + 11,
+                                    step_time=lns_step, deterministic=deterministic,
+                                    steps=int(band_time / lns_step) if deterministic else None)
+            lns_info.update(got)
+            if (team != before_band).any():
+                objective = None
     if lp is None or lns_info.get("lns_candidates_widened", 0) > lp_widened:
         # (the bases moved, or LNS let teams of other parts of the map take units beyond their
         # candidates: the model whose objective is reported changed, so its LP bound is computed now)
@@ -263,9 +287,17 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             # CP-SAT's bound and the LP's detached rows are of the model labelled without the
             # plan: only bounds that hold whatever the labels (detached term ≥ 0) are kept
             bound = None
-            if lp_detached:
-                lp_detached = False
-                lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=False)
+            if lp_detached or final_lp:
+                # the LP's detached-unit rows labelled by the plan itself: a relaxation of the model
+                # in which this plan's detached term is its own extra pieces, so a bound on its
+                # objective (the rows labelled otherwise could charge the plan more than that)
+                labelled = lp_bound(dataclasses.replace(data, reference=team),
+                                    time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=True)
+                if labelled.bound is not None and (lp.bound is None or labelled.bound >= lp.bound or lp_detached):
+                    lp, lp_detached = labelled, True
+                elif lp_detached:
+                    lp_detached = False
+                    lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=False)
     lap("solve")
     if team is None:
         raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
