@@ -491,3 +491,52 @@ def test_band_rescue_brings_back_a_team_the_weights_leave_outside_the_band():
     hard_rules_hold(ua, rules, new)
     # the plan it returns is no cheaper in the rules' own objective: the band came first
     assert _model.plan_objective(data, new)[0] >= _model.plan_objective(data, team)[0]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), width=st.sampled_from([0.2, 1.0]))
+def test_other_village_sets_for_a_village_team_are_the_cheapest_whole_ones_within_quota_and_band(seed, width):
+    """What the band step imposes on a team that takes whole villages: the cheapest other sets of
+    whole villages it may take, within its village quota and the band given (checked against
+    every such set, enumerated here), never the set it has."""
+    from itertools import combinations
+
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import _village_sets
+
+    campaign = make_campaign(towns=(2, 2), villages=(3, 3), grids=(2, 2), households_per_grid=12,
+                             city_teams=1, county_teams=1, town_teams_per_town=1, seed=seed)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    team = grow_balanced(ua, rules)
+    coarse = [t for t in range(ua.n_teams) if ua.team_granularity[t] == "village"]
+    assert coarse
+    found = 0
+    for t in coarse:
+        target = ua.target_load()[t]
+        lo, hi = np.ceil((1 - width) * target), np.floor((1 + width) * target)
+        q = rules.quotas.for_level(ua.team_level[t])
+        mine = set(np.unique(ua.unit_village[team == t]).tolist())
+        may = [v for v in np.unique(ua.unit_village)
+               if v >= 0 and all(t in data.cand[u] for u in np.flatnonzero(ua.unit_village == v))]
+        every = []
+        for k in range(max(1, q.min_villages or 1), min(3, q.max_villages or 3) + 1):
+            for combo in combinations(may, k):
+                units = np.flatnonzero(np.isin(ua.unit_village, combo))
+                if lo <= np.trunc(ua.workload[units]).sum() <= hi and set(combo) != mine:
+                    every.append(np.round(ua.dist_m[units, t]).sum())
+        got = _village_sets(data, team, t, lo, hi)
+        assert len(got) == min(2, len(every))
+        for villages in got:
+            units = np.flatnonzero(np.isin(ua.unit_village, villages))
+            assert all(t in data.cand[u] for u in units)
+            assert lo <= np.trunc(ua.workload[units]).sum() <= hi
+            assert set(villages.tolist()) != mine
+        if got:
+            cost = np.round(ua.dist_m[np.isin(ua.unit_village, got[0]), t]).sum()
+            assert cost == pytest.approx(min(every))
+        found += len(got)
+    if width == 1.0:
+        assert found > 0

@@ -27,7 +27,7 @@ import numpy as np
 from planner.assign import model as _model
 from planner.assign.construct import close_groups
 from planner.assign.seeding import components
-from planner.assign.units import subproblem
+from planner.assign.units import OBJ_SCALE, subproblem
 
 
 def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *, deadline: float,
@@ -244,7 +244,7 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
 
 def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
                 step_time: float = 1.5, max_teams: int = 14, boost: float = 100.0, piece_boost: float = 100.0,
-                aim: float = 0.9,
+                aim: float = 1.0,
                 deterministic: bool = False, steps: int | None = None) -> tuple[np.ndarray, dict]:
     """Bring the teams still outside the balance band back into it where the search left them out
     (mostly teams that take whole villages: another choice of villages means a chain of hand-overs
@@ -253,9 +253,11 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     two rings), in which a minute outside the band weighs ``boost`` and an extra piece
     ``piece_boost`` times the rules' weights (so the two keep the rules' ratio by default, and
     compactness and cut edges come after both) and the band is ``aim`` × the tolerance: first with
-    the search's hard contiguity, then with contiguity soft (twice the time). A step is kept when
-    the workload outside the rules' band, summed over all teams, falls; a piece so added is held
-    by the band (the plan's reasons say so).
+    the search's hard contiguity, then with contiguity soft (twice the time); for a team that
+    takes whole villages, then with each of the two cheapest other sets of villages inside its band
+    (:func:`_village_sets`) imposed. A step is kept when fewer minutes lie outside the rules' band,
+    summed over all teams, and those minutes and the territories' real extra pieces, at the rules'
+    weights, fall together (a piece so added is held by the band; the plan's reasons say so).
 
     Until ``deadline`` (``deterministic``: ``steps`` steps of ``step_time`` deterministic seconds).
     Returns the plan and a summary (``band_rescue_steps``, ``band_rescue_kept``)."""
@@ -267,6 +269,8 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         contiguity=dataclasses.replace(rules.contiguity, detached_weight=rules.contiguity.detached_weight * piece_boost))
     target = np.maximum(ua.target_load(), 1.0)
     lo, hi = np.ceil(target * (1 - tol)), np.floor(target * (1 + tol))
+    # the model's weights: per minute outside the band, per extra piece
+    w_b, w_i = rules.balance.weight * OBJ_SCALE / 60.0, rules.contiguity.detached_weight * OBJ_SCALE
 
     def outside(plan):  # minutes outside the rules' band, per team
         load = np.bincount(plan, weights=np.trunc(ua.workload), minlength=ua.n_teams)
@@ -285,20 +289,29 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
         connect = _depth_labels(sub_ua, cur, sub_cand)
+        tries = [(hood, free, sub_ua, sub_cand, cur, connect, 1.0), (hood, free, sub_ua, sub_cand, cur, None, 2.0)]
+        if ua.team_granularity[t] != ua.level:  # whole villages: other sets of villages for it
+            tries += [_swap_step(data, team, t, villages, rng, max_teams) + (None, 2.0)
+                      for villages in _village_sets(data, team, t, lo[t], hi[t])]
         done = False
-        for conn, factor in ((connect, 1.0), (None, 2.0)):
+        for hood, free, sub_ua, sub_cand, cur, conn, factor in tries:
             limit = factor * step_time if deterministic else min(factor * step_time, deadline - time.perf_counter() - 0.3)
             if limit <= 0.3:
                 break
             n += 1
             sub = _model.ModelData(sub_ua, sub_rules, sub_cand, connect=conn, reference=cur)
-            res = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + n, hint_plan=cur,
+            res = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + n,
+                               hint_plan=cur if all(c in sc for c, sc in zip(cur, sub_cand)) else None,
                                progress=None, phase="band", deterministic=deterministic)
             if res.team_of_unit is None:
                 continue
             trial = team.copy()
             trial[free] = hood[res.team_of_unit]
-            if outside(trial).sum() < outside(team).sum():
+            # kept when fewer minutes lie outside the band and the rules' own weights of those
+            # minutes and of the territories' real pieces (not the step's depth labels) fall
+            gain = outside(team).sum() - outside(trial).sum()
+            added = _pieces(ua, trial, hood) - _pieces(ua, team, hood)
+            if gain > 0 and w_b * gain > w_i * added:
                 team = trial
                 kept += 1
                 done = True
@@ -308,6 +321,55 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         if not deterministic and deadline - time.perf_counter() < 0.6:
             break
     return team, {"band_rescue_steps": n, "band_rescue_kept": kept}
+
+
+def _village_sets(data: _model.ModelData, team: np.ndarray, t: int, lo: float, hi: float,
+                  *, nearest: int = 24, keep: int = 2) -> list[np.ndarray]:
+    """For a team that takes whole villages (or towns), the ``keep`` cheapest other sets of them
+    (within its quota, of the ``nearest`` groups it may take, by mean distance to its base) whose
+    workload lies inside its band, nearest its share first among equally cheap ones: a chain of
+    hand-overs no single step of the search proposes. Each set as the indices of its groups."""
+    from itertools import combinations
+
+    ua = data.ua
+    group = ua.group_of(ua.team_granularity[t])
+    ok = np.zeros(ua.n_units, bool)
+    ok[[u for u in range(ua.n_units) if t in data.cand[u]]] = True
+    gids = np.unique(group[ok])
+    gids = np.array([g for g in gids if g >= 0 and ok[group == g].all()], int)  # (-1: in no village)
+    if not len(gids):
+        return []
+    cost = np.array([float(np.round(ua.dist_m[group == g, t]).sum()) for g in gids])
+    mean = np.array([float(ua.dist_m[group == g, t].mean()) for g in gids])
+    load = np.array([float(np.trunc(ua.workload[group == g]).sum()) for g in gids])
+    order = np.argsort(mean, kind="stable")[:nearest]
+    q = data.rules.quotas.for_level(ua.team_level[t])
+    low = max(1, q.min_villages or 1) if ua.team_granularity[t] == "village" else 1
+    high = min(3, q.max_villages or 3) if ua.team_granularity[t] == "village" else 3
+    now = set(np.unique(group[team == t]).tolist())
+    share = (lo + hi) / 2
+    found = []
+    for k in range(low, high + 1):
+        for combo in combinations(order.tolist(), k):
+            w = load[list(combo)].sum()
+            if lo <= w <= hi and set(gids[list(combo)].tolist()) != now:
+                found.append((cost[list(combo)].sum(), abs(w - share), gids[list(combo)]))
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [f[2] for f in found[:keep]]
+
+
+def _swap_step(data: _model.ModelData, team: np.ndarray, t: int, groups: np.ndarray, rng, max_teams: int):
+    """The sub-problem in which team ``t`` takes exactly the groups (villages or towns) ``groups``:
+    ``t``, the teams holding them and the teams around ``t`` (up to ``max_teams``, more when the
+    holders need it), each unit of those groups only to ``t`` and no other unit to it."""
+    ua = data.ua
+    group = ua.group_of(ua.team_granularity[t])
+    take = np.isin(group, groups)
+    hood = np.union1d(_neighbour_teams(ua.edges, team, t, rng, max_teams), np.unique(team[take]))
+    free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
+    st = tpos[int(t)]
+    sub_cand = [np.array([st]) if take[u] else c[c != st] for u, c in zip(free, sub_cand)]
+    return hood, free, sub_ua, sub_cand, cur
 
 
 def _importer(data, team: np.ndarray, t: int, part: np.ndarray, hood: np.ndarray) -> tuple | None:
