@@ -483,8 +483,9 @@ def test_band_rescue_brings_back_a_team_the_weights_leave_outside_the_band():
     data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
     load = lambda plan: np.bincount(plan, weights=ua.workload, minlength=2) / ua.target_load()  # noqa: E731
     assert load(team)[0] < 0.9 and load(team)[1] > 1.1
-    new, info = rescue_band(data, team, deadline=0.0, workers=1, seed=0, step_time=2.0,
-                            deterministic=True, steps=4)
+    new, info, evidence = rescue_band(data, team, deadline=0.0, workers=1, seed=0, step_time=2.0,
+                                      deterministic=True, steps=4)
+    assert evidence == {}  # (what a team's steps found is kept only where they kept nothing)
     assert info["band_rescue_kept"] >= 1
     assert np.all(np.abs(load(new) - 1) <= rules.balance.tolerance + 1e-9)
     assert pieces(ua, new).tolist() == [1, 1]
@@ -540,3 +541,17 @@ def test_other_village_sets_for_a_village_team_are_the_cheapest_whole_ones_withi
         found += len(got)
     if width == 1.0:
         assert found > 0
+
+
+def test_a_team_left_outside_the_band_says_what_the_band_steps_found():
+    """The reason of a team the band steps could not bring back names what the rules' weights
+    made of it: one piece weighs (detached_weight / balance weight) hours outside the band."""
+    from planner.assign.plan import _band_note
+
+    rules = default_rules()  # an hour outside weighs 20, an extra piece 50: a piece = 150 minutes
+    note = _band_note({"minutes": 67, "inside": 1, "steps": 3}, rules)
+    assert "1 more territory piece" in note and "150 minutes" in note and "67 minutes" in note
+    heavy = dataclasses.replace(rules, contiguity=dataclasses.replace(rules.contiguity, detached_weight=100))
+    assert "300 minutes" in _band_note({"minutes": 67, "inside": 1, "steps": 3}, heavy)
+    assert "found no plan with it inside" in _band_note({"minutes": 67, "inside": None, "steps": 2}, rules)
+    assert _band_note({"minutes": 67, "inside": None, "steps": 0}, rules) == ""

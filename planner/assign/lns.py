@@ -253,14 +253,16 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     two rings), in which a minute outside the band weighs ``boost`` and an extra piece
     ``piece_boost`` times the rules' weights (so the two keep the rules' ratio by default, and
     compactness and cut edges come after both) and the band is ``aim`` × the tolerance: first with
-    the search's hard contiguity, then with contiguity soft (twice the time); for a team that
-    takes whole villages, then with each of the two cheapest other sets of villages inside its band
-    (:func:`_village_sets`) imposed. A step is kept when fewer minutes lie outside the rules' band,
+    the search's hard contiguity; for a team that takes whole villages, then with each of the two
+    cheapest other sets of villages inside its band (:func:`_village_sets`) imposed; then with
+    contiguity soft (twice the time). A step is kept when fewer minutes lie outside the rules' band,
     summed over all teams, and those minutes and the territories' real extra pieces, at the rules'
     weights, fall together (a piece so added is held by the band; the plan's reasons say so).
 
     Until ``deadline`` (``deterministic``: ``steps`` steps of ``step_time`` deterministic seconds).
-    Returns the plan and a summary (``band_rescue_steps``, ``band_rescue_kept``)."""
+    Returns the plan, a summary (``band_rescue_steps``, ``band_rescue_kept``) and, per team index
+    whose steps kept nothing, what they found: ``minutes`` outside the band then, ``steps`` solved,
+    ``inside`` (the fewest extra pieces of a plan found with the team inside the band, or None)."""
     ua = data.ua
     rules = data.rules
     tol = rules.balance.tolerance
@@ -279,6 +281,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     rng = np.random.default_rng(seed)
     team = team.copy()
     failed = np.zeros(ua.n_teams, bool)
+    evidence: dict[int, dict] = {}
     n = kept = 0
     while True:
         out = outside(team)
@@ -289,11 +292,13 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
         connect = _depth_labels(sub_ua, cur, sub_cand)
-        tries = [(hood, free, sub_ua, sub_cand, cur, connect, 1.0), (hood, free, sub_ua, sub_cand, cur, None, 2.0)]
+        tries = [(hood, free, sub_ua, sub_cand, cur, connect, 1.0)]
         if ua.team_granularity[t] != ua.level:  # whole villages: other sets of villages for it
             tries += [_swap_step(data, team, t, villages, rng, max_teams) + (None, 2.0)
                       for villages in _village_sets(data, team, t, lo[t], hi[t])]
+        tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
         done = False
+        ev = {"minutes": int(out[t]), "inside": None, "steps": 0}  # the best plan with t inside: pieces it adds
         for hood, free, sub_ua, sub_cand, cur, conn, factor in tries:
             limit = factor * step_time if deterministic else min(factor * step_time, deadline - time.perf_counter() - 0.3)
             if limit <= 0.3:
@@ -311,6 +316,9 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
             # minutes and of the territories' real pieces (not the step's depth labels) fall
             gain = outside(team).sum() - outside(trial).sum()
             added = _pieces(ua, trial, hood) - _pieces(ua, team, hood)
+            ev["steps"] += 1
+            if outside(trial)[t] == 0 and (ev["inside"] is None or added < ev["inside"]):
+                ev["inside"] = int(added)
             if gain > 0 and w_b * gain > w_i * added:
                 team = trial
                 kept += 1
@@ -318,9 +326,10 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
                 break
         if not done:
             failed[t] = True
+            evidence[t] = ev
         if not deterministic and deadline - time.perf_counter() < 0.6:
             break
-    return team, {"band_rescue_steps": n, "band_rescue_kept": kept}
+    return team, {"band_rescue_steps": n, "band_rescue_kept": kept}, evidence
 
 
 def _village_sets(data: _model.ModelData, team: np.ndarray, t: int, lo: float, hi: float,
@@ -369,7 +378,16 @@ def _swap_step(data: _model.ModelData, team: np.ndarray, t: int, groups: np.ndar
     free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
     st = tpos[int(t)]
     sub_cand = [np.array([st]) if take[u] else c[c != st] for u, c in zip(free, sub_cand)]
-    return hood, free, sub_ua, sub_cand, cur
+    # the step's start (its hint, and the plan its depth labels follow, so that t's new villages are
+    # not counted as pieces cut off from its old root): t on its new villages, its old units to their
+    # nearest other candidate team
+    start = cur.copy()
+    for i, u in enumerate(free):
+        if take[u]:
+            start[i] = st
+        elif cur[i] == st and len(sub_cand[i]):
+            start[i] = int(sub_cand[i][np.argmin(ua.dist_m[u, hood[sub_cand[i]]])])
+    return hood, free, sub_ua, sub_cand, start
 
 
 def _importer(data, team: np.ndarray, t: int, part: np.ndarray, hood: np.ndarray) -> tuple | None:

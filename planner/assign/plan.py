@@ -79,6 +79,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         cand = candidates(ua, k=candidates_k, extra=[warm, prev])
     t_warm = None
     mend_evidence: dict = {}
+    band_evidence: dict = {}
     if prev is None:  # constructions polished by local search or the connectivity-keeping repair; the best starts the solver
         starts = []
         ls_budget = (0.1 if ua.n_units > 1000 else 0.05) * time_limit
@@ -246,7 +247,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 _add_info(lns_info, got)
             # last, so that no step after them trades a team's band for distance
             before_band = team
-            team, got = rescue_band(data, team, deadline=deadline - reserve, workers=workers, seed=seed + 11,
+            team, got, band_evidence = rescue_band(data, team, deadline=deadline - reserve, workers=workers, seed=seed + 11,
                                     step_time=lns_step, deterministic=deterministic,
                                     steps=int(band_time / lns_step) if deterministic else None)
             lns_info.update(got)
@@ -324,7 +325,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     # (the evidence of a step that tried to join a territory holds only for the plan it saw)
     soft = _soft_goals(ua, rules, team, summary, mv.rows, prev,
                        {t: ev for t, ev in mend_evidence.items() if not ev["joined"]} if not lns_info.get(
-                           "final_repair") else {})
+                           "final_repair") else {},
+                       band_evidence if not lns_info.get("final_repair") else {})
     wall = time.perf_counter() - t0
     # the best of three proven lower bounds on the model's optimum (all of the same
     # candidate-restricted model whose objective is reported): CP-SAT's own, the LP relaxation
@@ -470,7 +472,8 @@ def _previous_units(ua: UnitArrays, previous: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _soft_goals(ua, rules, team, summary, mv, prev, mended: dict | None = None) -> tuple[SoftGoal, ...]:
+def _soft_goals(ua, rules, team, summary, mv, prev, mended: dict | None = None,
+                banded: dict | None = None) -> tuple[SoftGoal, ...]:
     goals = []
     tol = rules.balance.tolerance
     active = summary[summary["cadres"] > 0]
@@ -484,6 +487,7 @@ def _soft_goals(ua, rules, team, summary, mv, prev, mended: dict | None = None) 
         f"(spread {ratio.max() - ratio.min():.3f}, band ±{tol:.0%}); {len(out_band)} team(s) outside the band",
         tuple(f"team {r.team_id} ({r.level}): {r.hours} h vs share {r.target_hours} h ({r.load_ratio:.3f}) — "
               f"{why_out_of_band(ua, team, ua_index(ua, r.team_id), rules)}"
+              + _band_note((banded or {}).get(ua_index(ua, r.team_id)), rules)
               for r in out_band.itertuples()),
     ))
     d = ua.dist_m[np.arange(ua.n_units), team] / 1000
@@ -584,6 +588,23 @@ def _why_pieces(ua, team, t, rules) -> str:
     if ua.team_town[t] >= 0 and not takers:
         return "it may only take units of its own town, and the balance band pulled in a detached part"
     return "the solver traded it for balance or compactness (see the penalties); a longer run may join it"
+
+
+def _band_note(ev: dict | None, rules) -> str:
+    """What the band steps over the team found (see lns.rescue_band), or ''."""
+    if not ev or not ev["steps"]:
+        return ""
+    per_piece = rules.contiguity.detached_weight / max(rules.balance.weight, 1e-9) * 60.0
+    if ev["inside"] is None:
+        return (f"; {ev['steps']} band step(s) over it and the teams around it (an hour outside the band weighing "
+                f"100 times more) found no plan with it inside the band in their time")
+    if ev["inside"] <= 0:
+        return (f"; a band step found a plan with it inside the band, but it put more minutes of other teams "
+                f"outside it")
+    return (f"; a band step found a plan with it inside the band that cuts {ev['inside']} more territory "
+            f"piece(s): the rules weigh an extra piece ({rules.contiguity.detached_weight:g}) as {per_piece:.0f} "
+            f"minutes outside the band, and it was {ev['minutes']} minutes outside: raise [balance] weight to "
+            f"prefer the band")
 
 
 def _mend_note(ev: dict | None, rules) -> str:
