@@ -167,6 +167,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     lns_info = {}
     lp_widened = 0  # candidates widened by the search when the bound was computed
     final_lp = 0.0
+    lp_future = None  # the bound, when HiGHS still solves it beside the search
     if team is None and warm_ok:  # CP-SAT found nothing in its share: go on from the warm start
         team, status, objective = warm.copy(), "FEASIBLE_WARM_START", None
     elif (team is not None and warm_ok and prev is None and status != "OPTIMAL"
@@ -206,9 +207,27 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 # search's time (on a joined county HiGHS takes ~20 s; after the search it overran
                 # the time limit); a step widening the candidates later makes it computed again
                 # (HiGHS's own time: up to 0.3 of the limit, as the joined county needs ~22 s)
-                lp = lp_bound(data, time_limit=min(45.0, max(1.0, 0.3 * time_limit)), detached=lp_detached)
+                lp_limit = min(45.0, max(1.0, 0.3 * time_limit))
                 lp_widened = lns_info.get("lns_candidates_widened", 0)
-                if lp.seconds <= 0.06 * time_limit:
+                if deterministic:
+                    lp = lp_bound(data, time_limit=lp_limit, detached=lp_detached)
+                else:
+                    # HiGHS in a thread (it lets go of the GIL while it solves): waited for up to
+                    # 6 % of the limit (the islands county: 4-5 s), else the search goes on beside it
+                    # (a joined county's 18-24 s LP: the search ran at ~2/3 speed instead of not at
+                    # all) and its result is taken after the search
+                    from concurrent.futures import ThreadPoolExecutor, TimeoutError as _Timeout
+
+                    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lp-bound")
+                    lp_future = pool.submit(lp_bound, dataclasses.replace(data, cand=[c.copy() for c in data.cand]),
+                                            time_limit=lp_limit, detached=lp_detached)
+                    pool.shutdown(wait=False)
+                    try:
+                        lp = lp_future.result(timeout=0.06 * time_limit)
+                        lp_future = None
+                    except _Timeout:
+                        lp = None
+                if lp is not None and lp.seconds <= 0.06 * time_limit:
                     # quick enough to be solved again at the end with the detached-unit rows labelled
                     # by the final plan (islands county: 4.6 s, +1.4 % of the bound; a joined county's
                     # 20 s LP is not): the search leaves it that time
@@ -253,6 +272,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             lns_info.update(got)
             if (team != before_band).any():
                 objective = None
+    if lp_future is not None:  # the bound computed beside the search
+        lp = lp_future.result()
     if lp is None or lns_info.get("lns_candidates_widened", 0) > lp_widened:
         # (the bases moved, or LNS let teams of other parts of the map take units beyond their
         # candidates: the model whose objective is reported changed, so its LP bound is computed now)
