@@ -245,7 +245,7 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
 def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
                 step_time: float = 1.5, max_teams: int = 14, boost: float = 100.0, piece_boost: float = 100.0,
                 aim: float = 1.0,
-                deterministic: bool = False, steps: int | None = None) -> tuple[np.ndarray, dict]:
+                deterministic: bool = False, steps: int | None = None) -> tuple[np.ndarray, dict, dict]:
     """Bring the teams still outside the balance band back into it where the search left them out
     (mostly teams that take whole villages: another choice of villages means a chain of hand-overs
     that no ordinary step sees, as its distance costs more there than the minutes outside).
@@ -262,7 +262,8 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     Until ``deadline`` (``deterministic``: ``steps`` steps of ``step_time`` deterministic seconds).
     Returns the plan, a summary (``band_rescue_steps``, ``band_rescue_kept``) and, per team index
     whose steps kept nothing, what they found: ``minutes`` outside the band then, ``steps`` solved,
-    ``inside`` (the fewest extra pieces of a plan found with the team inside the band, or None)."""
+    ``inside`` (the fewest extra pieces of a plan found with the team inside the band, or None),
+    ``boost``."""
     ua = data.ua
     rules = data.rules
     tol = rules.balance.tolerance
@@ -298,7 +299,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
                       for villages in _village_sets(data, team, t, lo[t], hi[t])]
         tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
         done = False
-        ev = {"minutes": int(out[t]), "inside": None, "steps": 0}  # the best plan with t inside: pieces it adds
+        ev = {"minutes": int(out[t]), "inside": None, "steps": 0, "boost": boost}  # inside: pieces it adds
         for hood, free, sub_ua, sub_cand, cur, conn, factor in tries:
             limit = factor * step_time if deterministic else min(factor * step_time, deadline - time.perf_counter() - 0.3)
             if limit <= 0.3:
@@ -344,13 +345,16 @@ def _village_sets(data: _model.ModelData, team: np.ndarray, t: int, lo: float, h
     group = ua.group_of(ua.team_granularity[t])
     ok = np.zeros(ua.n_units, bool)
     ok[[u for u in range(ua.n_units) if t in data.cand[u]]] = True
-    gids = np.unique(group[ok])
-    gids = np.array([g for g in gids if g >= 0 and ok[group == g].all()], int)  # (-1: in no village)
+    inside = group >= 0  # (-1: in no village)
+    g_of, n_g = group[inside], int(group.max()) + 1 if inside.any() else 0
+    size = np.bincount(g_of, minlength=n_g)
+    whole = (np.bincount(g_of, weights=ok[inside], minlength=n_g) == size) & (size > 0)
+    gids = np.flatnonzero(whole)
     if not len(gids):
         return []
-    cost = np.array([float(np.round(ua.dist_m[group == g, t]).sum()) for g in gids])
-    mean = np.array([float(ua.dist_m[group == g, t].mean()) for g in gids])
-    load = np.array([float(np.trunc(ua.workload[group == g]).sum()) for g in gids])
+    cost = np.bincount(g_of, weights=np.round(ua.dist_m[inside, t]), minlength=n_g)[gids]
+    mean = np.bincount(g_of, weights=ua.dist_m[inside, t], minlength=n_g)[gids] / size[gids]
+    load = np.bincount(g_of, weights=np.trunc(ua.workload[inside]), minlength=n_g)[gids]
     order = np.argsort(mean, kind="stable")[:nearest]
     q = data.rules.quotas.for_level(ua.team_level[t])
     low = max(1, q.min_villages or 1) if ua.team_granularity[t] == "village" else 1

@@ -166,7 +166,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         out.first_solution_time is not None or t_warm is not None) else None
     lns_info = {}
     lp_widened = 0  # candidates widened by the search when the bound was computed
-    final_lp = 0.0
+    final_lp = 0.0  # seconds kept for the final LP with the detached-unit rows (at scale)
     lp_future = None  # the bound, when HiGHS still solves it beside the search
     if team is None and warm_ok:  # CP-SAT found nothing in its share: go on from the warm start
         team, status, objective = warm.copy(), "FEASIBLE_WARM_START", None
@@ -179,7 +179,6 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         from planner.assign.lns import improve
 
         reserve = 0.05 * time_limit
-        final_lp = 0.0  # seconds kept for the final LP with the detached-unit rows (at scale)
         # at scale the search runs in two halves: between them each seeded base moves to the
         # geometric median of its team's territory (a location-allocation round with contiguity:
         # the second half reshapes the territories round the new bases)
@@ -266,9 +265,9 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 _add_info(lns_info, got)
             # last, so that no step after them trades a team's band for distance
             before_band = team
-            team, got, band_evidence = rescue_band(data, team, deadline=deadline - reserve, workers=workers, seed=seed + 11,
-                                    step_time=lns_step, deterministic=deterministic,
-                                    steps=int(band_time / lns_step) if deterministic else None)
+            team, got, band_evidence = rescue_band(
+                data, team, deadline=deadline - reserve, workers=workers, seed=seed + 11, step_time=lns_step,
+                deterministic=deterministic, steps=int(band_time / lns_step) if deterministic else None)
             lns_info.update(got)
             if (team != before_band).any():
                 objective = None
@@ -618,7 +617,7 @@ def _band_note(ev: dict | None, rules) -> str:
     per_piece = rules.contiguity.detached_weight / max(rules.balance.weight, 1e-9) * 60.0
     if ev["inside"] is None:
         return (f"; {ev['steps']} band step(s) over it and the teams around it (an hour outside the band weighing "
-                f"100 times more) found no plan with it inside the band in their time")
+                f"{ev.get('boost', 100):g} times more) found no plan with it inside the band in their time")
     if ev["inside"] <= 0:
         return (f"; a band step found a plan with it inside the band, but it put more minutes of other teams "
                 f"outside it")
