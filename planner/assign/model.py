@@ -80,6 +80,7 @@ class SolveOutcome:
     first_solution_time: float | None
     soft: dict  # soft goal → objective units
     conflicts: tuple[str, ...] = ()
+    det_time: float = 0.0  # CP-SAT's deterministic seconds spent (the same on every run of a deterministic solve)
 
 
 def build(data: ModelData, *, assume: bool = False) -> _Vars:
@@ -402,11 +403,13 @@ def solve(data: ModelData, *, time_limit: float, workers: int, seed: int, hint_p
             if solver.boolean_value(var):
                 team[u] = t
         soft = {k: (solver.value(e) if not isinstance(e, int) else e) for k, e in v.terms.items()}
-        return SolveOutcome(status, team, solver.objective_value, solver.best_objective_bound, wall, cb.first, soft)
+        return SolveOutcome(status, team, solver.objective_value, solver.best_objective_bound, wall, cb.first, soft,
+                            det_time=solver.response_proto.deterministic_time)
     conflicts: tuple[str, ...] = ()
     if st == cp_model.INFEASIBLE:
         conflicts = explain(data, time_limit=max(5.0, time_limit / 2), seed=seed)
-    return SolveOutcome(status, None, None, None, wall, cb.first, {}, conflicts)
+    return SolveOutcome(status, None, None, None, wall, cb.first, {}, conflicts,
+                        det_time=solver.response_proto.deterministic_time)
 
 
 def explain(data: ModelData, *, time_limit: float, seed: int) -> tuple[str, ...]:

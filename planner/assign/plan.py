@@ -183,7 +183,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # geometric median of its team's territory (a location-allocation round with contiguity:
         # the second half reshapes the territories round the new bases)
         halves = [0.5, 0.5] if _recentre(ua, prev) else [1.0]
-        n_steps = int((1 - main_share) * time_limit / lns_step) if deterministic else None
+        # deterministic: the search's share of CP-SAT's deterministic clock (what the wall-clock run
+        # would give it: the limit less the solve, the steps at the end and the reserve)
+        det_lns = max(1.0, left(main_limit) - 0.05 * time_limit - mend_share * time_limit * (ua.n_units > 1000)
+                      - band_share * time_limit * (ua.n_units > 1000)) if deterministic else None
         lns_t0 = time.perf_counter()
         # at scale the last part of the search tries to join each territory in pieces (see
         # mend_pieces; on small instances the steps that may trade pieces for balance do better
@@ -236,7 +239,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 lns_t0 + part_share * (deadline - reserve - mend_time - lns_t0))
             team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
                                            seed=seed + 1000 * i, progress=progress, t0=t0, step_time=lns_step,
-                                           steps=None if n_steps is None else int(part_share * n_steps),
+                                           det_budget=None if det_lns is None else part_share * det_lns,
                                            # small instances: CP-SAT balances best when it may cut a
                                            # territory for it; at scale contiguity is hard in each step
                                            # (only a soft retry for a team outside the band may trade)
@@ -374,6 +377,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                          + "; a bound of the candidate-restricted model whose objective is reported"),
         "wall_time": round(wall, 3),
         "first_solution_time": first, "seed": seed, "workers": workers, "time_limit": time_limit,
+        "deterministic": bool(deterministic),
         "candidates_k": candidates_k, "units_level": ua.level, "units": ua.n_units, "teams": ua.n_teams,
         "objective_scale": OBJ_SCALE, "soft_penalties": out.soft, "rules_source": rules.source,
         "rules": rules.to_dict(), "timings": timings, **lns_info,

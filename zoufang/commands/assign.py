@@ -96,11 +96,14 @@ class _Bar:
               help="Campaign rules (TOML); defaults: planner/rules_default.toml.")
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="Solver time limit in seconds.")
 @click.option("--workers", type=int, default=2, show_default=True, help="CP-SAT worker threads.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same plan with 1 worker).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--deterministic", is_flag=True,
+              help="Measure the time limit on CP-SAT's deterministic clock: the same seed gives the same plan "
+                   "on any machine load (the wall time then differs from the limit).")
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False), default=None,
               help="An earlier plan: change as little of it as the rules allow.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def command(campaign, output, rules_path, time_limit, workers, seed, previous, as_json):
+def command(campaign, output, rules_path, time_limit, workers, seed, deterministic, previous, as_json):
     """Assign every household and enterprise of CAMPAIGN to exactly one team and cadre.
 
     Meets the must-visit rules (四个必到) and quotas of the rules file, balances
@@ -125,7 +128,8 @@ def command(campaign, output, rules_path, time_limit, workers, seed, previous, a
     if not bar.enabled and not as_json:
         click.echo(f"solving (time limit {time_limit:g} s, {workers} worker(s), seed {seed}) ...", err=True)
     try:
-        plan = assign(camp, rules, time_limit=time_limit, workers=workers, seed=seed, previous=prev, progress=bar)
+        plan = assign(camp, rules, time_limit=time_limit, workers=workers, seed=seed, previous=prev, progress=bar,
+                      deterministic=deterministic)
     except InfeasibleError as exc:
         bar.close()
         if as_json:

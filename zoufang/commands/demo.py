@@ -12,7 +12,7 @@ import click
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo-out", show_default=True,
               help="Folder for demo.gpkg (the campaign) and plan.gpkg (its plan).")
 @click.option("--seed", type=int, default=None, help="Seed of the generated attributes (default: the documented one).")
-@click.option("--time-limit", type=float, default=20.0, show_default=True, help="Time limit of the assignment solver (s).")
+@click.option("--time-limit", type=float, default=20.0, show_default=True, help="Time limit of the assignment solver (s of CP-SAT's deterministic clock).")
 @click.option("--no-plan", is_flag=True, help="Only build the campaign.")
 @click.option("--weeks", type=int, default=8, show_default=True,
               help="Length of the demo campaign: it starts today and ends this many weeks later.")
@@ -108,9 +108,10 @@ def _plan(campaign, plan_path: Path, *, time_limit: float):
     from planner.assign import assign, check_plan, default_rules
     from zoufang.commands.assign import write_plan
 
-    click.echo(f"[2/4] assigning grids, households and enterprises to teams (CP-SAT, ≤ {time_limit:g} s) ...")
+    click.echo(f"[2/4] assigning grids, households and enterprises to teams (CP-SAT, {time_limit:g} s of its "
+               "deterministic clock: the same plan on every run) ...")
     rules = default_rules()
-    plan = assign(campaign, rules, time_limit=time_limit, workers=2, seed=0)
+    plan = assign(campaign, rules, time_limit=time_limit, workers=2, seed=0, deterministic=True)
     problems = check_plan(campaign, plan.assignment, plan.must_visits, rules)
     if problems:  # assign() refuses such plans; say so loudly if it ever happens
         raise click.ClickException("the plan breaks hard rules:\n  " + "\n  ".join(problems))
