@@ -362,7 +362,15 @@ def test_part_shares_lend_fewer_and_nearer_than_the_greedy():
 
 
 def _row_of_grids(n, bases):
-    """One village of ``n`` grids in a row, one town team per base (grid index) and equal shares."""
+    """One village of ``n`` grids in a row, one town team per base (grid index) and equal shares:
+    the rules, the units and the grids' order along the row."""
+    rules = default_rules()
+    ua = build_units(row_campaign(n, bases), rules)
+    return rules, ua, np.argsort(ua.xy[:, 0])
+
+
+def row_campaign(n, bases):
+    """The campaign of :func:`_row_of_grids`."""
     from planner.assign.synthetic import ORIGIN
 
     campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(n, 1), households_per_grid=30,
@@ -372,10 +380,7 @@ def _row_of_grids(n, bases):
     teams = campaign.teams.copy()
     for k, i in enumerate(bases):
         teams.loc[k, ["base_x", "base_y"]] = (ORIGIN[0] + 250.0 + 500.0 * i, ORIGIN[1] + 250.0)
-    campaign = dataclasses.replace(campaign, teams=teams)
-    rules = default_rules()
-    ua = build_units(campaign, rules)
-    return rules, ua, np.argsort(ua.xy[:, 0])
+    return dataclasses.replace(campaign, teams=teams)
 
 
 def test_mend_joins_a_territory_whose_one_piece_pays():

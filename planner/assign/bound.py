@@ -11,14 +11,19 @@ integer coefficients, and solved with HiGHS (``highspy``):
 * balance band: ``load_t − over_t ≤ ⌊share·(1+tol)⌋``, ``load_t + under_t ≥ ⌈share·(1−tol)⌉``;
 * contiguity (cut edges): ``same[e,t] ≤ x[i,t]``, ``same[e,t] ≤ x[j,t]``;
   ``Σ_t same[e,t] ≤ 1``; objective ``w_e (E − Σ same)``;
-* detached units: ``x[u,t] ≤ Σ_{v touching u, nearer t's root} x[v,t] + brk[u]``
-  (``detached=False`` leaves these rows out: at county scale they double HiGHS's time for
-  about 5% of the bound; the term is then bounded by the pieces the map's parts force:
-  ``y[t,p] ≥ x[u,t]`` for each unit u of part p, ``z[t] ≥ Σ_p y[t,p] − 1``, cost ``w·z[t]``);
+* extra pieces (detached units): only the pieces the map's parts force, which every plan pays:
+  a team working in k parts that touch nowhere has at least k − 1 extra pieces
+  (``y[t,p] ≥ x[u,t]`` for each unit u of part p, ``z[t] ≥ Σ_p y[t,p] − 1``, cost ``w·z[t]``).
+  The model's own depth-label rows (``x[u,t] ≤ Σ_{v touching u, nearer a root} x[v,t] + brk[u]``)
+  are not used: with any labels they charge some one-piece territory (one without a label root)
+  an extra piece, so they bound the labelled model, not the pieces of every plan (a row of six
+  grids, labelled by a plan in pieces: 2,422 against a true optimum of 300; see
+  ``tests/test_assign_bound.py``);
 * stability (with a previous plan): ``w_s·households·(1 − x[u,prev])``.
 
-Every feasible plan of the model is a feasible point of the LP with the same
-objective value, so the LP optimum is a lower bound on the model's optimum, hence
+Every feasible plan of the model is a feasible point of the LP with at most the same
+objective value (its true extra pieces at least those its parts force), so the LP optimum is a
+lower bound on the optimum over every plan, hence
 on the objective of any plan the planner returns (the planner reports the
 objective of its plan in this same model: the candidate-restricted model, see
 :func:`planner.assign.construct.candidates`). The bound is computed by weak duality from
@@ -107,19 +112,17 @@ def _quiet_highs(highspy):
 
 
 def lp_bound(data, *, time_limit: float = 30.0, threads: int = 1, solver: str = "choose",
-             detached: bool = True, options: dict | None = None) -> LPBound:
+             options: dict | None = None) -> LPBound:
     """The LP relaxation of the model of ``data`` (a :class:`planner.assign.model.ModelData`),
     solved with HiGHS within ``time_limit`` seconds."""
     import highspy
-
-    from planner.assign.model import _depths
 
     t0 = time.perf_counter()
     ua, rules = data.ua, data.rules
     U, T = ua.n_units, ua.n_teams
     inf = highspy.kHighsInf
 
-    # ---- columns: x, same, over/under, brk, take
+    # ---- columns: x, same, over/under, take, part-forced pieces
     cost: list[np.ndarray] = []
     lb: list[np.ndarray] = []
     ub: list[np.ndarray] = []
@@ -230,23 +233,12 @@ def lp_bound(data, *, time_limit: float = 30.0, threads: int = 1, solver: str = 
     else:
         scol = np.zeros(0, int)
 
-    # detached units
+    # extra pieces: those the map's parts force (valid for any plan; see the module docstring)
     w_i = float(int(round(rules.contiguity.detached_weight * OBJ_SCALE)))
     bcol = np.zeros(0, int)
-    if rules.contiguity.detached_weight > 0 and detached:
-        bcol = cols(U, w_i)
-        for t in range(T):
-            d = _depths(units_of[t], nbrs, ua.dist_m[:, t], key, t,
-                        None if data.reference is None else np.flatnonzero(np.asarray(data.reference) == t))
-            for u in units_of[t]:
-                if d[u] < 0:  # the team's root
-                    continue
-                closer = [key[v, t] for v in nbrs[u] if (v, t) in key and d[v] < d[u]]
-                rows.add([key[u, t], bcol[u]] + closer, [1.0, -1.0] + [-1.0] * len(closer), -inf, 0.0)
-    elif rules.contiguity.detached_weight > 0:
-        # without those rows, the extra pieces the map's parts force: a team working in k parts
-        # that touch nowhere has at least k − 1 extra pieces. y[t,p] ≥ x[u,t] for u in part p,
-        # z[t] ≥ Σ_p y[t,p] − 1, cost w_i·z[t] (valid for any plan, whatever the depth labels)
+    if rules.contiguity.detached_weight > 0:
+        # a team working in k parts that touch nowhere has at least k − 1 extra pieces:
+        # y[t,p] ≥ x[u,t] for u in part p, z[t] ≥ Σ_p y[t,p] − 1, cost w_i·z[t]
         from planner.assign.seeding import components
 
         part = components(ua.edges, U)

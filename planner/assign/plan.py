@@ -154,19 +154,14 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     # the proven lower bound: the LP relaxation of this same model (HiGHS), a few seconds at scale
     from planner.assign.bound import lp_bound
 
-    # (at scale without the detached-unit rows, which double its time for ~5% of the bound:
-    # that term is then bounded by 0)
-    lp_detached = ua.n_units <= 1000
     # (when the search moves the bases halfway, the bound is of the model with the final bases)
-    lp = None if lns and _recentre(ua, prev) else lp_bound(
-        data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=lp_detached)
+    lp = None if lns and _recentre(ua, prev) else lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)))
     team = out.team_of_unit
     status, objective, bound = out.status, out.objective, out.bound
     first = min(x for x in (out.first_solution_time, t_warm) if x is not None) if (
         out.first_solution_time is not None or t_warm is not None) else None
     lns_info = {}
     lp_widened = 0  # candidates widened by the search when the bound was computed
-    final_lp = 0.0  # seconds kept for the final LP with the detached-unit rows (at scale)
     lp_future = None  # the bound, when HiGHS still solves it beside the search
     if team is None and warm_ok:  # CP-SAT found nothing in its share: go on from the warm start
         team, status, objective = warm.copy(), "FEASIBLE_WARM_START", None
@@ -212,7 +207,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 lp_limit = min(45.0, max(1.0, 0.3 * time_limit))
                 lp_widened = lns_info.get("lns_candidates_widened", 0)
                 if deterministic:
-                    lp = lp_bound(data, time_limit=lp_limit, detached=lp_detached)
+                    lp = lp_bound(data, time_limit=lp_limit)
                 else:
                     # HiGHS in a thread (it lets go of the GIL while it solves): waited for up to
                     # 6 % of the limit (the islands county: 4-5 s), else the search goes on beside it
@@ -221,20 +216,18 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                     from concurrent.futures import ThreadPoolExecutor, TimeoutError as _Timeout
 
                     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lp-bound")
+                    # (beside the search it may take until the search's end: a joined county's LP
+                    # took 25-27 s there in one session and over 36 s in the next, and stopped
+                    # early its duals gave half the bound)
+                    lp_limit = max(lp_limit, deadline - reserve - mend_time - time.perf_counter() - 1.0)
                     lp_future = pool.submit(lp_bound, dataclasses.replace(data, cand=[c.copy() for c in data.cand]),
-                                            time_limit=lp_limit, detached=lp_detached)
+                                            time_limit=lp_limit)
                     pool.shutdown(wait=False)
                     try:
                         lp = lp_future.result(timeout=0.06 * time_limit)
                         lp_future = None
                     except _Timeout:
                         lp = None
-                if lp is not None and lp.seconds <= 0.06 * time_limit:
-                    # quick enough to be solved again at the end with the detached-unit rows labelled
-                    # by the final plan (islands county: 4.6 s, +1.4 % of the bound; a joined county's
-                    # 20 s LP is not): the search leaves it that time
-                    final_lp = 1.5 * lp.seconds
-                    reserve += final_lp
             end = deadline - reserve - mend_time if i == len(halves) - 1 else (
                 lns_t0 + part_share * (deadline - reserve - mend_time - lns_t0))
             team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
@@ -279,7 +272,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     if lp is None or lns_info.get("lns_candidates_widened", 0) > lp_widened:
         # (the bases moved, or LNS let teams of other parts of the map take units beyond their
         # candidates: the model whose objective is reported changed, so its LP bound is computed now)
-        lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=lp_detached)
+        lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)))
     if team is not None and prev is None:
         # the solver may have traded contiguity or balance away: repair (connectivity-keeping
         # moves) and keep the best of the repaired plan and the warm start
@@ -299,29 +292,20 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             if (polished != team).any():
                 team, objective = polished, None
                 lns_info["final_polish"] = True
-    if team is not None and (lns_info.get("lns_improvements") or objective is None):
-        # the exact objective of the final plan
-        # (its detached term counts the plan's own extra pieces: the model's depth labels are
-        # taken from the plan itself, see planner.assign.model._depths)
-        # (in numpy: what CP-SAT with the plan fixed gives, see tests/test_assign_contiguity.py)
+    if team is not None and (lns_info.get("lns_improvements") or objective is None
+                             or rules.contiguity.detached_weight > 0):
+        # the exact objective of the final plan: its detached term counts the plan's own extra
+        # pieces (the model's depth labels taken from the plan itself, see
+        # planner.assign.model._depths; in numpy: what CP-SAT with the plan fixed gives, see
+        # tests/test_assign_contiguity.py), where CP-SAT's own labels (one root per team, its unit
+        # nearest its base) may charge a territory in one piece for a piece
         final, final_terms = _model.plan_objective(dataclasses.replace(data, reference=team), team)
         if _meets_hard_rules(ua, rules, data.cand, team):
             objective = float(final)
             lns_info["soft_penalties_final"] = final_terms
-            # CP-SAT's bound and the LP's detached rows are of the model labelled without the
-            # plan: only bounds that hold whatever the labels (detached term ≥ 0) are kept
+            # CP-SAT's bound is of its labelled model, which may charge the best plan an extra
+            # piece it does not have: only bounds that hold for every plan's true pieces are kept
             bound = None
-            if lp_detached or final_lp:
-                # the LP's detached-unit rows labelled by the plan itself: a relaxation of the model
-                # in which this plan's detached term is its own extra pieces, so a bound on its
-                # objective (the rows labelled otherwise could charge the plan more than that)
-                labelled = lp_bound(dataclasses.replace(data, reference=team),
-                                    time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=True)
-                if labelled.bound is not None and (lp.bound is None or labelled.bound >= lp.bound or lp_detached):
-                    lp, lp_detached = labelled, True
-                elif lp_detached:
-                    lp_detached = False
-                    lp = lp_bound(data, time_limit=min(30.0, max(1.0, 0.2 * time_limit)), detached=False)
     lap("solve")
     if team is None:
         raise NoPlanError(f"no plan found within {time_limit:.0f} s (status {out.status}); "
@@ -367,14 +351,18 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     gap = None
     if objective is not None and bound is not None:
         gap = max(0.0, objective - bound) / max(abs(objective), 1e-9)
+    solver_status = status
+    if status == "OPTIMAL" and not (gap is not None and gap <= 0.0):
+        # CP-SAT proved the optimum of its labelled model only (see above): optimal is claimed
+        # when a bound valid for every plan meets the objective
+        status = "FEASIBLE"
     info = {
-        "status": status, "objective": objective, "bound": bound, "bound_source": bound_source, "gap": gap,
+        "status": status, "solver_status": solver_status, "objective": objective, "bound": bound, "bound_source": bound_source, "gap": gap,
         "bounds": bounds, "lp_bound_status": lp.status, "lp_bound_seconds": lp.seconds,
         "lp_bound_terms": {k: round(v, 1) for k, v in lp.terms.items()},
-        "bound_covers": ("the LP relaxation covers compactness, balance, cut edges, stability"
-                         + (" and detached units" if lp_detached else
-                            "; extra pieces only as far as the map's parts force them (a team in k parts: k − 1)")
-                         + "; a bound of the candidate-restricted model whose objective is reported"),
+        "bound_covers": ("the LP relaxation covers compactness, balance, cut edges, stability; extra pieces "
+                         "only as far as the map's parts force them (a team in k parts: k − 1); a bound of the "
+                         "candidate-restricted model whose objective is reported"),
         "wall_time": round(wall, 3),
         "first_solution_time": first, "seed": seed, "workers": workers, "time_limit": time_limit,
         "deterministic": bool(deterministic),
