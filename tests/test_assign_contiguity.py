@@ -501,10 +501,12 @@ def test_band_rescue_brings_back_a_team_the_weights_leave_outside_the_band():
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), width=st.sampled_from([0.2, 1.0]))
+@example(seed=57, width=0.2)
 def test_other_village_sets_for_a_village_team_are_the_cheapest_whole_ones_within_quota_and_band(seed, width):
     """What the band step imposes on a team that takes whole villages: the cheapest other sets of
     whole villages it may take, within its village quota and the band given (checked against
-    every such set, enumerated here), never the set it has."""
+    every such set, enumerated here), never the set it has. Seed 57 at width 0.2 is a map where
+    the only such set has a village beyond the 24 nearest."""
     from itertools import combinations
 
     from planner.assign import model as _model
@@ -533,7 +535,9 @@ def test_other_village_sets_for_a_village_team_are_the_cheapest_whole_ones_withi
                 units = np.flatnonzero(np.isin(ua.unit_village, combo))
                 if lo <= np.trunc(ua.workload[units]).sum() <= hi and set(combo) != mine:
                     every.append(np.round(ua.dist_m[units, t]).sum())
-        got = _village_sets(data, team, t, lo, hi)
+        # (over every village it may take: by default only the 24 nearest are combined, and a far
+        # one is sometimes the only fit here)
+        got = _village_sets(data, team, t, lo, hi, nearest=len(may))
         assert len(got) == min(2, len(every))
         for villages in got:
             units = np.flatnonzero(np.isin(ua.unit_village, villages))
