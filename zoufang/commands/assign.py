@@ -126,7 +126,8 @@ def command(campaign, output, rules_path, time_limit, workers, seed, determinist
     prev = read_previous(previous) if previous else None
     bar = _Bar(time_limit, enabled=not as_json and sys.stderr.isatty())
     if not bar.enabled and not as_json:
-        click.echo(f"solving (time limit {time_limit:g} s, {workers} worker(s), seed {seed}) ...", err=True)
+        click.echo(f"solving (time limit {time_limit:g} s{' of CP-SAT’s deterministic clock' if deterministic else ''}, "
+                   f"{workers} worker(s), seed {seed}) ...", err=True)
     try:
         plan = assign(camp, rules, time_limit=time_limit, workers=workers, seed=seed, previous=prev, progress=bar,
                       deterministic=deterministic)

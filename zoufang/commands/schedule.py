@@ -155,8 +155,9 @@ def _print(info: dict, plan_path) -> None:
                f"{info['working_days']} working days); {info['stops']:,} stops, {info['phone_visits']:,} by phone")
     click.echo(f"  households {info['households_scheduled']:,} of {info['households']:,}, enterprises "
                f"{info['enterprises_scheduled']} of {info['enterprises']}; {info['must_visit_stops']:,} must-visit "
-               f"stops in {info['joint_groups']} joint visits, last on {info['last_must_visit']} "
-               f"({info['must_visits_late']} after {info['must_visit_deadline']})")
+               f"stops in {info['joint_groups']} joint visits, last on {info['last_must_visit']}"
+               + (f" ({info['must_visits_late']:,} after {info['must_visit_deadline']}, the end of the first "
+                  f"[schedule] must_visit_days working days)" if info.get("must_visit_deadline") else ""))
     if info["shortfall_visits"]:
         click.secho(f"  NOT before the deadline: {info['shortfall_households']:,} households, "
                     f"{info['shortfall_enterprises']} enterprises, {info['shortfall_must_visits']} must-visits "
