@@ -167,3 +167,47 @@ def test_why_a_territory_is_in_pieces_names_the_balance_band():
     assert why.startswith("the balance band holds it in pieces"), why
     assert "would leave it at 0.6" in why and "above the band" in why and ua.team_ids[1] in why
     assert "detached_weight" in why
+
+
+@pytest.mark.parametrize("loads, forced", [([50, 100, 50, 100], False), ([60, 100, 90, 50], True)])
+def test_why_a_whole_village_team_is_in_pieces_says_whether_the_rules_force_it(loads, forced):
+    """Four villages in a row, a city team (whole villages, 1-3 of them) and a town team of equal
+    shares (150 minutes each, band 143-157). Loads 50/100/50/100: touching pairs (V1+V2 ...) fit the
+    band, so the city team's pieces are the objective's choice, not the rules'. Loads 60/100/90/50:
+    only V1+V3 fits (they do not touch; no connected set of 1-3 does), so the rules force them."""
+    import dataclasses
+
+    import numpy as np
+
+    from planner.assign import default_rules
+    from planner.assign.plan import _why_pieces
+    from planner.assign.synthetic import make_campaign
+    from planner.assign.units import build_units
+    from planner.assign.why import touching_groups_in_band
+
+    campaign = make_campaign(towns=(1, 1), villages=(4, 1), grids=(1, 1), households_per_grid=30,
+                             city_teams=1, county_teams=0, town_teams_per_town=1, cadres_per_team=(4, 4),
+                             weak_share=0.0, community_share=0.0, poor_share=0.0, enterprise_per_household=0.0,
+                             seed=1)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    order = np.argsort(ua.xy[:, 0])
+    wl = np.zeros(ua.n_units)
+    wl[order] = loads
+    ua = dataclasses.replace(ua, workload=wl)
+    city = int(np.flatnonzero(ua.team_granularity == "village")[0])
+    assert np.allclose(ua.target_load(), 150.0)
+    found, exhaustive = touching_groups_in_band(ua, city, rules)
+    assert exhaustive
+    team = np.full(ua.n_units, 1 - city)
+    team[order[[0, 2]]] = city  # V1 + V3: 150 or 140 minutes, two pieces
+    why = _why_pieces(ua, team, city, rules)
+    if forced:
+        assert found is None
+        assert "the rules force the pieces" in why, why
+    else:
+        assert found is not None and found[1] == 150.0
+        row = ua.village_ids[ua.unit_village[order]].tolist()  # the villages west to east
+        i, j = sorted(row.index(v) for v in found[0])
+        assert j == i + 1  # two villages that touch (V1+V2, V2+V3 or V3+V4)
+        assert "the rules alone do not force the pieces" in why, why

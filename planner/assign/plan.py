@@ -547,8 +547,22 @@ def _why_pieces(ua, team, t, rules) -> str:
                 f"balance band) a team is lent to a near part; the planner places the teams so that as few "
                 f"are lent as it finds (not proven the fewest)")
     if ua.team_granularity[t] != ua.level:
-        return (f"it takes whole {ua.team_granularity[t]}s ([units] {ua.team_level[t]}) and its quota/balance "
-                f"needs {ua.team_granularity[t]}s that do not touch ({parts} map part(s), {pieces} pieces)")
+        from planner.assign.why import touching_groups_in_band
+
+        g = ua.team_granularity[t]
+        found, exhaustive = touching_groups_in_band(ua, t, rules)
+        head = f"it takes whole {g}s ([units] {ua.team_level[t]}; {parts} map part(s), {pieces} pieces)"
+        if found is None and exhaustive:
+            return (f"{head} and no set of touching {g}s it may take lies inside its balance band within its "
+                    f"quota (every connected set tried): the rules force the pieces")
+        if found is None:
+            return (f"{head} and no set of touching {g}s it may take inside its balance band within its quota "
+                    f"was found (sets grown from each {g} by its nearest touching ones; not proven that none exists)")
+        ids, minutes = found
+        return (f"{head}; touching {g}s inside its balance band within its quota exist (e.g. "
+                f"{', '.join(ids[:4])}{' …' if len(ids) > 4 else ''}: {minutes / 60:.0f} h), so the rules alone do "
+                f"not force the pieces: the plan gives those {g}s to other teams as it costs less in the rules' "
+                f"weighted penalties as a whole (their balance and pieces, distances, cut edges)")
     # the smaller pieces: which teams enclose them
     lab = _components(ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]], ua.n_units)
     own = np.unique(lab[mine])

@@ -132,3 +132,66 @@ def _name(ua, block: np.ndarray) -> str:
     if len(vil) == 1 and vil[0] >= 0 and (ua.unit_village == vil[0]).sum() == len(block):
         return f"village {ua.village_ids[vil[0]]}"
     return f"{len(block)} grids"
+
+
+def touching_groups_in_band(ua: UnitArrays, t: int, rules: Rules) -> tuple[tuple[list[str], float] | None, bool]:
+    """For team ``t`` that takes whole villages (or towns): a set of touching ones it may take
+    whose workload lies inside its balance band and whose count meets its village quota, the
+    nearest its base (mean distance) among those found, as ``(ids, minutes)`` or ``None``; and
+    whether the search was exhaustive. With a quota of at most 3 every connected set of 1-3 is
+    tried (``None`` then proves there is none: the rules force the pieces); with more, sets grown
+    from each one by its nearest touching neighbours (``None`` then proves nothing)."""
+    g = ua.team_granularity[t]
+    group = ua.group_of(g)
+    inside = group >= 0
+    n_g = int(group.max()) + 1 if inside.any() else 0
+    if not n_g:
+        return None, True
+    size = np.bincount(group[inside], minlength=n_g)
+    may = np.bincount(group[inside], weights=ua.eligible[inside, t], minlength=n_g) == size
+    may &= size > 0
+    load = np.bincount(group[inside], weights=np.trunc(ua.workload[inside]), minlength=n_g)
+    dist = np.bincount(group[inside], weights=ua.dist_m[inside, t], minlength=n_g) / np.maximum(size, 1)
+    tol = rules.balance.tolerance
+    target = max(float(ua.target_load()[t]), 1.0)
+    lo, hi = np.ceil(target * (1 - tol)), np.floor(target * (1 + tol))
+    q = rules.quotas.for_level(ua.team_level[t])
+    kmin = max(1, q.min_villages or 1) if g == "village" else 1
+    kmax = (q.max_villages or n_g) if g == "village" else n_g
+    adj: list[set] = [set() for _ in range(n_g)]
+    gi, gj = group[ua.edges[:, 0]], group[ua.edges[:, 1]]
+    for a, b in zip(gi.tolist(), gj.tolist()):
+        if a >= 0 and b >= 0 and a != b and may[a] and may[b]:
+            adj[a].add(b)
+            adj[b].add(a)
+    found: list[tuple[float, tuple]] = []
+
+    def fits(s) -> bool:
+        return kmin <= len(s) <= kmax and lo <= load[list(s)].sum() <= hi
+
+    candidates = np.flatnonzero(may)
+    if kmax <= 3:  # every connected set of 1-3
+        sets = {(int(a),) for a in candidates}
+        sets |= {tuple(sorted((int(a), b))) for a in candidates for b in adj[a]}
+        if kmax >= 3:
+            sets |= {tuple(sorted(set(p) | {c})) for p in [s for s in sets if len(s) == 2]
+                     for c in adj[p[0]] | adj[p[1]] if c not in p}
+        found = [(float(dist[list(s)].mean()), s) for s in sets if fits(s)]
+    else:  # grown from each one: its nearest touching neighbour that keeps it inside the band's top
+        for a in candidates:
+            s, w = [int(a)], float(load[a])
+            while w < lo and len(s) < kmax:
+                nxt = [b for b in set().union(*(adj[x] for x in s)) - set(s) if w + load[b] <= hi]
+                if not nxt:
+                    break
+                b = min(nxt, key=lambda b: (dist[b], b))
+                s.append(b)
+                w += load[b]
+            if fits(s):
+                found.append((float(dist[s].mean()), tuple(sorted(s))))
+    if not found:
+        return None, kmax <= 3
+    _, best = min(found)
+    names = ua.village_ids if g == "village" and ua.level == "grid" else (
+        ua.town_ids if g == "town" else ua.unit_ids)
+    return ([str(names[k]) for k in best], float(load[list(best)].sum())), kmax <= 3
