@@ -149,18 +149,9 @@ def test_why_a_territory_is_in_pieces_names_the_balance_band():
     and put B at about 4/3. The contiguity report says so, with the weights to change."""
     import numpy as np
 
-    from planner.assign import default_rules
     from planner.assign.plan import _why_pieces
-    from planner.assign.synthetic import make_campaign
-    from planner.assign.units import build_units
 
-    campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(6, 1), households_per_grid=30,
-                             city_teams=0, county_teams=0, town_teams_per_town=2, cadres_per_team=(4, 4),
-                             weak_share=0.0, community_share=0.0, poor_share=0.0, enterprise_per_household=0.0,
-                             seed=1)
-    rules = default_rules()
-    ua = build_units(campaign, rules)
-    order = np.argsort(ua.xy[:, 0])
+    rules, ua, order = _row(villages=1, grids=6, city_teams=0, town_teams=2)
     team = np.ones(ua.n_units, int)
     team[order[[0, 1, 5]]] = 0
     why = _why_pieces(ua, team, 0, rules)
@@ -179,19 +170,10 @@ def test_why_a_whole_village_team_is_in_pieces_says_whether_the_rules_force_it(l
 
     import numpy as np
 
-    from planner.assign import default_rules
     from planner.assign.plan import _why_pieces
-    from planner.assign.synthetic import make_campaign
-    from planner.assign.units import build_units
     from planner.assign.why import touching_groups_in_band
 
-    campaign = make_campaign(towns=(1, 1), villages=(4, 1), grids=(1, 1), households_per_grid=30,
-                             city_teams=1, county_teams=0, town_teams_per_town=1, cadres_per_team=(4, 4),
-                             weak_share=0.0, community_share=0.0, poor_share=0.0, enterprise_per_household=0.0,
-                             seed=1)
-    rules = default_rules()
-    ua = build_units(campaign, rules)
-    order = np.argsort(ua.xy[:, 0])
+    rules, ua, order = _row(villages=4, grids=1, city_teams=1, town_teams=1)
     wl = np.zeros(ua.n_units)
     wl[order] = loads
     ua = dataclasses.replace(ua, workload=wl)
@@ -211,3 +193,22 @@ def test_why_a_whole_village_team_is_in_pieces_says_whether_the_rules_force_it(l
         i, j = sorted(row.index(v) for v in found[0])
         assert j == i + 1  # two villages that touch (V1+V2, V2+V3 or V3+V4)
         assert "the rules alone do not force the pieces" in why, why
+
+
+def _row(*, villages, grids, city_teams, town_teams):
+    """One town of ``villages`` villages of ``grids`` grids in a row, 30 households a grid, no
+    must-visit kinds, teams of 4 cadres each: the default rules, the units and their order west to
+    east."""
+    import numpy as np
+
+    from planner.assign import default_rules
+    from planner.assign.synthetic import make_campaign
+    from planner.assign.units import build_units
+
+    campaign = make_campaign(towns=(1, 1), villages=(villages, 1), grids=(grids, 1), households_per_grid=30,
+                             city_teams=city_teams, county_teams=0, town_teams_per_town=town_teams,
+                             cadres_per_team=(4, 4), weak_share=0.0, community_share=0.0, poor_share=0.0,
+                             enterprise_per_household=0.0, seed=1)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    return rules, ua, np.argsort(ua.xy[:, 0])
