@@ -178,10 +178,6 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # geometric median of its team's territory (a location-allocation round with contiguity:
         # the second half reshapes the territories round the new bases)
         halves = [0.5, 0.5] if _recentre(ua, prev) else [1.0]
-        # deterministic: the search's share of CP-SAT's deterministic clock (what the wall-clock run
-        # would give it: the limit less the solve, the steps at the end and the reserve)
-        det_lns = max(1.0, left(main_limit) - 0.05 * time_limit - mend_share * time_limit * (ua.n_units > 1000)
-                      - band_share * time_limit * (ua.n_units > 1000)) if deterministic else None
         lns_t0 = time.perf_counter()
         # at scale the last part of the search tries to join each territory in pieces (see
         # mend_pieces; on small instances the steps that may trade pieces for balance do better
@@ -191,6 +187,9 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # on the demo, noise: max/mean 1.050-1.062 with or without them, five runs each)
         band_time = band_share * time_limit if prev is None and ua.n_units > 1000 else 0.0
         mend_time += band_time
+        # deterministic: the search's share of CP-SAT's deterministic clock (what the wall-clock run
+        # would give it: the limit less the solve, the reserve and the steps at the end)
+        det_lns = max(1.0, left(main_limit) - reserve - mend_time) if deterministic else None
         for i, part_share in enumerate(halves):
             if i:
                 ua = centred_on(ua, team)
