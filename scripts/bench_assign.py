@@ -219,7 +219,7 @@ def run_county(args) -> None:
     active = s[s["cadres"] > 0]
     per_cadre = active["hours"] / active["cadres"]
     ua = build_units(camp, rules)
-    from planner.assign.plan import _components
+    from planner.assign.review import _components
 
     team_idx = pd.Series(np.arange(ua.n_teams), index=ua.team_ids)
     g = plan.assignment.query("entity_type == 'grid'").set_index("entity_id")["team_id"]

@@ -28,14 +28,26 @@ def run(*args):
     return CliRunner().invoke(main, ["assign", *map(str, args)], catch_exceptions=False)
 
 
-def test_assign_writes_the_four_layers_and_a_summary(campaign_file, tmp_path):
+def test_assign_writes_the_plan_layers_and_a_summary_that_the_file_keeps(campaign_file, tmp_path):
     out = tmp_path / "plan.gpkg"
     res = run(campaign_file / "ok.gpkg", "-o", out, "--time-limit", 2, "--workers", 1, "--seed", 3)
     assert res.exit_code == 0, res.output
     assert "checker: every hard rule holds" in res.output
     assert "[bent]" in res.output or "[kept]" in res.output
     layers = {name for name, _ in pyogrio.list_layers(out)}
-    assert layers == {"assignment", "must_visits", "teams_summary", "plan_info"}
+    assert layers == {"assignment", "must_visits", "teams_summary", "plan_info", "soft_goals"}
+    # the soft goals as printed, and each team's reason where it bends one
+    goals = pyogrio.read_dataframe(out, layer="soft_goals", read_geometry=False)
+    heads = goals[goals["detail"].isna()]
+    assert set(heads["goal"]) >= {"balance", "compactness", "contiguity", "must_visit_own_team"}
+    for g in heads.itertuples():
+        assert f"[{'bent' if g.bent else 'kept'}] {g.goal}: {g.summary}" in res.output
+    ts = pyogrio.read_dataframe(out, layer="teams_summary", read_geometry=False)
+    split = ts["pieces"] > 1
+    assert (ts["contiguity_note"].notna() == split).all() and (ts["contiguity_reason"].notna() == split).all()
+    outside = (ts["cadres"] > 0) & ((ts["load_ratio"] > 1.05 + 1e-9) | (ts["load_ratio"] < 0.95 - 1e-9))
+    assert (ts["balance_note"].notna() == outside).all()
+    assert len(goals[goals["goal"] == "contiguity"]) == 1 + int(split.sum())
     a = pyogrio.read_dataframe(out, layer="assignment", read_geometry=False)
     assert set(a["entity_type"]) == {"grid", "household", "enterprise"}
     assert {"entity_type", "entity_id", "team_id", "cadre_id"} <= set(a.columns)

@@ -65,8 +65,9 @@ def test_province_file_gives_one_plan_with_county_id_on_every_row(tmp_path):
     assert res.exit_code == 0, res.output
     assert "2 of 2 counties planned" in res.output
     layers = {name for name, _ in pyogrio.list_layers(out)}
-    assert layers == {"assignment", "must_visits", "teams_summary", "plan_info", "counties", "city_teams"}
-    for layer in ("assignment", "must_visits", "teams_summary"):
+    assert layers == {"assignment", "must_visits", "teams_summary", "plan_info", "counties", "city_teams",
+                      "soft_goals"}
+    for layer in ("assignment", "must_visits", "teams_summary", "soft_goals"):
         frame = pyogrio.read_dataframe(out, layer=layer, read_geometry=False)
         assert frame["county_id"].notna().all() and set(frame["county_id"]) == {"K1", "K2"}, layer
     a = pyogrio.read_dataframe(out, layer="assignment", read_geometry=False)

@@ -470,10 +470,12 @@ def _messages_in_the_code():
     found |= set(re.findall(r"""\bt\(\s*"([^"]+)"\s*\)""", js))
     from web.cadre import CATEGORY_LABELS, LEVEL_LABELS, OUTCOME_LABELS
     from web.maps import LAYER_LABELS
+    from web.plans import BECAUSE, REASONS, STOPS
 
     found |= {label for label, _show in LAYER_LABELS.values()}
-    for labels in (OUTCOME_LABELS, CATEGORY_LABELS, LEVEL_LABELS):
+    for labels in (OUTCOME_LABELS, CATEGORY_LABELS, LEVEL_LABELS, REASONS, STOPS):
         found |= set(labels.values())
+    found.add(BECAUSE)
     return found
 
 

@@ -5,6 +5,7 @@ re-checked, and the downloads."""
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import pyogrio
@@ -75,6 +76,14 @@ def test_a_planning_run_is_a_job_the_page_polls_until_the_plan_is_shown(unplanne
     # the plan is now the site's: table, map colours, downloads
     page = c.get(f"/planner/plan?job={job_id}").get_data(as_text=True)
     assert "第一工作组" in page and "已排程" in page and 'data-state="done"' in page
+    # the assignment's time and the schedule's, each under its own name
+    assert re.search(r"分配用时（秒）: [\d.]+", page) and re.search(r"排程用时（秒）: [\d.]+", page)
+    with unplanned_app.app_context():
+        from web.plans import get_plan
+
+        info = get_plan().info
+    assert float(info["wall_time"]) > 0 and float(info["schedule_wall_time"]) > 0
+    assert info["schedule_seed"] == "0" or info["schedule_seed"] == 0  # the schedule's facts keep their own names
     grids = c.get("/api/layers/grids.geojson").get_json()
     assert {f["properties"]["team_id"] for f in grids["features"]} == {"T1", "T2"}
     assert c.get("/planner/download/plan.gpkg").status_code == 200
@@ -152,18 +161,30 @@ def test_a_move_that_keeps_the_rules_is_saved_with_its_households(planned, web_c
     c = client_as(app, "planner")
     before = _grid_team(c, "G1A")
     target = "T1" if before == "T2" else "T2"
+    plan_page = c.get("/planner/plan").get_data(as_text=True)
+    ratio_before = _ratios(plan_page)
     check = post(c, "/planner/move", grid_id="G1A", team_id=target)
     assert check.status_code == 200
     html = check.get_data(as_text=True)
     assert "所有硬性规则仍然满足" in html and "保存调整" in html and "保存后将作废" in html
     assert _grid_team(c, "G1A") == before  # checking saves nothing
+    # the check shows what the move does to both teams' load against their share and pieces
+    effect = dict(re.findall(r'<tr data-team="(\w+)">.*?<td data-ratio>([\d.]+ → <span[^>]*>[\d.]+)</span>', html, re.S))
+    assert set(effect) == {before, target}
+    was = {t: float(v.split(" → ")[0]) for t, v in effect.items()}
+    now = {t: float(v.rsplit(">", 1)[1]) for t, v in effect.items()}
+    assert was == {t: ratio_before[t] for t in (before, target)}
+    assert now[before] < was[before] and now[target] > was[target]
+    assert "片数" in html and re.search(r"<td data-pieces>\d+ → <span", html)
     saved = post(c, "/planner/move", grid_id="G1A", team_id=target, confirm="1")
     assert saved.status_code == 302
     assert _grid_team(c, "G1A") == target
     households = {f["properties"]["household_id"]: f["properties"]["team_id"]
                   for f in c.get("/api/layers/households.geojson").get_json()["features"]}
     assert households["H-G1A-0"] == target
-    assert "网格G1A已调整给" in c.get("/planner/plan").get_data(as_text=True)
+    page = c.get("/planner/plan").get_data(as_text=True)
+    assert "网格G1A已调整给" in page
+    assert {t: _ratios(page)[t] for t in now} == now  # the plan's table is the edited plan's
     with app.app_context():
         from planner.assign import check_plan
         from web.plans import get_plan
@@ -171,6 +192,37 @@ def test_a_move_that_keeps_the_rules_is_saved_with_its_households(planned, web_c
         state = get_plan()
         assert check_plan(web_campaign, state.assignment, state.must_visits, rules) == []
         assert state.stops is None  # the old schedule is dropped
+
+
+def _ratios(html) -> dict[str, float]:
+    """Team → load / share, from the plan page's team table."""
+    return {t: float(v) for t, v in re.findall(r'<tr data-team="(\w+)">.*?<td[^>]*data-ratio>([\d.]+)</td>', html, re.S)}
+
+
+def test_the_plan_page_shows_each_team_against_its_share_its_pieces_and_why(planned_app, planned):  # noqa: F811
+    _assignment, _must, summary, _stops, _days = planned
+    page = client_as(planned_app, "planner").get("/planner/plan").get_data(as_text=True)
+    assert "软目标" in page and "负荷均衡" in page and "责任区连片" in page and "负荷比" in page
+    ratios = _ratios(page)
+    assert ratios == {str(r.team_id): round(float(r.load_ratio), 3) for r in summary.itertuples()}
+    # every team that bends a goal says why (in words, with the planner's note in English beside)
+    for r in summary.itertuples():
+        row = re.search(rf'<tr data-team="{r.team_id}">(.*?)</tr>', page, re.S).group(1)
+        assert ("<details>" in row) == (r.pieces > 1 or r.balance_note is not None)
+    english = client_as(planned_app, "planner").get("/planner/plan?lang=en").get_data(as_text=True)
+    assert "Soft goals" in english and "Load / share" in english
+
+
+def test_a_plan_file_without_reasons_is_reviewed_from_its_assignment(web_campaign, web_files, db_url, tmp_path):  # noqa: F811
+    from planner.assign import rules_from_dict
+
+    _campaign_path, plan_path = web_files  # an assignment layer only (an older plan file)
+    app = make_app(db_url, tmp_path, CAMPAIGN=web_campaign, PLAN_PATH=str(plan_path),
+                   RULES=rules_from_dict(PLAN_RULES))
+    page = client_as(app, "planner").get("/planner/plan").get_data(as_text=True)
+    ratios = _ratios(page)
+    assert set(ratios) == {"T1", "T2"} and all(0 < v < 3 for v in ratios.values())
+    assert "软目标" in page
 
 
 # --- downloads ----------------------------------------------------------------------
@@ -187,7 +239,7 @@ def test_the_plan_downloads_as_a_geopackage_with_its_schedule(planned_app, tmp_p
     assert (got["entity_type"] == "household").sum() == 36
 
 
-def test_team_lists_download_as_excel_with_every_household_for_the_planner(planned_app, web_campaign):  # noqa: F811
+def test_team_lists_download_as_excel_with_every_household_for_the_planner(planned_app, planned, web_campaign):  # noqa: F811
     from openpyxl import load_workbook
 
     response = client_as(planned_app, "planner").get("/planner/download/teams.xlsx")
@@ -196,6 +248,15 @@ def test_team_lists_download_as_excel_with_every_household_for_the_planner(plann
     summary = list(wb["汇总"].iter_rows(values_only=True))
     assert summary[0][:2] == ("工作组编码", "工作组")
     assert sum(r[6] for r in summary[1:]) == 36
+    # each team against its share, its pieces and why it bends a goal
+    head = list(summary[0])
+    assert head[9:] == ["工作量（小时）", "份额（小时）", "负荷比", "片数", "均衡说明", "连片说明"]
+    _a, _m, teams, _s, _d = planned
+    by_team = {str(r.team_id): r for r in teams.itertuples()}
+    for row in summary[1:]:
+        r = by_team[row[0]]
+        assert row[11] == r.load_ratio and row[12] == r.pieces
+        assert bool(row[14]) == (r.pieces > 1)
     names = {r[2] for name in wb.sheetnames[1:] for r in wb[name].iter_rows(min_row=2, values_only=True)}
     assert set(web_campaign.households["head_name"]) <= names  # planners see names in full
 

@@ -167,7 +167,6 @@ ZH: dict[str, str] = {
     "Town level": "镇级",
     "Solver status": "求解状态",
     "Gap to the bound": "与下界差距",
-    "Run time (s)": "用时（秒）",
     "Cadre-days": "干部工作日",
     "Stops": "走访点",
     "First visit": "首次走访",
@@ -271,6 +270,57 @@ ZH: dict[str, str] = {
     "The plan has no must-visits.": "分配方案中没有必访任务。",
     "Loading…": "正在加载…",
     "Could not load this part of the page; reload to try again.": "此部分加载失败，请刷新页面重试。",
+    # the plan's soft goals (planner page, move check, team lists)
+    "Assignment time (s)": "分配用时（秒）",
+    "Scheduling time (s)": "排程用时（秒）",
+    "Soft goals": "软目标",
+    "bent": "有偏离",
+    "kept": "已满足",
+    "Balance": "负荷均衡",
+    "Contiguity": "责任区连片",
+    "Compactness": "责任区紧凑",
+    "Must-visits by the responsible team": "必访由责任工作组干部完成",
+    "workload per cadre max/mean %(mm)s; load / share from %(lo)s to %(hi)s (band ±%(tol)s); %(n)s team(s) outside the band":
+        "每名干部工作量 最大/平均 %(mm)s；工作组负荷/份额 %(lo)s 至 %(hi)s（区间 ±%(tol)s）；%(n)s 个工作组超出区间",
+    "%(n)s of %(m)s team territories are not in one piece": "%(m)s 个工作组中有 %(n)s 个责任区不连片",
+    "mean distance from a grid to its team's base %(km)s km, at most %(max)s km":
+        "网格到工作组驻点平均 %(km)s 公里，最远 %(max)s 公里",
+    "%(n)s of %(m)s must-visits are joint visits with a cadre of another team":
+        "%(m)s 项必访中有 %(n)s 项由其他工作组干部联合走访",
+    "Each team that bends a goal says why in the last column.":
+        "未满足目标的工作组在最后一列说明原因（点击展开，详细说明为英文，含具体数字）。",
+    "Workload (h)": "工作量（小时）",
+    "Share (h)": "份额（小时）",
+    "Load / share": "负荷比",
+    "Pieces": "片数",
+    "Why": "原因",
+    "Balance band: ±%(tol)s of each team share. Soft goals may be bent by hand, hard rules may not.":
+        "均衡区间为各工作组份额的 ±%(tol)s；手工调整可以偏离软目标，但不能违反硬性规则。",
+    "Its grids lie in parts of the map that touch nowhere": "其网格分布在互不相连的地块上（地理条件所致）",
+    "No set of touching villages within its quota and balance band: the rules force it":
+        "没有符合配额和均衡区间的相连村组合：由规则决定",
+    "No set of touching villages within its quota and balance band was found":
+        "未找到符合配额和均衡区间的相连村组合（未证明不存在）",
+    "Touching villages within its quota and band exist; the weighted penalties chose pieces":
+        "存在符合配额和均衡区间的相连村组合，但按规则权重综合代价更高",
+    "Its stray pieces touch only teams of whole villages that cannot take them":
+        "零散片区周边只有整村包干的工作组，且都无法接收",
+    "The balance band holds it in pieces": "受均衡区间限制而不连片",
+    "It may only work in its own town": "只能在本镇工作，均衡要求带入了不相连的地块",
+    "The solver traded it for balance or compactness": "求解器为均衡或紧凑作出的取舍（延长求解时间可能改善）",
+    "A single hand-over would bring it inside the band; the search did not keep it":
+        "一次移交即可进入均衡区间，但求解未采用",
+    "No other team touches its territory": "没有其他工作组与其责任区相邻",
+    "No single hand-over across its boundary fixes it": "边界上任何一次移交都无法使其进入均衡区间",
+    ": mostly because ": "，主要原因是",
+    "the other team may not work there": "对方工作组不能在该处工作",
+    "it would split a village of a team that takes them whole": "会拆分整村包干工作组的村",
+    "it would put a team over its village quota": "会使工作组超出村数配额",
+    "it would put a team under its village quota": "会使工作组低于村数配额",
+    "it would push the taking team above the band": "会使接收方超出均衡区间",
+    "it would leave the giving team below the band": "会使移出方低于均衡区间",
+    "it would not be enough to reach the band": "移交量不足以进入均衡区间",
+    "it would cut the giving team's territory in two": "会使移出方责任区断开",
 }
 
 TRANSLATIONS = {"zh": ZH, "en": {}}

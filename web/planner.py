@@ -24,6 +24,7 @@ from flask import (
     send_file,
     url_for,
 )
+import pandas as pd
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
@@ -173,10 +174,11 @@ def _schedule_rules():
 @bp.route("/plan")
 def plan_page():
     data = get_data()
-    state = plans.get_plan()
+    state = plans.reviewed_plan(get_data(scoped=False).campaign, _rules())
     job = jobs.get(request.args["job"]) if request.args.get("job") else None
     job = job or jobs.latest("plan")
     table = plans.teams_table(data.campaign, state)
+    tol = _rules().balance.tolerance
     grids = data.layers["grids"][["grid_id", "village_id", "team_id"]].sort_values("grid_id")
     today = plans.today()
     return render_template(
@@ -184,7 +186,8 @@ def plan_page():
         table=table.to_dict("records"), grids=grids.to_dict("records"), teams=data.teams,
         colours=maps.team_colours(data.teams), default_start=today.isoformat(), chosen_grid=request.args.get("grid"),
         default_end=(today + dt.timedelta(days=59)).isoformat(), info=_info_lines(state), job_states=job_states(),
-        level_names=level_names(),
+        level_names=level_names(), goals=_goal_lines(table, state, tol), tol=tol,
+        reason=lambda kind: plans.reason_text(kind, _),
     )
 
 
@@ -197,9 +200,46 @@ def severity_names() -> dict[str, str]:
     return {"error": _("Error"), "warning": _("Warning"), "fixed": _("Fixed")}
 
 
+def _goal_lines(table, state, tol: float) -> list[dict]:
+    """The soft goals (软目标) in the reader's language, from the teams table: balance,
+    contiguity, compactness, must-visits by the responsible team; ``bent`` when the plan gives
+    up some of the goal."""
+    if "load_ratio" not in table or not len(table):
+        return []
+    t = table[table["cadres"] > 0]
+    ratio = t["load_ratio"].astype(float)
+    per_cadre = t["hours"].astype(float) / t["cadres"]
+    outside = int(((ratio > 1 + tol + 1e-9) | (ratio < 1 - tol - 1e-9)).sum())
+    mm = float(per_cadre.max() / per_cadre.mean()) if len(t) and per_cadre.mean() > 0 else 0.0
+    broken = int((table["pieces"].fillna(1).astype(int) > 1).sum())
+    active = int((table["grids"] > 0).sum())
+    lines = [
+        {"name": _("Balance"), "bent": outside > 0,
+         "text": _("workload per cadre max/mean %(mm)s; load / share from %(lo)s to %(hi)s (band ±%(tol)s); "
+                   "%(n)s team(s) outside the band", mm=f"{mm:.3f}", lo=f"{ratio.min():.3f}", hi=f"{ratio.max():.3f}",
+                   tol=f"{tol:.0%}", n=outside)},
+        {"name": _("Contiguity"), "bent": broken > 0,
+         "text": _("%(n)s of %(m)s team territories are not in one piece", n=broken, m=active)},
+    ]
+    s = state.teams_summary
+    if s is not None and {"compactness_km", "max_distance_km", "units"} <= set(s.columns) and s["units"].sum() > 0:
+        km = float((s["compactness_km"] * s["units"]).sum() / s["units"].sum())
+        lines.append({"name": _("Compactness"), "bent": False,
+                      "text": _("mean distance from a grid to its team's base %(km)s km, at most %(max)s km",
+                                km=f"{km:.2f}", max=f"{float(s['max_distance_km'].max()):.2f}")})
+    mv = state.must_visits
+    if len(mv) and "joint" in mv:
+        joint = int(mv["joint"].astype(str).str.lower().isin(["true", "1"]).sum())
+        lines.append({"name": _("Must-visits by the responsible team"), "bent": joint > 0,
+                      "text": _("%(n)s of %(m)s must-visits are joint visits with a cadre of another team",
+                                n=joint, m=len(mv))})
+    return lines
+
+
 def _info_lines(state) -> list[tuple[str, str]]:
     """The plan's key facts, labelled for people."""
-    labels = {"status": _("Solver status"), "gap": _("Gap to the bound"), "wall_time": _("Run time (s)"),
+    labels = {"status": _("Solver status"), "gap": _("Gap to the bound"), "wall_time": _("Assignment time (s)"),
+              "schedule_wall_time": _("Scheduling time (s)"),
               "cadre_days": _("Cadre-days"), "stops": _("Stops"), "first_visit": _("First visit"),
               "last_visit": _("Last visit"), "shortfall_visits": _("Visits not fitting before the deadline")}
     out = []
@@ -210,7 +250,7 @@ def _info_lines(state) -> list[tuple[str, str]]:
         try:
             if key == "gap":
                 value = f"{float(value):.1%}"
-            elif key == "wall_time":
+            elif key in ("wall_time", "schedule_wall_time"):
                 value = f"{float(value):.1f}"
         except (TypeError, ValueError):
             pass
@@ -281,10 +321,13 @@ def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end):
             raise jobs.JobError(str(exc)) from None
         finally:
             stop()
+    from planner.assign.review import soft_goals_frame
+
     violations = check_plan(campaign, plan.assignment, plan.must_visits, rules)
     info = {k: v for k, v in plan.plan_info.items() if isinstance(v, (str, int, float, type(None)))}
+    goals = plan.soft_goals if isinstance(plan.soft_goals, pd.DataFrame) else soft_goals_frame(plan.soft_goals)
     state = plans.PlanState(assignment=plan.assignment, must_visits=plan.must_visits,
-                            teams_summary=plan.teams_summary, info=info)
+                            teams_summary=plan.teams_summary, info=info, soft_goals=goals)
     notes = []
     if start:
         from planner.schedule import schedule
@@ -298,7 +341,7 @@ def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end):
                                                                        "schedule"))
         notes = [str(w.message) for w in caught]
         sinfo = {k: v for k, v in sched.info.items() if isinstance(v, (str, int, float, type(None)))}
-        state = replace(state, stops=sched.stops, days=sched.days, info={**info, **sinfo})
+        state = replace(state, stops=sched.stops, days=sched.days, info=plans.merged_info(info, sinfo))
     path = plans.plan_folder() / f"plan-{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}.gpkg"
     plans.write_plan_file(state, path)
     plans.set_plan(replace(state, path=str(path)))
@@ -385,22 +428,32 @@ def move():
         abort(400, description=f"grid {grid_id!r} is not in the plan")
     old = state.assignment
     old_team = str(old.loc[(old["entity_type"] == "grid") & (old["entity_id"].astype(str) == grid_id), "team_id"].iloc[0])
-    violations = check_plan(data.campaign, moved, state.must_visits, _rules())
+    rules = _rules()
+    violations = check_plan(data.campaign, moved, state.must_visits, rules)
     households = int(((moved["entity_type"] == "household") & (moved["team_id"] == team_id)).sum()
                      - ((old["entity_type"] == "household") & (old["team_id"].astype(str) == team_id)).sum())
+    # the soft goals of both plans: load against share and pieces of the two teams, before and after
+    before = plans.reviewed_plan(data.campaign, rules)
+    after = plans.review(data.campaign, replace(before, assignment=moved, teams_summary=None, soft_goals=None), rules)
     if request.form.get("confirm") == "1" and not violations and old_team != team_id:
         path = plans.plan_folder() / f"plan-{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}.gpkg"
         # the schedule was made for the old teams: it is dropped with the move
-        new = replace(state, assignment=moved, stops=None, days=None, path=str(path),
+        new = replace(after, stops=None, days=None, path=str(path),
                       info={**state.info, "edited": f"grid {grid_id}: {old_team} → {team_id}"})
         plans.write_plan_file(new, path)
         plans.set_plan(new)
         flash(_("Grid %(grid)s moved to %(team)s.", grid=grid_id, team=data.teams[team_id]))
         return redirect(url_for("planner.plan_page"))
     status = 200 if not violations else 422
+    effect = []
+    for tid in dict.fromkeys((old_team, team_id)):
+        rows = [plans.teams_table(data.campaign, st).set_index("team_id").loc[tid] for st in (before, after)]
+        if all("load_ratio" in r for r in rows):
+            effect.append({"team_id": tid, "before": rows[0].to_dict(), "after": rows[1].to_dict()})
     return render_template("planner/move.html", section="planner", grid_id=grid_id, team_id=team_id,
                            old_team=old_team, teams=data.teams, violations=violations, households=households,
-                           same=old_team == team_id, had_schedule=state.scheduled), status
+                           same=old_team == team_id, had_schedule=state.scheduled, effect=effect,
+                           tol=rules.balance.tolerance, reason=lambda kind: plans.reason_text(kind, _)), status
 
 
 @bp.route("/download/plan.gpkg")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +36,8 @@ class PlanState:
     days: object = None
     info: dict = field(default_factory=dict)
     path: str | None = None
+    #: the soft goals (planner.assign.review.soft_goals_frame), or None
+    soft_goals: pd.DataFrame | None = None
 
     @property
     def planned(self) -> bool:
@@ -65,13 +67,23 @@ def read_plan_file(path) -> PlanState:
     summary = _read_layer(path, "teams_summary")
     stops = _read_layer(path, "stops", geometry=True)
     days = _read_layer(path, "days", geometry=True)
-    info = {}
+    infos = []
     for layer in ("plan_info", "schedule_info"):
         frame = _read_layer(path, layer)
-        if frame is not None and {"key", "value"} <= set(frame.columns):
-            info.update(dict(zip(frame["key"], frame["value"])))
+        infos.append(dict(zip(frame["key"], frame["value"])) if frame is not None and {"key", "value"} <= set(
+            frame.columns) else {})
     return PlanState(assignment=assignment, must_visits=mv if mv is not None else PlanState().must_visits,
-                     teams_summary=summary, stops=stops, days=days, info=info, path=str(path))
+                     teams_summary=summary, stops=stops, days=days, info=merged_info(*infos), path=str(path),
+                     soft_goals=_read_layer(path, "soft_goals"))
+
+
+def merged_info(plan_info: dict, schedule_info: dict) -> dict:
+    """The assignment's facts and the schedule's in one dict; a schedule fact the assignment
+    also has (``wall_time``, ``seed``, ``rules``) is kept as ``schedule_KEY``."""
+    out = dict(plan_info)
+    for k, v in schedule_info.items():
+        out[f"schedule_{k}" if k in plan_info and not str(k).startswith("schedule_") else k] = v
+    return out
 
 
 def load(config) -> PlanState:
@@ -138,6 +150,8 @@ def write_plan_file(state: PlanState, path) -> Path:
               "teams_summary": state.teams_summary}
     if state.info:
         frames["plan_info"] = pd.DataFrame([(str(k), str(v)) for k, v in state.info.items()], columns=["key", "value"])
+    if state.soft_goals is not None:
+        frames["soft_goals"] = state.soft_goals
     for layer, frame in frames.items():
         if frame is None:
             continue
@@ -154,6 +168,39 @@ def _plain(frame):
         if col != "geometry" and (frame[col].dtype == object or str(frame[col].dtype).startswith("str")):
             frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
+
+
+# --- the soft goals: per team balance and contiguity, and why --------------------
+
+
+def review(campaign, state: PlanState, rules) -> PlanState:
+    """``state`` with the soft goals and, in ``teams_summary``, each team's load against its
+    share, pieces and reasons (:mod:`planner.assign.review`): as the plan file has them, else
+    (an older file, a hand edit) computed from its assignment. A plan that does not cover the
+    campaign's units keeps what it had."""
+    from planner.assign.review import NOTE_COLUMNS, review_plan, soft_goals_frame
+
+    summary = state.teams_summary
+    if not state.planned or (summary is not None and set(NOTE_COLUMNS) <= set(summary.columns)
+                             and state.soft_goals is not None):
+        return state
+    try:
+        summary, goals = review_plan(campaign, state.assignment, state.must_visits, rules)
+    except ValueError:
+        return state
+    return replace(state, teams_summary=summary, soft_goals=soft_goals_frame(goals))
+
+
+def reviewed_plan(campaign, rules, app: Flask | None = None) -> PlanState:
+    """The site's plan, reviewed (:func:`review`) once and kept."""
+    app = app or current_app._get_current_object()
+    state = get_plan(app)
+    new = review(campaign, state, rules)
+    if new is not state:
+        with _LOCK:
+            if app.extensions.get(_EXTENSION) is state:
+                app.extensions[_EXTENSION] = new
+    return new
 
 
 # --- hand edits ----------------------------------------------------------------
@@ -219,7 +266,59 @@ def teams_table(campaign, state: PlanState) -> pd.DataFrame:
     mv = state.must_visits
     n = mv["team_id"].astype(str).value_counts() if len(mv) and "team_id" in mv else pd.Series(dtype=int)
     out["must_visits"] = out["team_id"].map(n).fillna(0).astype(int)
+    summary = state.teams_summary
+    if summary is not None and len(summary):
+        # load against share, pieces and the reasons (see review), where the summary has them
+        s = summary.assign(team_id=summary["team_id"].astype(str)).drop_duplicates("team_id").set_index("team_id")
+        for col in REVIEW_COLUMNS:
+            if col in s:
+                out[col] = out["team_id"].map(s[col]).astype(object).where(lambda v: v.notna(), None)
     return out
+
+
+#: reason kinds (planner.assign.review) → headline, in English (the pages translate them)
+REASONS = {
+    "map_parts": "Its grids lie in parts of the map that touch nowhere",
+    "rules_force": "No set of touching villages within its quota and balance band: the rules force it",
+    "no_set_found": "No set of touching villages within its quota and balance band was found",
+    "objective_choice": "Touching villages within its quota and band exist; the weighted penalties chose pieces",
+    "whole_neighbours": "Its stray pieces touch only teams of whole villages that cannot take them",
+    "balance_band": "The balance band holds it in pieces",
+    "own_town": "It may only work in its own town",
+    "traded": "The solver traded it for balance or compactness",
+    "handover_missed": "A single hand-over would bring it inside the band; the search did not keep it",
+    "isolated": "No other team touches its territory",
+    "no_single_handover": "No single hand-over across its boundary fixes it",
+}
+#: joins a no_single_handover headline and its stop
+BECAUSE = ": mostly because "
+#: what stops a hand-over (the part after ':' of a no_single_handover kind) → English
+STOPS = {
+    "ineligible": "the other team may not work there",
+    "splits_village": "it would split a village of a team that takes them whole",
+    "over_quota": "it would put a team over its village quota",
+    "under_quota": "it would put a team under its village quota",
+    "taker_over_band": "it would push the taking team above the band",
+    "giver_under_band": "it would leave the giving team below the band",
+    "not_enough": "it would not be enough to reach the band",
+    "cuts_giver": "it would cut the giving team's territory in two",
+}
+
+
+def reason_text(kind, translate=lambda m: m) -> str:
+    """A reason kind in words (``translate``: the page's gettext), '' when none."""
+    if not kind or not isinstance(kind, str):
+        return ""
+    head, _, stop = kind.partition(":")
+    text = translate(REASONS.get(head, head))
+    if stop:
+        text += translate(BECAUSE) + translate(STOPS.get(stop, stop))
+    return text
+
+
+#: what :func:`teams_table` takes from the plan's teams summary
+REVIEW_COLUMNS = ("hours", "target_hours", "load_ratio", "pieces", "balance_reason", "balance_note",
+                  "contiguity_reason", "contiguity_note")
 
 
 def team_lists_xlsx(campaign, state: PlanState, *, masked: bool) -> bytes:
@@ -231,10 +330,17 @@ def team_lists_xlsx(campaign, state: PlanState, *, masked: bool) -> bytes:
     wb = Workbook(write_only=True)  # streams rows: a county's lists in seconds
     ws = wb.create_sheet("汇总")
     table = teams_table(campaign, state)
-    ws.append(header_row(ws, ["工作组编码", "工作组", "层级", "干部数", "网格数", "村/社区数", "住户数", "企业数", "必访数"]))
-    for r in table.itertuples(index=False):
-        ws.append([r.team_id, r.name, r.level, r.cadres, r.grids, r.villages, r.households, r.enterprises,
-                   r.must_visits])
+    from web.i18n import ZH
+
+    ws.append(header_row(ws, ["工作组编码", "工作组", "层级", "干部数", "网格数", "村/社区数", "住户数", "企业数", "必访数",
+                              "工作量（小时）", "份额（小时）", "负荷比", "片数", "均衡说明", "连片说明"]))
+    zh = lambda m: ZH.get(m, m)  # noqa: E731 (the workbook is in Chinese)
+    for r in table.to_dict("records"):
+        notes = [" — ".join(x for x in (reason_text(r.get(f"{g}_reason"), zh), r.get(f"{g}_note")) if x)
+                 for g in ("balance", "contiguity")]
+        ws.append([r["team_id"], r["name"], r["level"], r["cadres"], r["grids"], r["villages"], r["households"],
+                   r["enterprises"], r["must_visits"], r.get("hours"), r.get("target_hours"), r.get("load_ratio"),
+                   r.get("pieces"), *notes])
     if state.assignment is not None:
         rows = entity_rows(campaign, state.assignment, masked=masked)
         for r in table.itertuples(index=False):

@@ -24,10 +24,10 @@ from planner.assign.localsearch import local_search, score
 from planner.assign.explain import InfeasibleError, describe_literal, precheck
 from planner.assign.frames import assignment_frame, responsible_teams, teams_summary
 from planner.assign.mustvisit import plan_must_visits
-from planner.assign.result import Assignment, SoftGoal
+from planner.assign.result import Assignment
+from planner.assign.review import _band_note, _mend_note, _why_pieces, with_reasons  # noqa: F401 (tests)
 from planner.assign.rules import Rules
 from planner.assign.units import OBJ_SCALE, UnitArrays, build_units, centred_on
-from planner.assign.why import why_out_of_band
 
 
 class NoPlanError(ZoufangError, RuntimeError):
@@ -329,10 +329,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     pieces = contiguity(team, ua.edges, ua.n_teams)
     summary = teams_summary(campaign, ua, team, assignment, mv.rows, rules, pieces)
     # (the evidence of a step that tried to join a territory holds only for the plan it saw)
-    soft = _soft_goals(ua, rules, team, summary, mv.rows, prev,
-                       {t: ev for t, ev in mend_evidence.items() if not ev["joined"]} if not lns_info.get(
-                           "final_repair") else {},
-                       band_evidence if not lns_info.get("final_repair") else {})
+    summary, soft = with_reasons(ua, rules, team, summary, mv.rows, prev,
+                                 {t: ev for t, ev in mend_evidence.items() if not ev["joined"]} if not lns_info.get(
+                                     "final_repair") else {},
+                                 band_evidence if not lns_info.get("final_repair") else {})
     wall = time.perf_counter() - t0
     # the best of three proven lower bounds on the model's optimum (all of the same
     # candidate-restricted model whose objective is reported): CP-SAT's own, the LP relaxation
@@ -481,175 +481,3 @@ def _previous_units(ua: UnitArrays, previous: pd.DataFrame) -> np.ndarray:
         top = top.drop_duplicates("u")
         out[top["u"].to_numpy()] = top["t"].to_numpy()
     return out
-
-
-def _soft_goals(ua, rules, team, summary, mv, prev, mended: dict | None = None,
-                banded: dict | None = None) -> tuple[SoftGoal, ...]:
-    goals = []
-    tol = rules.balance.tolerance
-    active = summary[summary["cadres"] > 0]
-    ratio = active["load_ratio"].to_numpy()
-    per_cadre = (active["hours"] / active["cadres"]).to_numpy()
-    out_band = active[(active["load_ratio"] > 1 + tol + 1e-9) | (active["load_ratio"] < 1 - tol - 1e-9)]
-    mm = float(per_cadre.max() / per_cadre.mean()) if len(per_cadre) and per_cadre.mean() > 0 else 0.0
-    goals.append(SoftGoal(
-        "balance", bool(len(out_band)), 0.0,
-        f"workload per cadre max/mean {mm:.3f}; team load / share from {ratio.min():.3f} to {ratio.max():.3f} "
-        f"(spread {ratio.max() - ratio.min():.3f}, band ±{tol:.0%}); {len(out_band)} team(s) outside the band",
-        tuple(f"team {r.team_id} ({r.level}): {r.hours} h vs share {r.target_hours} h ({r.load_ratio:.3f}) — "
-              f"{why_out_of_band(ua, team, ua_index(ua, r.team_id), rules)}"
-              + _band_note((banded or {}).get(ua_index(ua, r.team_id)), rules)
-              for r in out_band.itertuples()),
-    ))
-    d = ua.dist_m[np.arange(ua.n_units), team] / 1000
-    goals.append(SoftGoal("compactness", False, 0.0,
-                          f"mean distance unit → team base {d.mean():.2f} km, max {d.max():.2f} km"))
-    broken = summary[summary["pieces"] > 1]
-    details = tuple(f"team {r.team_id}: {r.pieces} pieces — {_why_pieces(ua, team, ua_index(ua, r.team_id), rules)}"
-                    + _mend_note((mended or {}).get(ua_index(ua, r.team_id)), rules)
-                    for r in broken.itertuples())
-    goals.append(SoftGoal("contiguity", bool(len(broken)), 0.0,
-                          f"{len(broken)} of {int((summary['units'] > 0).sum())} team territories are not contiguous",
-                          details))
-    joint = int(mv["joint"].sum()) if len(mv) else 0
-    goals.append(SoftGoal("must_visit_own_team", bool(joint), 0.0,
-                          f"{joint} of {len(mv)} must-visits are joint visits by a cadre of another team"))
-    if prev is not None:
-        moved = (prev >= 0) & (prev != team)
-        gone = prev < 0
-        goals.append(SoftGoal("stability", bool(moved.any()), 0.0,
-                              f"{int(moved.sum())} {ua.level}(s) and {int(ua.households[moved].sum())} households "
-                              f"moved to another team; {int(gone.sum())} {ua.level}(s) had no (remaining) team before"))
-    return tuple(goals)
-
-
-def ua_index(ua, team_id) -> int:
-    return int(np.flatnonzero(ua.team_ids == team_id)[0])
-
-
-def _why_pieces(ua, team, t, rules) -> str:
-    """Why team t's territory is not in one piece, as far as the data tells."""
-    mine = np.flatnonzero(team == t)
-    whole = _components(ua.edges, ua.n_units)
-    parts = len(np.unique(whole[mine]))
-    pieces = len(np.unique(_components(ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]], ua.n_units)[mine]))
-    if parts == pieces:
-        where = []
-        for c in np.unique(whole[mine]):
-            us = mine[whole[mine] == c]
-            towns = sorted(set(ua.town_ids[ua.unit_town[us]].tolist()))
-            where.append(f"{len(us)} {ua.level}(s) in the part of town(s) {', '.join(towns[:3])}"
-                         f"{' …' if len(towns) > 3 else ''} ({int((whole == c).sum())} {ua.level}s)")
-        return (f"its units lie in {parts} parts of the map that touch nowhere (separate components of the "
-                f"adjacency graph: {'; '.join(where)}): each team is placed in one part with its whole "
-                f"share, and where a part's workload does not match the shares placed there (within the "
-                f"balance band) a team is lent to a near part; the planner places the teams so that as few "
-                f"are lent as it finds (not proven the fewest)")
-    if ua.team_granularity[t] != ua.level:
-        from planner.assign.why import touching_groups_in_band
-
-        g = ua.team_granularity[t]
-        found, exhaustive = touching_groups_in_band(ua, t, rules)
-        head = f"it takes whole {g}s ([units] {ua.team_level[t]}; {parts} map part(s), {pieces} pieces)"
-        if found is None and exhaustive:
-            return (f"{head} and no set of touching {g}s it may take lies inside its balance band within its "
-                    f"quota (every connected set tried): the rules force the pieces")
-        if found is None:
-            return (f"{head} and no set of touching {g}s it may take inside its balance band within its quota "
-                    f"was found (sets grown from each {g} by its nearest touching ones; not proven that none exists)")
-        ids, minutes = found
-        return (f"{head}; touching {g}s inside its balance band within its quota exist (e.g. "
-                f"{', '.join(ids[:4])}{' …' if len(ids) > 4 else ''}: {minutes / 60:.0f} h), so the rules alone do "
-                f"not force the pieces: the plan gives those {g}s to other teams as it costs less in the rules' "
-                f"weighted penalties as a whole (their balance and pieces, distances, cut edges)")
-    # the smaller pieces: which teams enclose them
-    lab = _components(ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]], ua.n_units)
-    own = np.unique(lab[mine])
-    main = max(own, key=lambda p: (ua.workload[lab == p].sum(), -p))
-    around = set()
-    for i, j in ua.edges.tolist():
-        for a, b in ((i, j), (j, i)):
-            if team[a] == t and lab[a] != main and team[b] != t:
-                around.add(int(team[b]))
-    if around and all(ua.team_granularity[x] != ua.level for x in around):
-        rules_bent = []
-        piece = np.flatnonzero((team == t) & (lab != main))
-        tgt = ua.target_load()
-        for x in sorted(around):
-            grp = ua.group_of(ua.team_granularity[x])
-            block = np.flatnonzero(np.isin(grp, grp[piece]))  # it would take the pieces' villages whole
-            load = float(ua.workload[(team == x) | np.isin(np.arange(ua.n_units), block)].sum())
-            vill = len(set(ua.unit_village[(team == x) | np.isin(np.arange(ua.n_units), block)].tolist()) - {-1})
-            q = rules.quotas.for_level(ua.team_level[x])
-            why = []
-            if q.max_villages is not None and vill > q.max_villages:
-                why.append(f"{vill} villages > quota {q.max_villages}")
-            if load > tgt[x] * (1 + rules.balance.tolerance):
-                why.append(f"load {load / max(tgt[x], 1.0):.2f} × share")
-            if (team[block] != t).any():
-                why.append("the villages are shared with other teams")
-            rules_bent.append(f"{ua.team_ids[x]} ({ua.team_level[x]}: {', '.join(why) or 'it could'})")
-        if all("it could" not in r for r in rules_bent):
-            return (f"its smaller piece(s) touch only teams that take whole {ua.team_granularity[min(around)]}s, and "
-                    f"none can take them: {'; '.join(rules_bent)}")
-    # the smaller pieces given to a touching team: what that would do to the band
-    piece = np.flatnonzero((team == t) & (lab != main))
-    w = float(ua.workload[piece].sum())
-    tgt = np.maximum(ua.target_load(), 1.0)
-    load = np.bincount(team, weights=ua.workload, minlength=ua.n_teams)
-    tol = rules.balance.tolerance
-    takers = sorted(x for x in around if ua.team_granularity[x] == ua.level and ua.eligible[piece, x].all())
-    out = [(x, (load[x] + w) / tgt[x]) for x in takers]
-    left = (load[t] - w) / tgt[t]  # t's load ratio without its smaller pieces
-    if out and (left < 1 - tol or all(r > 1 + tol for _, r in out)):
-        what = [f"{ua.team_ids[x]} at {r:.2f} × share" for x, r in out[:3]]
-        return (f"the balance band holds it in pieces: its smaller piece(s) ({len(piece)} {ua.level}(s), {w / 60:.0f} h) "
-                + (f"would leave it at {left:.2f} × share" if left < 1 - tol else "")
-                + (" and " if left < 1 - tol and all(r > 1 + tol for _, r in out) else "")
-                + (f"would put a touching team above the band ({', '.join(what)})" if all(r > 1 + tol for _, r in out)
-                   else "")
-                + f"; the rules weigh an hour outside the band ({rules.balance.weight:g}) above an extra piece "
-                  f"({rules.contiguity.detached_weight:g}): raise [contiguity] detached_weight to prefer one piece")
-    if ua.team_town[t] >= 0 and not takers:
-        return "it may only take units of its own town, and the balance band pulled in a detached part"
-    return "the solver traded it for balance or compactness (see the penalties); a longer run may join it"
-
-
-def _band_note(ev: dict | None, rules) -> str:
-    """What the band steps over the team found (see lns.rescue_band), or ''."""
-    if not ev or not ev["steps"]:
-        return ""
-    per_piece = rules.contiguity.detached_weight / max(rules.balance.weight, 1e-9) * 60.0
-    if ev["inside"] is None:
-        return (f"; {ev['steps']} band step(s) over it and the teams around it (an hour outside the band weighing "
-                f"{ev.get('boost', 100):g} times more) found no plan with it inside the band in their time")
-    if ev["inside"] <= 0:
-        return (f"; a band step found a plan with it inside the band, but it put more minutes of other teams "
-                f"outside it")
-    return (f"; a band step found a plan with it inside the band that cuts {ev['inside']} more territory "
-            f"piece(s): the rules weigh an extra piece ({rules.contiguity.detached_weight:g}) as {per_piece:.0f} "
-            f"minutes outside the band, and it was {ev['minutes']} minutes outside: raise [balance] weight to "
-            f"prefer the band")
-
-
-def _mend_note(ev: dict | None, rules) -> str:
-    """What the step that tried to join the territory found (see lns.mend_pieces), or ''."""
-    if not ev:
-        return ""
-    step = (f"; a search step that re-solved it with the {ev['teams'] - 1} team(s) around it, its territory "
-            f"forced into one piece, ")
-    if ev["cost"] is not None:
-        return step + (f"found that one piece costs {ev['cost'] / OBJ_SCALE:.0f} more in the rules' weighted "
-                       f"penalties than this plan ({'proven for that step' if ev['status'] == 'OPTIMAL' else 'the best it found'}; "
-                       f"an extra piece weighs {rules.contiguity.detached_weight:g})")
-    if ev["status"] == "INFEASIBLE":
-        return step + "proved that no plan of those teams keeps the hard rules with it in one piece"
-    return step + "found no plan in its time"
-
-
-def _components(edges, n):
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    g = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    return connected_components(g, directed=False)[1]

@@ -15,6 +15,7 @@ hand-overs are not tried: "no single hand-over" is what it claims.
 from __future__ import annotations
 
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,8 +24,37 @@ from planner.assign.rules import Rules
 from planner.assign.units import UnitArrays
 
 
+#: what stops a single hand-over (the ``kind`` of :func:`band_reason` after "no_single_handover:")
+STOPS = {
+    "go to a team that may not work there": "ineligible",
+    "split a village for a team that takes them whole": "splits_village",
+    "split a town for a team that takes them whole": "splits_village",
+    "put a team over its village quota": "over_quota",
+    "put a team under its village quota": "under_quota",
+    "push the taking team above the band": "taker_over_band",
+    "leave the giving team below the band": "giver_under_band",
+    "not be enough to reach the band": "not_enough",
+    "cut the giving team's territory in two": "cuts_giver",
+}
+
+
+class Reason(NamedTuple):
+    """Why a soft goal is bent for one team: ``kind`` (a short code a page can translate) and
+    ``text`` (the whole reason in English, with the numbers)."""
+
+    kind: str
+    text: str
+
+
 def why_out_of_band(ua: UnitArrays, team: np.ndarray, t: int, rules: Rules) -> str:
     """Why team ``t`` (above or below the band) was left there; see the module doc."""
+    return band_reason(ua, team, t, rules).text
+
+
+def band_reason(ua: UnitArrays, team: np.ndarray, t: int, rules: Rules) -> Reason:
+    """:func:`why_out_of_band` with its kind: ``handover_missed`` (a single hand-over would do),
+    ``isolated`` (no team touches it) or ``no_single_handover:STOP`` (STOP: what stops most of
+    them, a value of :data:`STOPS`)."""
     tol = rules.balance.tolerance
     tgt = np.maximum(ua.target_load(), 1.0)
     load = np.bincount(team, weights=ua.workload, minlength=ua.n_teams).astype(float)
@@ -42,18 +72,21 @@ def why_out_of_band(ua: UnitArrays, team: np.ndarray, t: int, rules: Rules) -> s
                 tried += 1
                 why = _blocked(ua, rules, team, block, owner, taker, load, tgt, tol)
                 if why is None:
-                    return (f"handing {_name(ua, block)} from {ua.team_ids[owner]} to {ua.team_ids[taker]} would bring "
-                            f"it inside the band with every rule kept; the search did not keep that move "
-                            f"(it traded it for compactness or contiguity elsewhere, or ran out of time)")
+                    return Reason("handover_missed", (
+                        f"handing {_name(ua, block)} from {ua.team_ids[owner]} to {ua.team_ids[taker]} would "
+                        f"bring it inside the band with every rule kept; the search did not keep that move "
+                        f"(it traded it for compactness or contiguity elsewhere, or ran out of time)"))
                 stops[why[0]] += 1
                 examples.setdefault(why[0], why[1])
     if not tried:
-        return "no other team touches its territory"
+        return Reason("isolated", "no other team touches its territory")
     parts = [f"{n} would {reason} (e.g. {examples[reason]})" for reason, n in stops.most_common()]
     verb = "give" if over else "take"
-    return (f"no single hand-over across its boundary fixes it: of the {tried} it could {verb} "
-            f"(a {'block' if ua.team_granularity[t] == ua.level else ua.team_granularity[t]} to or from a touching "
-            f"team), " + "; ".join(parts))
+    main = STOPS.get(stops.most_common(1)[0][0], "other")
+    return Reason(f"no_single_handover:{main}", (
+        f"no single hand-over across its boundary fixes it: of the {tried} it could {verb} "
+        f"(a {'block' if ua.team_granularity[t] == ua.level else ua.team_granularity[t]} to or from a touching "
+        f"team), " + "; ".join(parts)))
 
 
 def _blocked(ua, rules, team, block, owner, taker, load, tgt, tol) -> tuple[str, str] | None:

@@ -103,13 +103,16 @@ def with_previous(job: CountyJob, previous: pd.DataFrame) -> CountyJob:
 def merge(outcomes: Sequence[CountyOutcome], *, city: CityPlan | None, rules, wall_time: float,
           options: dict) -> ProvincePlan:
     """Stack the county plans (in county order) and name every failure."""
-    parts = {"assignment": [], "must_visits": [], "teams_summary": []}
+    from planner.assign.review import soft_goals_frame
+
+    parts = {"assignment": [], "must_visits": [], "teams_summary": [], "soft_goals": []}
     rows = []
     for o in outcomes:
         p = o.plan
         if p is not None:
             for name in parts:
-                parts[name].append(with_county(getattr(p, name), o.county_id))
+                frame = soft_goals_frame(p.soft_goals) if name == "soft_goals" else getattr(p, name)
+                parts[name].append(with_county(frame, o.county_id))
         info = p.plan_info if p is not None else {}
         grids = int((p.assignment["entity_type"] == "grid").sum()) if p is not None else None
         rows.append({
@@ -139,7 +142,8 @@ def merge(outcomes: Sequence[CountyOutcome], *, city: CityPlan | None, rules, wa
     table = city.table if city is not None else pd.DataFrame(
         columns=["team_id", "county_id", "village_id", "town_id", "households", "must_visit", "distance_km"])
     return ProvincePlan(frames["assignment"], frames["must_visits"], frames["teams_summary"],
-                        pd.DataFrame(rows, columns=COUNTY_COLUMNS), table.reset_index(drop=True), info, failures)
+                        pd.DataFrame(rows, columns=COUNTY_COLUMNS), table.reset_index(drop=True), info, failures,
+                        frames["soft_goals"])
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -76,6 +76,9 @@ class ProvincePlan:
     city_teams: pd.DataFrame
     plan_info: dict
     failures: tuple[CountyFailure, ...]
+    #: the county plans' soft goals (see planner.assign.review.soft_goals_frame), ``county_id`` on each row
+    soft_goals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["goal", "bent", "summary", "detail", "county_id"]))
 
     @property
     def ok(self) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-PLAN_LAYERS = ("assignment", "must_visits", "teams_summary", "plan_info")
+PLAN_LAYERS = ("assignment", "must_visits", "teams_summary", "plan_info", "soft_goals")
 
 
 def _load_campaign(path: str):
@@ -20,8 +20,11 @@ def _load_campaign(path: str):
 
 
 def write_plan(plan, path: str | Path) -> None:
-    """Write the plan's four tables to a GeoPackage (replacing the file)."""
+    """Write the plan's tables to a GeoPackage (replacing the file): :data:`PLAN_LAYERS`."""
+    import pandas as pd
     import pyogrio
+
+    from planner.assign.review import soft_goals_frame
 
     path = Path(path)
     if path.exists():
@@ -29,6 +32,7 @@ def write_plan(plan, path: str | Path) -> None:
     frames = {
         "assignment": plan.assignment, "must_visits": plan.must_visits,
         "teams_summary": plan.teams_summary, "plan_info": plan.plan_info_frame(),
+        "soft_goals": plan.soft_goals if isinstance(plan.soft_goals, pd.DataFrame) else soft_goals_frame(plan.soft_goals),
     }
     for layer, frame in frames.items():
         frame = frame.copy()
@@ -177,4 +181,4 @@ def command(campaign, output, rules_path, time_limit, workers, seed, determinist
         for d in g.details[:5]:
             click.echo(f"      {d}")
         if len(g.details) > 5:
-            click.echo(f"      ... and {len(g.details) - 5} more")
+            click.echo(f"      ... and {len(g.details) - 5} more (every one in the plan file's soft_goals layer)")

@@ -1,0 +1,101 @@
+"""The soft goals of any plan (planner.assign.review): the reasons a plan file carries per
+team, and the review of a plan given only as its assignment table (an older file, a hand
+edit), checked on the demo campaign (108 grids, 15,971 households)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.assign import assign, default_rules
+from planner.assign.review import NOTE_COLUMNS, review_plan, soft_goals_frame
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    pytest.importorskip("geodata.demo")
+    from geodata import load_campaign
+    from geodata.demo import build_demo
+
+    campaign = load_campaign(build_demo(tmp_path_factory.mktemp("demo") / "demo.gpkg"))
+    plan = assign(campaign, default_rules(), time_limit=4, workers=2, seed=0)
+    return campaign, plan
+
+
+def test_each_team_that_bends_a_goal_carries_its_reason_and_no_other_does(demo):
+    _campaign, plan = demo
+    s = plan.teams_summary
+    tol = default_rules().balance.tolerance
+    outside = (s["cadres"] > 0) & ((s["load_ratio"] > 1 + tol + 1e-9) | (s["load_ratio"] < 1 - tol - 1e-9))
+    assert (s["balance_note"].notna() == outside).all() and (s["balance_reason"].notna() == outside).all()
+    split = s["pieces"] > 1
+    assert split.any()  # the demo's Kotka islands lend teams at least
+    assert (s["contiguity_note"].notna() == split).all() and (s["contiguity_reason"].notna() == split).all()
+    kinds = {"map_parts", "rules_force", "no_set_found", "objective_choice", "whole_neighbours", "balance_band",
+             "own_town", "traded"}
+    assert set(s.loc[split, "contiguity_reason"]) <= kinds
+    assert all(k.split(":")[0] in {"handover_missed", "isolated", "no_single_handover"}
+               for k in s.loc[outside, "balance_reason"])
+    # the soft goals table of the plan file: one row per goal, one per team bending it, as printed
+    goals = soft_goals_frame(plan.soft_goals)
+    contiguity = goals[goals["goal"] == "contiguity"]
+    assert len(contiguity) == 1 + int(split.sum())
+    for r in s[split].itertuples():
+        assert any(d.startswith(f"team {r.team_id}: {r.pieces} pieces — {r.contiguity_note}")
+                   for d in contiguity["detail"].dropna())
+
+
+def test_reviewing_a_plan_from_its_assignment_gives_what_assign_reported(demo):
+    campaign, plan = demo
+    summary, goals = review_plan(campaign, plan.assignment, plan.must_visits, default_rules())
+    cols = ["team_id", "units", "households", "enterprises", "hours", "target_hours", "load_ratio", "pieces",
+            "must_visits", "joint_must_visits", *NOTE_COLUMNS]
+    pd.testing.assert_frame_equal(summary[cols].reset_index(drop=True), plan.teams_summary[cols].reset_index(drop=True))
+    assert [(g.name, g.bent, g.summary, g.details) for g in goals] == [
+        (g.name, g.bent, g.summary, g.details) for g in plan.soft_goals]
+
+
+def test_a_hand_edit_is_reviewed_on_its_own_territories(demo):
+    campaign, plan = demo
+    a = plan.assignment.copy()
+    grids = a[a["entity_type"] == "grid"]
+    # a town team's grid that touches another town team: hand it over
+    s = plan.teams_summary.set_index("team_id")
+    town = set(s.index[s["level"] == "town"])
+    from planner.assign.units import build_units
+
+    ua = build_units(campaign, default_rules())
+    team_of = dict(zip(grids["entity_id"].astype(str), grids["team_id"].astype(str)))
+    unit_team = np.array([team_of[str(g)] for g in ua.unit_ids])
+    moves = [(int(i), int(j)) for i, j in ua.edges if unit_team[i] != unit_team[j]
+             and unit_team[i] in town and unit_team[j] in town]
+    i, j = moves[0]
+    grid, giver, taker = str(ua.unit_ids[i]), unit_team[i], unit_team[j]
+    rows = (a["entity_type"] == "grid") & (a["entity_id"].astype(str) == grid)
+    a.loc[rows, "team_id"] = taker
+    summary, goals = review_plan(campaign, a, plan.must_visits, default_rules())
+    got = summary.set_index("team_id")
+    minutes = float(ua.workload[i]) / 60
+    assert got.loc[giver, "hours"] == pytest.approx(s.loc[giver, "hours"] - minutes, abs=0.1)
+    assert got.loc[taker, "hours"] == pytest.approx(s.loc[taker, "hours"] + minutes, abs=0.1)
+    others = [t for t in s.index if t not in (giver, taker)]
+    pd.testing.assert_frame_equal(got.loc[others, ["hours", "load_ratio", "pieces"]],
+                                  s.loc[others, ["hours", "load_ratio", "pieces"]])
+    # the giver's pieces, counted here on the grids' adjacency without the planner's code
+    import networkx as nx
+
+    g = nx.Graph()
+    mine = {k for k in range(ua.n_units) if unit_team[k] == giver and k != i}
+    g.add_nodes_from(mine)
+    g.add_edges_from((int(p), int(q)) for p, q in ua.edges if p in mine and q in mine)
+    assert got.loc[giver, "pieces"] == nx.number_connected_components(g)
+    assert (got["contiguity_note"].notna() == (got["pieces"] > 1)).all()
+
+
+def test_a_plan_that_leaves_a_grid_out_is_refused_with_the_grid_named(demo):
+    campaign, plan = demo
+    a = plan.assignment
+    first = a[a["entity_type"] == "grid"].iloc[0]["entity_id"]
+    with pytest.raises(ValueError, match=str(first)):
+        review_plan(campaign, a[a["entity_id"] != first], plan.must_visits, default_rules())
