@@ -286,6 +286,30 @@ def test_planner_runs_the_assignment_and_watches_the_progress_bar(planned_server
     page.close()
 
 
+def test_a_team_from_the_plan_table_opens_on_the_map_outlined_with_its_figures(planned_server, browser, planned):
+    _a, _m, summary, _s, _d = planned
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    watch = Watch(page, planned_server)
+    sign_in(page, planned_server, "planner")
+    page.goto(planned_server + "/planner/plan")
+    team = str(summary.iloc[0]["team_id"])
+    page.click(f'tr[data-team="{team}"] a')
+    page.wait_for_selector('.folium-map[data-zf-loaded="1"]', timeout=20_000)
+    assert page.url.endswith(f"/planner/map?team={team}")
+    grids = _a[_a["entity_type"] == "grid"]
+    mine = int((grids["team_id"].astype(str) == team).sum())
+    assert page.locator("path.zf-grid-focus").count() == mine
+    assert page.locator("path.zf-grid-dim").count() == len(grids) - mine
+    # the map is fitted to the team's territory, and a grid's popup gives the team's figures
+    page.locator("path.zf-grid-focus").first.dispatch_event("click")  # (households may lie on top)
+    page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    r = summary.iloc[0]
+    assert "负荷比" in popup and f"{float(r['load_ratio']):.3f}" in popup and "片数" in popup
+    watch.check()
+    page.close()
+
+
 @pytest.mark.parametrize("user, path", [("leader", "/leader/"), ("planner", "/planner/plan"), ("admin", "/admin/")])
 def test_other_pages_fit_a_390px_phone(planned_server, browser, user, path):
     page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")

@@ -79,6 +79,8 @@ def map_page():
         # every message is offered; campaign_map.js picks what it needs
         "labels": messages(ZH),
         "moveUrl": url_for("planner.plan_page") if data.plan is not None else None,
+        "focusTeam": request.args.get("team") if request.args.get("team") in data.teams else None,
+        "teamFacts": _team_facts(data) if data.plan is not None else {},
     }
     legend_teams = [(data.teams[tid], colours[tid]) for tid in data.teams] if data.plan is not None else []
     return render_template(
@@ -89,6 +91,26 @@ def map_page():
         legend_teams=legend_teams,
         colours=js_config["colours"],
     )
+
+
+def _team_facts(data) -> dict[str, dict]:
+    """Per team: load / share, outside the band or not, pieces and why (for the grids' popups)."""
+    rules = _rules()
+    state = plans.reviewed_plan(get_data(scoped=False).campaign, rules)
+    table = plans.teams_table(data.campaign, state)
+    if "load_ratio" not in table:
+        return {}
+    tol = rules.balance.tolerance
+    out = {}
+    for r in table.to_dict("records"):
+        ratio = None if r["load_ratio"] is None else float(r["load_ratio"])
+        out[r["team_id"]] = {
+            "ratio": ratio, "pieces": int(r["pieces"] or 1),
+            "outside": bool(ratio is not None and r["cadres"] > 0 and abs(ratio - 1) > tol + 1e-9),
+            "why": [plans.reason_text(r.get(f"{g}_reason"), _) for g in ("balance", "contiguity")
+                    if r.get(f"{g}_reason")],
+        }
+    return out
 
 
 # --- upload and validation ------------------------------------------------------

@@ -44,6 +44,7 @@
     var seq = {};
     var lastUrl = {};
     var moveTimer = null;
+    var focusFitted = false;  // the focused team's territory is fitted once, not on every reload
     var container = map.getContainer();
     var status = document.getElementById("zf-status");
 
@@ -186,20 +187,30 @@
         });
       },
       grids: function (data) {
-        return L.geoJSON(data, {
+        var focus = cfg.focusTeam || null;  // ?team=ID: that team's territory outlined, the others dimmed
+        var layerOut = L.geoJSON(data, {
           pane: "zf-grids",
           style: function (f) {
+            var mine = focus && f.properties.team_id === focus;
             return {
-              color: "#fff", weight: 1, fillColor: teamColour(f.properties.team_id),
-              fillOpacity: 0.45, className: "zf-grid"
+              color: mine ? "#111" : "#fff", weight: mine ? 2.5 : 1, fillColor: teamColour(f.properties.team_id),
+              fillOpacity: focus ? (mine ? 0.7 : 0.12) : 0.45,
+              className: "zf-grid" + (focus ? (mine ? " zf-grid-focus" : " zf-grid-dim") : "")
             };
           },
           onEachFeature: function (f, layer) {
             var p = f.properties;
-            var html = popup(t("Grid") + " " + p.grid_id, [
+            var rows = [
               [t("ID"), p.grid_id], [t("Village"), village(p.village_id)],
               [t("Team"), p.team_id ? teamName(p.team_id) : t("Unassigned")]
-            ]);
+            ];
+            var facts = p.team_id && cfg.teamFacts ? cfg.teamFacts[p.team_id] : null;
+            if (facts) {  // the team's load against its share and its pieces (see the plan page)
+              rows.push([t("Load / share"), facts.ratio === null ? "" : facts.ratio.toFixed(3), facts.outside ? "zf-bad" : ""]);
+              rows.push([t("Pieces"), String(facts.pieces), facts.pieces > 1 ? "zf-bad" : ""]);
+              facts.why.forEach(function (w) { rows.push([t("Why"), w]); });
+            }
+            var html = popup(t("Grid") + " " + p.grid_id, rows);
             if (cfg.moveUrl && p.team_id) {  // hand edit: re-checked against the hard rules first
               html += '<p><a class="zf-move-link" href="' + cfg.moveUrl + "?grid=" +
                 encodeURIComponent(p.grid_id) + '#move">' + esc(t("Move to another team")) + "</a></p>";
@@ -207,6 +218,12 @@
             layer.bindPopup(html);
           }
         });
+        if (focus) {
+          var mineBounds = L.latLngBounds([]);
+          layerOut.eachLayer(function (l) { if (l.feature.properties.team_id === focus) { mineBounds.extend(l.getBounds()); } });
+          if (mineBounds.isValid() && !focusFitted) { focusFitted = true; map.fitBounds(mineBounds.pad(0.2)); }
+        }
+        return layerOut;
       },
       roads: function (data) {
         return L.geoJSON(data, {
