@@ -345,3 +345,23 @@ def test_a_grid_on_the_map_links_to_its_move_form(planned_app):  # noqa: F811
     assert '"moveUrl": "/planner/plan"' in c.get("/planner/map").get_data(as_text=True)
     page = c.get("/planner/plan?grid=G2A").get_data(as_text=True)
     assert '<option value="G2A" selected>' in page and 'id="move"' in page
+
+
+def test_hand_edits_are_reviewed_without_rebuilding_the_campaign_units(planned, web_campaign, db_url, tmp_path,  # noqa: F811
+                                                                        monkeypatch):
+    import importlib
+
+    from planner.assign import rules_from_dict
+
+    units = importlib.import_module("planner.assign.units")  # (planner.assign is also a function's name)
+    assignment, must, _summary, stops, days = planned
+    app = make_app(db_url, tmp_path, CAMPAIGN=web_campaign, PLAN=assignment, MUST_VISITS=must,  # noqa: F811
+                   SCHEDULE=(stops, days), RULES=rules_from_dict({**PLAN_RULES, "units": {"county": "grid"}}))
+    built = []
+    real = units.build_units
+    monkeypatch.setattr(units, "build_units", lambda *a, **k: built.append(1) or real(*a, **k))
+    c = client_as(app, "planner")
+    for grid in ("G1A", "G1A", "G2A"):
+        team = _grid_team(c, grid)
+        assert post(c, "/planner/move", grid_id=grid, team_id="T1" if team == "T2" else "T2").status_code == 200
+    assert len(built) == 1  # the plan's review and three checked moves: the units built once

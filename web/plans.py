@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 _EXTENSION = "zoufang.plan"
 _LOCK = threading.Lock()
@@ -185,10 +185,31 @@ def review(campaign, state: PlanState, rules) -> PlanState:
                              and state.soft_goals is not None):
         return state
     try:
-        summary, goals = review_plan(campaign, state.assignment, state.must_visits, rules)
+        summary, goals = review_plan(campaign, state.assignment, state.must_visits, rules,
+                                     ua=unit_arrays(campaign, rules) if has_app_context() else None)
     except ValueError:
         return state
     return replace(state, teams_summary=summary, soft_goals=soft_goals_frame(goals))
+
+
+def unit_arrays(campaign, rules, app: Flask | None = None):
+    """The campaign's unit arrays under ``rules`` (planner.assign.units.build_units), kept for the
+    app's current campaign and rules: a hand edit is reviewed without rebuilding them (4.5 s on a
+    county of 300,000 households)."""
+    import json
+
+    from planner.assign.units import build_units
+
+    app = app or current_app._get_current_object()
+    key = json.dumps(rules.to_dict(), sort_keys=True, default=str)
+    with _LOCK:
+        kept = app.extensions.get("zoufang.units")
+    if kept is not None and kept[0] is campaign and kept[1] == key:
+        return kept[2]
+    ua = build_units(campaign, rules)
+    with _LOCK:
+        app.extensions["zoufang.units"] = (campaign, key, ua)
+    return ua
 
 
 def reviewed_plan(campaign, rules, app: Flask | None = None) -> PlanState:

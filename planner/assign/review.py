@@ -23,17 +23,19 @@ NOTE_COLUMNS = ("balance_reason", "balance_note", "contiguity_reason", "contigui
 
 
 def review_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | None,
-                rules) -> tuple[pd.DataFrame, tuple[SoftGoal, ...]]:
+                rules, ua=None) -> tuple[pd.DataFrame, tuple[SoftGoal, ...]]:
     """The teams summary (with the reasons) and soft goals of a plan given as its assignment
     table (grid rows used; a unit goes to the team holding most of its grids), as
     :func:`planner.assign.assign` reports them for its own plans (without what its search
-    steps found, which held for the plans they saw)."""
+    steps found, which held for the plans they saw). ``ua``: the campaign's unit arrays under
+    these rules (:func:`planner.assign.units.build_units`), when the caller keeps them (most of
+    the time at county scale: 4.5 of 5.1 s measured on 300,000 households)."""
     from planner.assign.check import contiguity
     from planner.assign.frames import teams_summary
     from planner.assign.plan import _previous_units
     from planner.assign.units import build_units
 
-    ua = build_units(campaign, rules)
+    ua = build_units(campaign, rules) if ua is None else ua
     team = _previous_units(ua, assignment)
     if (team < 0).any():
         missing = ua.unit_ids[team < 0][:5].tolist()
