@@ -24,8 +24,8 @@ from flask import (
     send_file,
     url_for,
 )
-import pandas as pd
 from flask_login import current_user
+import pandas as pd
 from werkzeug.utils import secure_filename
 
 from web import jobs, maps, plans, scope
@@ -243,13 +243,17 @@ def _goal_lines(table, state, tol: float) -> list[dict]:
         {"name": _("Contiguity"), "bent": broken > 0,
          "text": _("%(n)s of %(m)s team territories are not in one piece", n=broken, m=active)},
     ]
+    shown = set(table["team_id"])  # the teams of the reader's scope
     s = state.teams_summary
+    s = s[s["team_id"].astype(str).isin(shown)] if s is not None and "team_id" in s else None
     if s is not None and {"compactness_km", "max_distance_km", "units"} <= set(s.columns) and s["units"].sum() > 0:
         km = float((s["compactness_km"] * s["units"]).sum() / s["units"].sum())
         lines.append({"name": _("Compactness"), "bent": False,
                       "text": _("mean distance from a grid to its team's base %(km)s km, at most %(max)s km",
                                 km=f"{km:.2f}", max=f"{float(s['max_distance_km'].max()):.2f}")})
     mv = state.must_visits
+    whose = "responsible_team_id" if "responsible_team_id" in mv else "team_id"  # the must-visits in these territories
+    mv = mv[mv[whose].astype(str).isin(shown)] if len(mv) and whose in mv else mv
     if len(mv) and "joint" in mv:
         joint = int(mv["joint"].astype(str).str.lower().isin(["true", "1"]).sum())
         lines.append({"name": _("Must-visits by the responsible team"), "bent": joint > 0,
