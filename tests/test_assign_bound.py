@@ -118,7 +118,7 @@ def test_neighbourhood_reaches_across_parts_through_a_team_in_two_parts():
 
 
 def test_a_team_in_two_parts_of_the_map_is_reported_with_the_parts_it_lies_in():
-    from planner.assign.plan import _why_pieces
+    from planner.assign.review import _why_pieces
 
     campaign = make_campaign(towns=(2, 1), villages=(2, 1), grids=(2, 1), households_per_grid=10,
                              city_teams=0, county_teams=0, town_teams_per_town=1, base_share=0.0, seed=2)

@@ -114,7 +114,7 @@ def test_why_a_team_is_outside_the_band_names_the_blocking_rule():
     from planner.assign import default_rules
     from planner.assign.synthetic import make_campaign
     from planner.assign.units import build_units
-    from planner.assign.why import why_out_of_band
+    from planner.assign.why import band_reason, why_out_of_band
 
     campaign = make_campaign(towns=(1, 1), villages=(1, 1), grids=(8, 1), households_per_grid=10,
                              city_teams=0, county_teams=0, town_teams_per_town=2, base_share=0.0, seed=0)
@@ -133,11 +133,14 @@ def test_why_a_team_is_outside_the_band_names_the_blocking_rule():
         w = ua.workload[order[k - 1]]
         after = (ratio[0] - w / tgt[0], ratio[1] + w / tgt[1])
         why = why_out_of_band(ua, team, 0, rules)
+        kind = band_reason(ua, team, 0, rules).kind
         if 1 - tol <= after[0] <= 1 + tol and 1 - tol <= after[1] <= 1 + tol:
             assert f"handing grid {ua.unit_ids[order[k - 1]]} from {ua.team_ids[0]} to {ua.team_ids[1]}" in why
+            assert kind == "handover_missed"
             seen.add("fix")
         elif after[0] > 1 + tol:
             assert why.startswith("no single hand-over") and "not be enough to reach the band" in why, why
+            assert kind == "no_single_handover:not_enough"
             assert "of the 1 it could give" in why  # only its easternmost unit touches team 1
             seen.add("short")
     assert seen == {"fix", "short"}  # both cases happened on this row
@@ -149,12 +152,13 @@ def test_why_a_territory_is_in_pieces_names_the_balance_band():
     and put B at about 4/3. The contiguity report says so, with the weights to change."""
     import numpy as np
 
-    from planner.assign.plan import _why_pieces
+    from planner.assign.review import _why_pieces, pieces_reason
 
     rules, ua, order = _row(villages=1, grids=6, city_teams=0, town_teams=2)
     team = np.ones(ua.n_units, int)
     team[order[[0, 1, 5]]] = 0
     why = _why_pieces(ua, team, 0, rules)
+    assert pieces_reason(ua, team, 0, rules).kind == "balance_band"
     assert why.startswith("the balance band holds it in pieces"), why
     assert "would leave it at 0.6" in why and "above the band" in why and ua.team_ids[1] in why
     assert "detached_weight" in why
@@ -170,7 +174,7 @@ def test_why_a_whole_village_team_is_in_pieces_says_whether_the_rules_force_it(l
 
     import numpy as np
 
-    from planner.assign.plan import _why_pieces
+    from planner.assign.review import _why_pieces, pieces_reason
     from planner.assign.why import touching_groups_in_band
 
     rules, ua, order = _row(villages=4, grids=1, city_teams=1, town_teams=1)
@@ -184,6 +188,7 @@ def test_why_a_whole_village_team_is_in_pieces_says_whether_the_rules_force_it(l
     team = np.full(ua.n_units, 1 - city)
     team[order[[0, 2]]] = city  # V1 + V3: 150 or 140 minutes, two pieces
     why = _why_pieces(ua, team, city, rules)
+    assert pieces_reason(ua, team, city, rules) == ("rules_force" if forced else "objective_choice", why)
     if forced:
         assert found is None
         assert "the rules force the pieces" in why, why

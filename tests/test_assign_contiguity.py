@@ -410,7 +410,7 @@ def test_mend_keeps_a_lent_team_and_says_what_one_piece_would_cost():
     from planner.assign import model as _model
     from planner.assign.construct import candidates
     from planner.assign.lns import improve, mend_pieces
-    from planner.assign.plan import _mend_note
+    from planner.assign.review import _mend_note
     from planner.assign.units import OBJ_SCALE
 
     rules, ua, part, lone, others, team = _lone_team_islands()
@@ -555,7 +555,7 @@ def test_other_village_sets_for_a_village_team_are_the_cheapest_whole_ones_withi
 def test_a_team_left_outside_the_band_says_what_the_band_steps_found():
     """The reason of a team the band steps could not bring back names what the rules' weights
     made of it: one piece weighs (detached_weight / balance weight) hours outside the band."""
-    from planner.assign.plan import _band_note
+    from planner.assign.review import _band_note
 
     rules = default_rules()  # an hour outside weighs 20, an extra piece 50: a piece = 150 minutes
     note = _band_note({"minutes": 67, "inside": 1, "steps": 3}, rules)

@@ -25,7 +25,7 @@ from planner.assign.explain import InfeasibleError, describe_literal, precheck
 from planner.assign.frames import assignment_frame, responsible_teams, teams_summary
 from planner.assign.mustvisit import plan_must_visits
 from planner.assign.result import Assignment
-from planner.assign.review import _band_note, _mend_note, _why_pieces, with_reasons  # noqa: F401 (tests)
+from planner.assign.review import with_reasons
 from planner.assign.rules import Rules
 from planner.assign.units import OBJ_SCALE, UnitArrays, build_units, centred_on
 
