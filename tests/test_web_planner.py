@@ -365,3 +365,32 @@ def test_hand_edits_are_reviewed_without_rebuilding_the_campaign_units(planned, 
         team = _grid_team(c, grid)
         assert post(c, "/planner/move", grid_id=grid, team_id="T1" if team == "T2" else "T2").status_code == 200
     assert len(built) == 1  # the plan's review and three checked moves: the units built once
+
+
+def test_a_run_kept_close_to_the_current_plan_says_what_moved(planned_app):  # noqa: F811
+    c = client_as(planned_app, "planner")
+    assert "尽量保持现有方案" in c.get("/planner/plan").get_data(as_text=True)
+    with planned_app.app_context():
+        from web.plans import get_plan
+
+        before = get_plan().assignment.copy()
+    started = c.post("/planner/run", data={"time_limit": "2", "seed": "1", "keep": "1", "csrf_token": csrf_token(c)},
+                     headers={"Accept": "application/json"})
+    job, _seen = wait_for(c, started.get_json()["job_id"])
+    assert job["state"] == "done", job
+    with planned_app.app_context():
+        state = get_plan()
+    after = state.assignment
+
+    def teams(frame, kind):
+        rows = frame[frame["entity_type"] == kind]
+        return dict(zip(rows["entity_id"].astype(str), rows["team_id"].astype(str)))
+
+    moved = {kind: sum(teams(before, kind)[k] != v for k, v in teams(after, kind).items())
+             for kind in ("grid", "household", "enterprise")}
+    assert int(state.info["moved_grids"]) == moved["grid"]
+    assert int(state.info["moved_households"]) == moved["household"]
+    assert "stability" in set(state.soft_goals["goal"])  # the solver was given the plan before
+    page = c.get("/planner/plan").get_data(as_text=True)
+    assert "方案稳定" in page
+    assert f"与原方案相比，{moved['grid']} 个网格、{moved['household']} 户" in page

@@ -321,6 +321,12 @@ ZH: dict[str, str] = {
     "it would leave the giving team below the band": "会使移出方低于均衡区间",
     "it would not be enough to reach the band": "移交量不足以进入均衡区间",
     "it would cut the giving team's territory in two": "会使移出方责任区断开",
+    "Keep close to the current plan": "尽量保持现有方案",
+    "Keeping close to the current plan moves only what changed data or rules need (after a new team, an absent cadre, households added).":
+        "保持现有方案时，只调整数据或规则变化所必需的部分（如新增工作组、干部请假、新增住户）。",
+    "Stability": "方案稳定",
+    "%(grids)s grid(s), %(households)s household(s) and %(enterprises)s enterprise(s) moved to another team since the previous plan; %(new)s new grid(s)":
+        "与原方案相比，%(grids)s 个网格、%(households)s 户、%(enterprises)s 家企业调整了工作组；新增网格 %(new)s 个",
 }
 
 TRANSLATIONS = {"zh": ZH, "en": {}}

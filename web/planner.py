@@ -251,6 +251,14 @@ def _goal_lines(table, state, tol: float) -> list[dict]:
         lines.append({"name": _("Compactness"), "bent": False,
                       "text": _("mean distance from a grid to its team's base %(km)s km, at most %(max)s km",
                                 km=f"{km:.2f}", max=f"{float(s['max_distance_km'].max()):.2f}")})
+    if "moved_grids" in state.info:  # a run kept close to the plan before it
+        n = {k: int(float(state.info.get(k) or 0)) for k in ("moved_grids", "moved_households", "moved_enterprises",
+                                                             "new_grids")}
+        lines.append({"name": _("Stability"), "bent": n["moved_grids"] > 0,
+                      "text": _("%(grids)s grid(s), %(households)s household(s) and %(enterprises)s enterprise(s) "
+                                "moved to another team since the previous plan; %(new)s new grid(s)",
+                                grids=n["moved_grids"], households=n["moved_households"],
+                                enterprises=n["moved_enterprises"], new=n["new_grids"])})
     mv = state.must_visits
     whose = "responsible_team_id" if "responsible_team_id" in mv else "team_id"  # the must-visits in these territories
     mv = mv[mv[whose].astype(str).isin(shown)] if len(mv) and whose in mv else mv
@@ -320,27 +328,33 @@ def run():
     campaign = get_data().campaign
     rules = _rules()
     srules = _schedule_rules() if start else None
+    # keep close to the current plan (--previous): only what the changed data or rules need moves
+    keep = str(form.get("keep") or "").lower() in ("1", "on", "true", "yes")
+    current = plans.get_plan()
+    previous = current.assignment if keep and current.planned else None
     job = jobs.start("plan", lambda report: _run_plan(report, campaign, rules, srules, time_limit=time_limit,
-                                                      seed=seed, start=start, end=end),
+                                                      seed=seed, start=start, end=end, previous=previous),
                      owner=current_user.username)
     if wants_json:
         return jsonify(job_id=job.id, url=url_for("api.job", job_id=job.id), state=job.state), 202
     return redirect(url_for("planner.plan_page", job=job.id))
 
 
-def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end):
-    """The background run: assign, check, schedule, write the plan file, make it current."""
+def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end, previous=None):
+    """The background run: assign (as close to ``previous`` as the rules allow, when given),
+    check, schedule, write the plan file, make it current."""
     from planner.assign import InfeasibleError, NoPlanError, assign, check_plan
 
     report(0.01, "assign")
     t0 = time.perf_counter()
     share = 0.7 if start else 0.95
     if has_counties(campaign):
-        plan = _plan_counties(report, campaign, rules, time_limit=time_limit, seed=seed, share=share)
+        plan = _plan_counties(report, campaign, rules, time_limit=time_limit, seed=seed, share=share,
+                              previous=previous)
     else:
         stop = _ticker(lambda: report(share * min((time.perf_counter() - t0) / time_limit, 0.99), "assign"))
         try:
-            plan = assign(campaign, rules, time_limit=time_limit, workers=1, seed=seed)
+            plan = assign(campaign, rules, time_limit=time_limit, workers=1, seed=seed, previous=previous)
         except InfeasibleError as exc:
             raise jobs.JobError("; ".join(exc.conflicts)) from None
         except NoPlanError as exc:
@@ -352,6 +366,8 @@ def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end):
     violations = check_plan(campaign, plan.assignment, plan.must_visits, rules)
     info = {k: v for k, v in plan.plan_info.items() if isinstance(v, (str, int, float, type(None)))}
     goals = plan.soft_goals if isinstance(plan.soft_goals, pd.DataFrame) else soft_goals_frame(plan.soft_goals)
+    if previous is not None:
+        info.update(plans.moved_from(previous, plan.assignment))
     state = plans.PlanState(assignment=plan.assignment, must_visits=plan.must_visits,
                             teams_summary=plan.teams_summary, info=info, soft_goals=goals)
     notes = []
@@ -391,7 +407,7 @@ def has_counties(campaign) -> bool:
     return towns is not None and "county_id" in towns and bool(towns["county_id"].notna().any())
 
 
-def _plan_counties(report, campaign, rules, *, time_limit, seed, share):
+def _plan_counties(report, campaign, rules, *, time_limit, seed, share, previous=None):
     """Every county as its own problem (:func:`planner.province.plan_province`), the job's
     message counting the counties done (``counties:3/8``). ``PROVINCE_WORKERS`` > 1 in the
     app's config runs them on a local Dask cluster of that many processes; by default they
@@ -409,7 +425,7 @@ def _plan_counties(report, campaign, rules, *, time_limit, seed, share):
     workers = int(current_app.config.get("PROVINCE_WORKERS", 1) or 1)
     try:
         with dask_client(workers=workers) if workers > 1 else nullcontext() as client:
-            plan = plan_province(campaign, rules, client=client, time_limit=time_limit, seed=seed,
+            plan = plan_province(campaign, rules, client=client, time_limit=time_limit, seed=seed, previous=previous,
                                  progress=progress)
     except (ProvinceDataError, CityPlanError) as exc:
         raise jobs.JobError(str(exc)) from None

@@ -192,6 +192,24 @@ def review(campaign, state: PlanState, rules) -> PlanState:
     return replace(state, teams_summary=summary, soft_goals=soft_goals_frame(goals))
 
 
+def moved_from(previous: pd.DataFrame, assignment: pd.DataFrame) -> dict:
+    """What a run kept close to ``previous`` changed: grids, households and enterprises now
+    with another team (``moved_grids``, ``moved_households``, ``moved_enterprises``) and the
+    planning units new to the plan (``new_grids``)."""
+    def teams(frame, kind):
+        rows = frame[frame["entity_type"] == kind]
+        return pd.Series(rows["team_id"].astype(str).to_numpy(), index=rows["entity_id"].astype(str))
+
+    out = {}
+    for kind, key in (("grid", "moved_grids"), ("household", "moved_households"), ("enterprise", "moved_enterprises")):
+        old, new = teams(previous, kind), teams(assignment, kind)
+        both = new.index.intersection(old.index)
+        out[key] = int((old.reindex(both) != new.reindex(both)).sum())
+        if kind == "grid":
+            out["new_grids"] = int(len(new.index.difference(old.index)))
+    return out
+
+
 def unit_arrays(campaign, rules, app: Flask | None = None):
     """The campaign's unit arrays under ``rules`` (planner.assign.units.build_units), kept for the
     app's current campaign and rules: a hand edit is reviewed without rebuilding them (4.5 s on a
