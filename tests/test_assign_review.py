@@ -99,3 +99,37 @@ def test_a_plan_that_leaves_a_grid_out_is_refused_with_the_grid_named(demo):
     first = a[a["entity_type"] == "grid"].iloc[0]["entity_id"]
     with pytest.raises(ValueError, match=str(first)):
         review_plan(campaign, a[a["entity_id"] != first], plan.must_visits, default_rules())
+
+
+def test_a_joint_must_visit_is_forced_only_when_the_responsible_team_has_no_cadre_the_rule_asks_for():
+    from planner.assign.review import joint_breakdown
+
+    rules = default_rules()
+    cadres = pd.DataFrame({"cadre_id": ["a1", "a2", "b1", "b2", "c1"], "team_id": ["A", "A", "B", "B", "C"],
+                           "level": ["town", "town", "city", "town", "county"],
+                           "rank": ["staff", "section", "deputy_division", "staff", "division"]})
+    mv = pd.DataFrame([
+        # a poor household of team A: its city and county visits can only be by other teams,
+        # its town visit could have been A's own (a cap's doing when it is not)
+        ("poor_household", "H1", "b1", "B", "A", True), ("poor_household", "H1", "c1", "C", "A", True),
+        ("poor_household", "H1", "a1", "A", "A", False),
+        ("poor_household", "H2", "b1", "B", "A", True), ("poor_household", "H2", "c1", "C", "A", True),
+        ("poor_household", "H2", "b2", "B", "A", True),
+        # listed enterprises: A has nobody of rank ≥ deputy_division, B has
+        ("listed_enterprise", "E1", "b1", "B", "A", True), ("listed_enterprise", "E2", "c1", "C", "B", True),
+    ], columns=["rule", "entity_id", "cadre_id", "team_id", "responsible_team_id", "joint"])
+    got = {r["rule"]: r for r in joint_breakdown(cadres, rules, mv)}
+    assert (got["poor_household"]["total"], got["poor_household"]["joint"], got["poor_household"]["forced"]) == (6, 5, 4)
+    assert (got["listed_enterprise"]["joint"], got["listed_enterprise"]["forced"]) == (2, 1)
+    assert got["weak_village"]["joint"] == 0
+
+
+def test_on_the_demo_every_joint_must_visit_is_explained(demo):
+    _campaign, plan = demo
+    goal = next(g for g in plan.soft_goals if g.name == "must_visit_own_team")
+    mv = plan.must_visits
+    joint = int(mv["joint"].sum())
+    assert joint > 0 and goal.summary.startswith(f"{joint} of {len(mv)} must-visits are joint")
+    poor = int((mv["rule"] == "poor_household").sum())
+    # a poor household needs a cadre of each of three levels; a team's cadres share one level
+    assert f"poor_household: {2 * poor // 3} of {poor} joint; {2 * poor // 3} where" in " | ".join(goal.details)

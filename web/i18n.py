@@ -321,6 +321,8 @@ ZH: dict[str, str] = {
     "it would leave the giving team below the band": "会使移出方低于均衡区间",
     "it would not be enough to reach the band": "移交量不足以进入均衡区间",
     "it would cut the giving team's territory in two": "会使移出方责任区断开",
+    "; %(forced)s of them because the responsible team has no cadre the rule asks for (e.g. a poor household needs cadres of the city, county and town levels)":
+        "，其中 %(forced)s 项因责任工作组没有规则要求的干部（如建档立卡户需市、县、镇三级干部各一名）",
     "Keep close to the current plan": "尽量保持现有方案",
     "Keeping close to the current plan moves only what changed data or rules need (after a new team, an absent cadre, households added).":
         "保持现有方案时，只调整数据或规则变化所必需的部分（如新增工作组、干部请假、新增住户）。",

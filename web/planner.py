@@ -208,7 +208,8 @@ def plan_page():
         table=table.to_dict("records"), grids=grids.to_dict("records"), teams=data.teams,
         colours=maps.team_colours(data.teams), default_start=today.isoformat(), chosen_grid=request.args.get("grid"),
         default_end=(today + dt.timedelta(days=59)).isoformat(), info=_info_lines(state), job_states=job_states(),
-        level_names=level_names(), goals=_goal_lines(table, state, tol), tol=tol,
+        level_names=level_names(), goals=_goal_lines(table, state, tol, get_data(scoped=False).campaign, _rules()),
+        tol=tol,
         reason=lambda kind: plans.reason_text(kind, _),
     )
 
@@ -222,7 +223,7 @@ def severity_names() -> dict[str, str]:
     return {"error": _("Error"), "warning": _("Warning"), "fixed": _("Fixed")}
 
 
-def _goal_lines(table, state, tol: float) -> list[dict]:
+def _goal_lines(table, state, tol: float, campaign=None, rules=None) -> list[dict]:
     """The soft goals (软目标) in the reader's language, from the teams table: balance,
     contiguity, compactness, must-visits by the responsible team; ``bent`` when the plan gives
     up some of the goal."""
@@ -263,10 +264,16 @@ def _goal_lines(table, state, tol: float) -> list[dict]:
     whose = "responsible_team_id" if "responsible_team_id" in mv else "team_id"  # the must-visits in these territories
     mv = mv[mv[whose].astype(str).isin(shown)] if len(mv) and whose in mv else mv
     if len(mv) and "joint" in mv:
-        joint = int(mv["joint"].astype(str).str.lower().isin(["true", "1"]).sum())
-        lines.append({"name": _("Must-visits by the responsible team"), "bent": joint > 0,
-                      "text": _("%(n)s of %(m)s must-visits are joint visits with a cadre of another team",
-                                n=joint, m=len(mv))})
+        from planner.assign.review import joint_breakdown
+
+        mv = mv.assign(joint=mv["joint"].astype(str).str.lower().isin(["true", "1"]))
+        joint = int(mv["joint"].sum())
+        text = _("%(n)s of %(m)s must-visits are joint visits with a cadre of another team", n=joint, m=len(mv))
+        if joint and campaign is not None and {"cadre_id", "responsible_team_id"} <= set(mv.columns):
+            forced = sum(r["forced"] for r in joint_breakdown(campaign.cadres, rules, mv))
+            text += _("; %(forced)s of them because the responsible team has no cadre the rule asks for "
+                      "(e.g. a poor household needs cadres of the city, county and town levels)", forced=forced)
+        lines.append({"name": _("Must-visits by the responsible team"), "bent": joint > 0, "text": text})
     return lines
 
 

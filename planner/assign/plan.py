@@ -332,7 +332,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
     summary, soft = with_reasons(ua, rules, team, summary, mv.rows, prev,
                                  {t: ev for t, ev in mend_evidence.items() if not ev["joined"]} if not lns_info.get(
                                      "final_repair") else {},
-                                 band_evidence if not lns_info.get("final_repair") else {})
+                                 band_evidence if not lns_info.get("final_repair") else {}, cadres=campaign.cadres)
     wall = time.perf_counter() - t0
     # the best of three proven lower bounds on the model's optimum (all of the same
     # candidate-restricted model whose objective is reported): CP-SAT's own, the LP relaxation

@@ -45,13 +45,15 @@ def review_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | 
     if "joint" in mv and mv["joint"].dtype != bool:  # read from a file: text or numbers
         mv = mv.assign(joint=mv["joint"].astype(str).str.lower().isin(["true", "1", "1.0"]))
     summary = teams_summary(campaign, ua, team, assignment, mv, rules, contiguity(team, ua.edges, ua.n_teams))
-    return with_reasons(ua, rules, team, summary, mv, None)
+    return with_reasons(ua, rules, team, summary, mv, None, cadres=campaign.cadres)
 
 
 def with_reasons(ua, rules, team, summary: pd.DataFrame, mv, prev, mended: dict | None = None,
-                 banded: dict | None = None) -> tuple[pd.DataFrame, tuple[SoftGoal, ...]]:
+                 banded: dict | None = None, *, cadres: pd.DataFrame | None = None,
+                 ) -> tuple[pd.DataFrame, tuple[SoftGoal, ...]]:
     """``summary`` with each team's reasons (:data:`NOTE_COLUMNS`) and the plan's soft goals.
-    ``mended`` / ``banded``: what the search's mending and band steps found per team index."""
+    ``mended`` / ``banded``: what the search's mending and band steps found per team index;
+    ``cadres``: the campaign's cadres (to tell which joint must-visits the cadres force)."""
     tol = rules.balance.tolerance
     notes = {c: [None] * len(summary) for c in NOTE_COLUMNS}
     for k, r in enumerate(summary.itertuples()):
@@ -65,10 +67,10 @@ def with_reasons(ua, rules, team, summary: pd.DataFrame, mv, prev, mended: dict 
             notes["contiguity_reason"][k] = why.kind
             notes["contiguity_note"][k] = why.text + _mend_note((mended or {}).get(t), rules)
     summary = summary.assign(**{c: pd.Series(v, index=summary.index, dtype=object) for c, v in notes.items()})
-    return summary, _soft_goals(ua, rules, team, summary, mv, prev)
+    return summary, _soft_goals(ua, rules, team, summary, mv, prev, cadres)
 
 
-def _soft_goals(ua, rules, team, summary, mv, prev) -> tuple[SoftGoal, ...]:
+def _soft_goals(ua, rules, team, summary, mv, prev, cadres=None) -> tuple[SoftGoal, ...]:
     goals = []
     tol = rules.balance.tolerance
     active = summary[summary["cadres"] > 0]
@@ -92,8 +94,15 @@ def _soft_goals(ua, rules, team, summary, mv, prev) -> tuple[SoftGoal, ...]:
                           tuple(f"team {r.team_id}: {r.pieces} pieces — {r.contiguity_note}"
                                 for r in broken.itertuples())))
     joint = int(mv["joint"].sum()) if len(mv) else 0
-    goals.append(SoftGoal("must_visit_own_team", bool(joint), 0.0,
-                          f"{joint} of {len(mv)} must-visits are joint visits by a cadre of another team"))
+    rows = joint_breakdown(cadres, rules, mv) if cadres is not None and joint else []
+    forced = sum(r["forced"] for r in rows)
+    goals.append(SoftGoal(
+        "must_visit_own_team", bool(joint), 0.0,
+        f"{joint} of {len(mv)} must-visits are joint visits by a cadre of another team"
+        + (f": {forced} because the responsible team has no cadre the rule asks for, {joint - forced} because its "
+           f"qualifying cadres reached their caps (max_per_cadre, [quotas] max_must_visits_per_cadre)" if rows else ""),
+        tuple(f"{r['rule']}: {r['joint']} of {r['total']} joint; {r['forced']} where the responsible team has no "
+              f"{r['needs']}" for r in rows if r["joint"])))
     if prev is not None:
         moved = (prev >= 0) & (prev != team)
         gone = prev < 0
@@ -101,6 +110,37 @@ def _soft_goals(ua, rules, team, summary, mv, prev) -> tuple[SoftGoal, ...]:
                               f"{int(moved.sum())} {ua.level}(s) and {int(ua.households[moved].sum())} households "
                               f"moved to another team; {int(gone.sum())} {ua.level}(s) had no (remaining) team before"))
     return tuple(goals)
+
+
+def joint_breakdown(cadres: pd.DataFrame, rules, mv: pd.DataFrame) -> list[dict]:
+    """Per must-visit rule: must-visits (``total``), joint ones (``joint``: the visiting cadre is
+    of another team than the responsible one) and of these ``forced``: the responsible team has
+    no cadre that meets the slot (the visiting cadre's level for a levels rule, e.g. a town
+    team has no city-level cadre for a poor household's city visit; ``min_rank`` otherwise), so
+    a joint visit is the only way whatever the plan. The other joint ones are the caps' doing."""
+    from geodata.schema import RANKS, rank_index
+
+    position = {r: i for i, r in enumerate(RANKS)}
+    cad = cadres.assign(cadre_id=cadres["cadre_id"].astype(str), team_id=cadres["team_id"].astype(str))
+    level_of = cad.set_index("cadre_id")["level"].astype(str)
+    rank = cad["rank"].astype(str).map(lambda r: position.get(r, -1))
+    team_levels = cad.groupby("team_id")["level"].agg(lambda v: set(v.astype(str)))
+    team_rank = rank.groupby(cad["team_id"]).max()
+    out = []
+    for rule in rules.must_visit:
+        m = mv[mv["rule"] == rule.name]
+        j = m[m["joint"].astype(bool)]
+        resp = j["responsible_team_id"].astype(str)
+        if rule.levels:
+            need = j["cadre_id"].astype(str).map(level_of)
+            has = [lv in team_levels.get(t, set()) for t, lv in zip(resp, need)]
+            needs = f"cadre of the level asked ({', '.join(rule.levels)}: a team has cadres of its own level)"
+        else:
+            has = (resp.map(team_rank).fillna(-1) >= rank_index(rule.min_rank)).tolist()
+            needs = f"cadre of rank ≥ {rule.min_rank}"
+        out.append({"rule": rule.name, "total": len(m), "joint": len(j), "forced": int(len(j) - sum(has)),
+                    "needs": needs})
+    return out
 
 
 def soft_goals_frame(goals) -> pd.DataFrame:
