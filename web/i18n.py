@@ -301,8 +301,8 @@ ZH: dict[str, str] = {
         "没有符合配额和均衡区间的相连村组合：由规则决定",
     "No set of touching villages within its quota and balance band was found":
         "未找到符合配额和均衡区间的相连村组合（未证明不存在）",
-    "Touching villages within its quota and band exist; the weighted penalties chose pieces":
-        "存在符合配额和均衡区间的相连村组合，但按规则权重综合代价更高",
+    "Touching villages within its quota and band exist; the search found no cheaper plan with them together":
+        "存在符合配额和均衡区间的相连村组合，但求解未找到按规则权重更优的连片方案",
     "Its stray pieces touch only teams of whole villages that cannot take them":
         "零散片区周边只有整村包干的工作组，且都无法接收",
     "The balance band holds it in pieces": "受均衡区间限制而不连片",

@@ -320,7 +320,7 @@ REASONS = {
     "map_parts": "Its grids lie in parts of the map that touch nowhere",
     "rules_force": "No set of touching villages within its quota and balance band: the rules force it",
     "no_set_found": "No set of touching villages within its quota and balance band was found",
-    "objective_choice": "Touching villages within its quota and band exist; the weighted penalties chose pieces",
+    "objective_choice": "Touching villages within its quota and band exist; the search found no cheaper plan with them together",
     "whole_neighbours": "Its stray pieces touch only teams of whole villages that cannot take them",
     "balance_band": "The balance band holds it in pieces",
     "own_town": "It may only work in its own town",

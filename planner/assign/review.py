@@ -206,8 +206,9 @@ def pieces_reason(ua, team, t, rules) -> Reason:
         return Reason("objective_choice", (
             f"{head}; touching {g}s inside its balance band within its quota exist (e.g. "
             f"{', '.join(ids[:4])}{' …' if len(ids) > 4 else ''}: {minutes / 60:.0f} h), so the rules alone do "
-            f"not force the pieces: the plan gives those {g}s to other teams as it costs less in the rules' "
-            f"weighted penalties as a whole (their balance and pieces, distances, cut edges)"
+            f"not force the pieces: the search gave those {g}s to other teams, finding no plan with them together "
+            f"that costs less in the rules' weighted penalties as a whole (the teams' balance and pieces, "
+            f"distances, cut edges; not proven)"
         ))
     # the smaller pieces: which teams enclose them
     lab = _components(ua.edges[team[ua.edges[:, 0]] == team[ua.edges[:, 1]]], ua.n_units)
