@@ -394,3 +394,35 @@ def test_a_run_kept_close_to_the_current_plan_says_what_moved(planned_app):  # n
     page = c.get("/planner/plan").get_data(as_text=True)
     assert "方案稳定" in page
     assert f"与原方案相比，{moved['grid']} 个网格、{moved['household']} 户" in page
+
+
+def test_a_run_may_set_the_soft_goal_weights_and_the_plan_keeps_them(unplanned_app, tmp_path):
+    import json
+
+    c = client_as(unplanned_app, "planner")
+    page = c.get("/planner/plan").get_data(as_text=True)
+    assert "本次运行的软目标权重" in page and 'name="contiguity.detached_weight"' in page
+    started = c.post("/planner/run", data={"time_limit": "2", "seed": "0", "balance.tolerance": "10",
+                                           "contiguity.detached_weight": "400", "csrf_token": csrf_token(c)},
+                     headers={"Accept": "application/json"})
+    assert started.status_code == 202
+    job, _seen = wait_for(c, started.get_json()["job_id"])
+    assert job["state"] == "done", job
+    info = pyogrio.read_dataframe(tmp_path / "plans" / job["result"]["path"], layer="plan_info",
+                                  read_geometry=False).set_index("key")["value"]
+    used = json.loads(info["rules"])
+    assert used["balance"]["tolerance"] == 0.1 and used["contiguity"]["detached_weight"] == 400
+    assert used["balance"]["weight"] == 20  # what the form left alone stays the rules file's
+    assert "[contiguity] detached_weight = 400" in info["rules_source"]
+    # the page measures the plan against the band it was made with
+    assert "区间 ±10%" in c.get("/planner/plan").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field, value, message", [("balance.tolerance", "120", "[balance] tolerance"),
+                                                   ("contiguity.weight", "-1", "[contiguity] weight"),
+                                                   ("compactness.weight", "abc", "must be a number")])
+def test_bad_soft_goal_weights_are_refused_with_the_rule_named(unplanned_app, field, value, message):
+    c = client_as(unplanned_app, "planner")
+    response = c.post("/planner/run", data={"time_limit": "2", field: value, "csrf_token": csrf_token(c)})
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)

@@ -324,6 +324,15 @@ ZH: dict[str, str] = {
     "; %(forced)s of them because the responsible team has no cadre the rule asks for (e.g. a poor household needs cadres of the city, county and town levels)":
         "，其中 %(forced)s 项因责任工作组没有规则要求的干部（如建档立卡户需市、县、镇三级干部各一名）",
     "Keep close to the current plan": "尽量保持现有方案",
+    "Soft-goal weights for this run": "本次运行的软目标权重",
+    "Balance band (± % of the share)": "均衡区间（份额的 ±%）",
+    "Per hour outside the band": "超出区间每小时的权重",
+    "Per km from the base": "距驻点每公里的权重",
+    "Per cut edge between teams": "责任区之间每条相邻边的权重",
+    "Per extra piece of a territory": "责任区每多一片的权重",
+    "Per household moved (keeping close)": "保持方案时每调整一户的权重",
+    "The reasons below say which weight to raise to prefer a goal; the other rules of the rules file (must-visits, quotas, workload) stay as they are.":
+        "下方各工作组的原因说明了应提高哪项权重以优先满足某一目标。规则文件中的其他规则（必访、配额、工作量）保持不变。",
     "Keeping close to the current plan moves only what changed data or rules need (after a new team, an absent cadre, households added).":
         "保持现有方案时，只调整数据或规则变化所必需的部分（如新增工作组、干部请假、新增住户）。",
     "Stability": "方案稳定",

@@ -5,6 +5,7 @@ table, moving a grid by hand with the hard rules re-checked, downloads."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 import warnings
@@ -200,7 +201,8 @@ def plan_page():
     job = jobs.get(request.args["job"]) if request.args.get("job") else None
     job = job or jobs.latest("plan")
     table = plans.teams_table(data.campaign, state)
-    tol = _rules().balance.tolerance
+    rules = _rules()
+    tol = plan_tolerance(state, rules)
     grids = data.layers["grids"][["grid_id", "village_id", "team_id"]].sort_values("grid_id")
     today = plans.today()
     return render_template(
@@ -208,10 +210,28 @@ def plan_page():
         table=table.to_dict("records"), grids=grids.to_dict("records"), teams=data.teams,
         colours=maps.team_colours(data.teams), default_start=today.isoformat(), chosen_grid=request.args.get("grid"),
         default_end=(today + dt.timedelta(days=59)).isoformat(), info=_info_lines(state), job_states=job_states(),
-        level_names=level_names(), goals=_goal_lines(table, state, tol, get_data(scoped=False).campaign, _rules()),
-        tol=tol,
+        level_names=level_names(), goals=_goal_lines(table, state, tol, get_data(scoped=False).campaign, rules),
+        tol=tol, soft=[(f"{sec}.{key}", round(getattr(getattr(rules, sec), key) * scale, 6), soft_labels()[(sec, key)])
+                       for sec, key, scale in SOFT_SETTINGS],
         reason=lambda kind: plans.reason_text(kind, _),
     )
+
+
+def soft_labels() -> dict[tuple[str, str], str]:
+    return {("balance", "tolerance"): _("Balance band (± % of the share)"),
+            ("balance", "weight"): _("Per hour outside the band"),
+            ("compactness", "weight"): _("Per km from the base"),
+            ("contiguity", "weight"): _("Per cut edge between teams"),
+            ("contiguity", "detached_weight"): _("Per extra piece of a territory"),
+            ("stability", "weight_per_household"): _("Per household moved (keeping close)")}
+
+
+def plan_tolerance(state, rules) -> float:
+    """The balance tolerance the plan was made with (its plan_info's rules), else the rules'."""
+    try:
+        return float(json.loads(state.info["rules"])["balance"]["tolerance"])
+    except (KeyError, TypeError, ValueError):
+        return rules.balance.tolerance
 
 
 def job_states() -> dict[str, str]:
@@ -333,7 +353,12 @@ def run():
         abort(400, description="give both a start and an end date (end not before start) to schedule")
     scope.require_whole_campaign()  # a run plans the whole campaign
     campaign = get_data().campaign
-    rules = _rules()
+    from planner.assign import RulesError
+
+    try:
+        rules = run_rules(_rules(), form)
+    except RulesError as exc:
+        abort(400, description=str(exc))
     srules = _schedule_rules() if start else None
     # keep close to the current plan (--previous): only what the changed data or rules need moves
     keep = str(form.get("keep") or "").lower() in ("1", "on", "true", "yes")
@@ -345,6 +370,38 @@ def run():
     if wants_json:
         return jsonify(job_id=job.id, url=url_for("api.job", job_id=job.id), state=job.state), 202
     return redirect(url_for("planner.plan_page", job=job.id))
+
+
+#: the soft goals' settings a run may change (section, key) and the form's scale for each
+SOFT_SETTINGS = (("balance", "tolerance", 100.0), ("balance", "weight", 1.0), ("compactness", "weight", 1.0),
+                 ("contiguity", "weight", 1.0), ("contiguity", "detached_weight", 1.0),
+                 ("stability", "weight_per_household", 1.0))
+
+
+def run_rules(rules, form):
+    """``rules`` with the soft goals' settings of the run form (``balance.tolerance`` in percent,
+    the weights as in the rules file) in place of the rules file's; checked by the rules file's
+    own validation, so a bad value is refused with the section and key named. The other rules
+    (must-visits, quotas, workload, units) stay."""
+    from planner.assign import RulesError, rules_from_dict
+
+    over: dict[str, dict] = {}
+    for section, key, scale in SOFT_SETTINGS:
+        raw = form.get(f"{section}.{key}")
+        if raw is None or str(raw).strip() == "":
+            continue
+        try:
+            value = float(raw) / scale
+        except ValueError:
+            raise RulesError(f"[{section}] {key} = {raw!r}: must be a number") from None
+        if value != getattr(getattr(rules, section), key):
+            over.setdefault(section, {})[key] = value
+    if not over:
+        return rules
+    rules_from_dict(over, source="the run form")  # raises RulesError naming each bad value
+    return replace(rules, **{sec: replace(getattr(rules, sec), **vals) for sec, vals in over.items()},
+                   source=f"{rules.source} + the run form's " + ", ".join(
+                       f"[{sec}] {k} = {v:g}" for sec, vals in over.items() for k, v in vals.items()))
 
 
 def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end, previous=None):
@@ -372,6 +429,8 @@ def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end, 
 
     violations = check_plan(campaign, plan.assignment, plan.must_visits, rules)
     info = {k: v for k, v in plan.plan_info.items() if isinstance(v, (str, int, float, type(None)))}
+    info["rules"] = json.dumps(plan.plan_info.get("rules") or rules.to_dict(), ensure_ascii=False, default=str)
+    info["rules_source"] = rules.source
     goals = plan.soft_goals if isinstance(plan.soft_goals, pd.DataFrame) else soft_goals_frame(plan.soft_goals)
     if previous is not None:
         info.update(plans.moved_from(previous, plan.assignment))
