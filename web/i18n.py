@@ -324,6 +324,8 @@ ZH: dict[str, str] = {
     "; %(forced)s of them because the responsible team has no cadre the rule asks for (e.g. a poor household needs cadres of the city, county and town levels)":
         "，其中 %(forced)s 项因责任工作组没有规则要求的干部（如建档立卡户需市、县、镇三级干部各一名）",
     "Keep close to the current plan": "尽量保持现有方案",
+    "The gap is measured against a lower bound that does not see contiguity (a linear relaxation), so it overstates the room left in the plan (see the README's performance section).":
+        "“与下界差距”是相对于不考虑连片的线性松弛下界计算的，因此高估了方案的改进空间（见 README 的性能部分）。",
     "Soft-goal weights for this run": "本次运行的软目标权重",
     "Balance band (± % of the share)": "均衡区间（份额的 ±%）",
     "Per hour outside the band": "超出区间每小时的权重",

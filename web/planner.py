@@ -210,6 +210,8 @@ def plan_page():
         table=table.to_dict("records"), grids=grids.to_dict("records"), teams=data.teams,
         colours=maps.team_colours(data.teams), default_start=today.isoformat(), chosen_grid=request.args.get("grid"),
         default_end=(today + dt.timedelta(days=59)).isoformat(), info=_info_lines(state), job_states=job_states(),
+        gap_note=_("The gap is measured against a lower bound that does not see contiguity (a linear relaxation), "
+                   "so it overstates the room left in the plan (see the README's performance section).") if state.info.get("gap") else "",
         level_names=level_names(), goals=_goal_lines(table, state, tol, get_data(scoped=False).campaign, rules),
         tol=tol, soft=[(f"{sec}.{key}", round(getattr(getattr(rules, sec), key) * scale, 6), soft_labels()[(sec, key)])
                        for sec, key, scale in SOFT_SETTINGS],
