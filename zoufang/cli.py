@@ -22,6 +22,7 @@ COMMANDS = {
     "import": "import_",
     "demo": "demo",
     "assign": "assign",
+    "check": "check",
     "plan-province": "province",
     "schedule": "schedule",
     "schedule-province": "schedule_province",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geodata.errors import ZoufangError
 from planner.assign.result import SoftGoal
 from planner.assign.units import OBJ_SCALE
 from planner.assign.why import Reason, band_reason
@@ -309,3 +310,83 @@ def _components(edges, n):
 
     g = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
     return connected_components(g, directed=False)[1]
+
+
+class PlanInputError(ZoufangError, ValueError):
+    """A plan table that cannot be read as a plan of this campaign (what, where, how to fix)."""
+
+
+def check_given_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | None, rules):
+    """A plan made elsewhere (drawn by hand in a GIS, edited, or an older file) as zoufang would
+    report its own: returns ``(plan, violations, completed)``, ``plan`` an
+    :class:`planner.assign.Assignment`.
+
+    ``assignment`` needs a row per grid (``entity_type`` = grid, ``entity_id``, ``team_id``).
+    When it has no household or enterprise rows, they are completed from their grids' teams
+    (each given to a cadre of its team as :func:`planner.assign.assign` does), and when
+    ``must_visits`` is None the must-visit cadres are chosen (``completed`` is then True).
+    ``violations``: the independent checker's findings (empty when every hard rule holds).
+    ``plan_info`` gives the plan's objective by the rules' weights, term by term, to compare
+    with a plan of :func:`planner.assign.assign` on the same campaign and rules."""
+    from planner.assign import model as _model
+    from planner.assign.check import check_plan
+    from planner.assign.frames import assignment_frame, responsible_teams
+    from planner.assign.mustvisit import plan_must_visits
+    from planner.assign.plan import _previous_units
+    from planner.assign.result import Assignment
+    from planner.assign.units import build_units
+
+    need = {"entity_type", "entity_id", "team_id"}
+    if not need <= set(assignment.columns):
+        raise PlanInputError(f"layer assignment: columns {sorted(need - set(assignment.columns))} are missing "
+                             f"(a plan needs entity_type, entity_id, team_id on every grid row)")
+    a = assignment.assign(entity_type=assignment["entity_type"].astype(str),
+                          entity_id=assignment["entity_id"].astype(str), team_id=assignment["team_id"].astype(str))
+    grids = a[a["entity_type"] == "grid"]
+    known_grids = set(campaign.grids["grid_id"].astype(str))
+    known_teams = set(campaign.teams["team_id"].astype(str))
+    problems = []
+    unknown = sorted(set(grids["entity_id"]) - known_grids)
+    if unknown:
+        problems.append(f"{len(unknown)} grid id(s) are not in the campaign (e.g. {', '.join(unknown[:5])}): "
+                        f"fix the ids or drop those rows")
+    missing = sorted(known_grids - set(grids["entity_id"]))
+    if missing:
+        problems.append(f"{len(missing)} grid(s) of the campaign have no row (e.g. {', '.join(missing[:5])}): "
+                        f"give every grid a team")
+    twice = sorted(grids["entity_id"][grids["entity_id"].duplicated()].unique())
+    if twice:
+        problems.append(f"{len(twice)} grid(s) have more than one row (e.g. {', '.join(twice[:5])}): one team "
+                        f"per grid")
+    bad_teams = sorted(set(grids["team_id"]) - known_teams)
+    if bad_teams:
+        problems.append(f"team id(s) {', '.join(bad_teams[:5])} are not in the campaign's teams layer")
+    if problems:
+        raise PlanInputError("layer assignment: " + "; ".join(problems))
+    ua = build_units(campaign, rules)
+    team = _previous_units(ua, grids)
+    gteam = grids.set_index("entity_id")["team_id"]
+    mixed = [str(ua.unit_ids[u]) for u in range(ua.n_units)
+             if gteam.reindex(ua.grid_unit.index[ua.grid_unit.to_numpy() == u]).nunique() > 1]
+    if mixed:
+        raise PlanInputError(f"layer assignment: the grids of {len(mixed)} {ua.level}(s) are given to several teams "
+                             f"(e.g. {', '.join(mixed[:5])}), but the rules plan whole {ua.level}s "
+                             f"([units] base = \"{rules.units.base}\"): one team per {ua.level}")
+    completed = not (a["entity_type"] == "household").any()
+    if completed:
+        a = assignment_frame(campaign, ua, team)
+    if must_visits is None:
+        completed = True
+        team_xy = {tid: ua.team_base[i] for i, tid in enumerate(ua.team_ids)}
+        must_visits = plan_must_visits(campaign, rules, responsible_teams(campaign, a), team_xy).rows
+    elif "joint" in must_visits and must_visits["joint"].dtype != bool:
+        must_visits = must_visits.assign(joint=must_visits["joint"].astype(str).str.lower().isin(["true", "1", "1.0"]))
+    violations = check_plan(campaign, a, must_visits, rules)
+    summary, goals = review_plan(campaign, a, must_visits, rules, ua=ua)
+    cand = [np.flatnonzero(ua.eligible[u]) for u in range(ua.n_units)]
+    objective, terms = _model.plan_objective(_model.ModelData(ua, rules, cand), team)
+    info = {"status": "CHECKED" if not violations else "BREAKS_HARD_RULES", "objective": float(objective),
+            "soft_penalties_final": terms, "objective_scale": OBJ_SCALE, "completed": completed,
+            "hard_rule_violations": len(violations), "units_level": ua.level, "units": ua.n_units,
+            "teams": ua.n_teams, "rules_source": rules.source, "rules": rules.to_dict()}
+    return Assignment(a, must_visits, summary, info, goals), violations, completed

@@ -1,0 +1,99 @@
+"""``zoufang check``: a plan made elsewhere (here: the grids of a zoufang plan, as a GIS
+would hand them back, then edited) checked and reviewed on the demo campaign."""
+
+from __future__ import annotations
+
+import json
+
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from zoufang.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo_plan(tmp_path_factory):
+    pytest.importorskip("geodata.demo")
+    from geodata import load_campaign
+    from geodata.demo import build_demo
+    from planner.assign import assign, default_rules
+
+    folder = tmp_path_factory.mktemp("check")
+    path = build_demo(folder / "demo.gpkg")
+    campaign = load_campaign(path)
+    plan = assign(campaign, default_rules(), time_limit=4, workers=2, seed=0)
+    return folder, path, campaign, plan
+
+
+def grids_only(plan, path, **moves):
+    g = plan.assignment[plan.assignment["entity_type"] == "grid"][["entity_type", "entity_id", "team_id"]].copy()
+    for grid, team in moves.items():
+        g.loc[g["entity_id"] == grid, "team_id"] = team
+    pyogrio.write_dataframe(g, path, layer="assignment", driver="GPKG")
+    return path
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["check", *map(str, args)], catch_exceptions=False)
+
+
+def test_a_plan_of_grids_is_completed_checked_and_scored_like_zoufangs_own(demo_plan):
+    folder, campaign_path, campaign, plan = demo_plan
+    out = folder / "checked.gpkg"
+    res = run(campaign_path, grids_only(plan, folder / "hand.gpkg"), "-o", out)
+    assert res.exit_code == 0, res.output
+    assert "completed from the grids' teams" in res.output and "checker: every hard rule holds" in res.output
+    assert f"objective {plan.plan_info['objective']:,.0f} by the rules' weights" in res.output
+    for g in plan.soft_goals:
+        assert f"[{'bent' if g.bent else 'kept'}] {g.name}: {g.summary}" in res.output
+    a = pyogrio.read_dataframe(out, layer="assignment", read_geometry=False)
+    assert (a["entity_type"] == "household").sum() == len(campaign.households)
+    assert a.loc[a["entity_type"] == "household", "cadre_id"].notna().all()
+    ts = pyogrio.read_dataframe(out, layer="teams_summary", read_geometry=False)
+    assert list(ts["pieces"]) == list(plan.teams_summary["pieces"])
+    assert {"soft_goals", "must_visits", "plan_info"} <= {n for n, _ in pyogrio.list_layers(out)}
+
+
+def test_a_hand_edit_that_splits_a_whole_village_team_breaks_a_hard_rule(demo_plan):
+    folder, campaign_path, campaign, plan = demo_plan
+    a = plan.assignment
+    s = plan.teams_summary.set_index("team_id")
+    city = s.index[(s["level"] == "city") & (s["units"] > 1)][0]
+    grids = a[(a["entity_type"] == "grid") & (a["team_id"] == city)]["entity_id"].tolist()
+    village = campaign.grids.set_index("grid_id").loc[grids, "village_id"]
+    grid = next(g for g in grids if (village == village[g]).sum() > 1)  # a grid of a village of several grids
+    other = s.index[s["level"] == "town"][0]
+    res = run(campaign_path, grids_only(plan, folder / "split.gpkg", **{grid: other}))
+    assert res.exit_code == 1, res.output
+    assert "hard rule(s) broken" in res.output and "whole villages" in res.output
+
+
+def test_json_output(demo_plan):
+    folder, campaign_path, _campaign, plan = demo_plan
+    res = run(campaign_path, grids_only(plan, folder / "j.gpkg"), "--json")
+    assert res.exit_code == 0
+    got = json.loads(res.output)
+    assert got["violations"] == [] and got["completed"] is True
+    assert got["objective"] == plan.plan_info["objective"]
+    assert {g["name"] for g in got["soft_goals"]} >= {"balance", "compactness", "contiguity"}
+
+
+def test_a_plan_that_is_not_one_of_this_campaign_is_refused_with_what_to_fix(demo_plan, tmp_path):
+    folder, campaign_path, _campaign, plan = demo_plan
+    g = plan.assignment[plan.assignment["entity_type"] == "grid"][["entity_type", "entity_id", "team_id"]]
+    bad = g.iloc[1:].copy()  # the first grid left out
+    bad.loc[bad.index[0], "entity_id"] = "G-NOWHERE"
+    bad.loc[bad.index[1], "team_id"] = "TM-NONE"
+    pyogrio.write_dataframe(bad, tmp_path / "bad.gpkg", layer="assignment", driver="GPKG")
+    res = CliRunner().invoke(main, ["check", str(campaign_path), str(tmp_path / "bad.gpkg")])
+    assert res.exit_code == 2
+    out = res.output
+    assert "G-NOWHERE" in out and str(g.iloc[0]["entity_id"]) in out and "TM-NONE" in out and "Traceback" not in out
+    pyogrio.write_dataframe(g.rename(columns={"team_id": "team"}), tmp_path / "cols.gpkg", layer="assignment",
+                            driver="GPKG")
+    res = CliRunner().invoke(main, ["check", str(campaign_path), str(tmp_path / "cols.gpkg")])
+    assert res.exit_code == 2 and "team_id" in res.output
+    pyogrio.write_dataframe(g, tmp_path / "other.gpkg", layer="territories", driver="GPKG")
+    res = CliRunner().invoke(main, ["check", str(campaign_path), str(tmp_path / "other.gpkg")])
+    assert res.exit_code == 2 and "no assignment layer" in res.output and "territories" in res.output
