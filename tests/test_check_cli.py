@@ -97,3 +97,26 @@ def test_a_plan_that_is_not_one_of_this_campaign_is_refused_with_what_to_fix(dem
     pyogrio.write_dataframe(g, tmp_path / "other.gpkg", layer="territories", driver="GPKG")
     res = CliRunner().invoke(main, ["check", str(campaign_path), str(tmp_path / "other.gpkg")])
     assert res.exit_code == 2 and "no assignment layer" in res.output and "territories" in res.output
+
+
+def test_teams_without_a_base_are_measured_from_the_centre_of_their_territory(tmp_path):
+    """Bases left empty: the planner places them; a check measures each such team from the point
+    of least total distance to its territory, so the objective can only be lower than the one
+    the planner reported for its own placement (every other term the same)."""
+    from planner.assign import assign, default_rules
+    from planner.assign.synthetic import make_campaign
+
+    campaign = make_campaign(base_share=0.0, seed=5)
+    for name in ("towns", "villages", "grids", "households", "enterprises", "teams", "cadres"):
+        if campaign.layer(name) is not None:
+            pyogrio.write_dataframe(campaign.layer(name), tmp_path / "c.gpkg", layer=name)
+    plan = assign(campaign, default_rules(), time_limit=2, workers=1, seed=0)
+    res = run(tmp_path / "c.gpkg", grids_only(plan, tmp_path / "p.gpkg"), "--json")
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    reported = plan.plan_info["soft_penalties_final"]
+    assert got["objective_terms"]["compactness"] <= reported["compactness"]
+    assert {k: v for k, v in got["objective_terms"].items() if k != "compactness"} == {
+        k: v for k, v in reported.items() if k != "compactness"}
+    text = run(tmp_path / "c.gpkg", tmp_path / "p.gpkg").output
+    assert f"{len(campaign.teams)} team(s) without a base measured from the centre of their territory" in text

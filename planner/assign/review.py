@@ -327,7 +327,9 @@ def check_given_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFra
     ``must_visits`` is None the must-visit cadres are chosen (``completed`` is then True).
     ``violations``: the independent checker's findings (empty when every hard rule holds).
     ``plan_info`` gives the plan's objective by the rules' weights, term by term, to compare
-    with a plan of :func:`planner.assign.assign` on the same campaign and rules."""
+    with another plan checked the same way (a team without a base is measured from the centre
+    of its territory: the objective :func:`planner.assign.assign` reports is measured from its
+    own placement of those bases, so compare plans checked alike)."""
     from planner.assign import model as _model
     from planner.assign.check import check_plan
     from planner.assign.frames import assignment_frame, responsible_teams
@@ -372,6 +374,13 @@ def check_given_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFra
         raise PlanInputError(f"layer assignment: the grids of {len(mixed)} {ua.level}(s) are given to several teams "
                              f"(e.g. {', '.join(mixed[:5])}), but the rules plan whole {ua.level}s "
                              f"([units] base = \"{rules.units.base}\"): one team per {ua.level}")
+    seeded = int((~ua.team_base_given).sum())
+    if seeded:
+        # a team without a base (驻点) is measured from the point of least total distance to its
+        # territory's units (as the planner places it), so plans from anywhere compare alike
+        from planner.assign.units import centred_on
+
+        ua = centred_on(ua, team)
     completed = not (a["entity_type"] == "household").any()
     if completed:
         a = assignment_frame(campaign, ua, team)
@@ -388,5 +397,6 @@ def check_given_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFra
     info = {"status": "CHECKED" if not violations else "BREAKS_HARD_RULES", "objective": float(objective),
             "soft_penalties_final": terms, "objective_scale": OBJ_SCALE, "completed": completed,
             "hard_rule_violations": len(violations), "units_level": ua.level, "units": ua.n_units,
-            "teams": ua.n_teams, "rules_source": rules.source, "rules": rules.to_dict()}
+            "teams": ua.n_teams, "teams_without_base": seeded, "rules_source": rules.source,
+            "rules": rules.to_dict()}
     return Assignment(a, must_visits, summary, info, goals), violations, completed

@@ -25,9 +25,9 @@ def command(campaign, plan, rules_path, output, as_json):
     A plan of grids only (entity_type = grid, entity_id, team_id: e.g. territories drawn by
     hand in QGIS) is completed first: every household and enterprise goes to its grid's team
     and one of its cadres, and the must-visit cadres are chosen, as `zoufang assign` does.
-    The objective can be compared with a plan of `zoufang assign` on the same campaign and
-    rules (lower is better). Exits 1 when a hard rule breaks, 2 when PLAN cannot be read as
-    a plan of CAMPAIGN.
+    The objective can be compared with that of any other plan checked the same way, e.g. a
+    plan of `zoufang assign` on the same campaign and rules (lower is better). Exits 1 when a
+    hard rule breaks, 2 when PLAN cannot be read as a plan of CAMPAIGN.
     """
     import pyogrio
 
@@ -73,8 +73,10 @@ def command(campaign, plan, rules_path, output, as_json):
         else:
             click.echo("  checker: every hard rule holds")
         terms = ", ".join(f"{k} {v / info['objective_scale']:,.0f}" for k, v in info["soft_penalties_final"].items())
-        click.echo(f"  objective {info['objective']:,.0f} by the rules' weights ({terms}; in the rules' units) — "
-                   f"compare with `zoufang assign` on the same campaign and rules")
+        click.echo(f"  objective {info['objective']:,.0f} by the rules' weights ({terms}; in the rules' units): "
+                   f"lower is better; compare with other plans checked the same way"
+                   + (f" ({info['teams_without_base']} team(s) without a base measured from the centre of their "
+                      f"territory)" if info["teams_without_base"] else ""))
         for g in checked.soft_goals:
             click.echo(f"  [{'bent' if g.bent else 'kept'}] {g.name}: {g.summary}")
             for d in g.details[:5]:
