@@ -122,6 +122,11 @@ def _norm_header(h) -> str:
     return re.sub(r"[\s_\-（）()：:]", "", str(h)).lower()
 
 
+#: public names: a CSV (UTF-8 or GB18030) or Excel sheet as text columns; a header normalised for matching
+read_table = _read_table
+norm_header = _norm_header
+
+
 def _rename(frame, layer: str, explicit: dict[str, str]):
     """Map headers to canonical names: explicit map, exact names, the schema's Chinese terms, aliases."""
     spec = LAYERS[layer]

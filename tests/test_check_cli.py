@@ -120,3 +120,28 @@ def test_teams_without_a_base_are_measured_from_the_centre_of_their_territory(tm
         k: v for k, v in reported.items() if k != "compactness"}
     text = run(tmp_path / "c.gpkg", tmp_path / "p.gpkg").output
     assert f"{len(campaign.teams)} team(s) without a base measured from the centre of their territory" in text
+
+
+def test_an_office_table_of_grids_and_team_names_is_checked_and_a_grid_given_twice_is_named(demo_plan, tmp_path):
+    """The seeds' offices plan in spreadsheets: 网格编码 → 工作组 (the team's name), saved by Excel
+    or as a GB18030 CSV. A grid on two rows (two teams at the same door) is named with both."""
+    import pandas as pd
+
+    _folder, campaign_path, campaign, plan = demo_plan
+    names = dict(zip(campaign.teams["team_id"].astype(str), campaign.teams["name"].astype(str)))
+    g = plan.assignment[plan.assignment["entity_type"] == "grid"]
+    table = pd.DataFrame({"网格编码": g["entity_id"].astype(str), "工作组": g["team_id"].astype(str).map(names)})
+    table.to_csv(tmp_path / "plan.csv", index=False, encoding="gb18030")
+    res = run(campaign_path, tmp_path / "plan.csv")
+    assert res.exit_code == 0, res.output
+    assert f"objective {plan.plan_info['objective']:,.0f}" in res.output
+    other = next(t for t in names if t != g.iloc[0]["team_id"])
+    twice = pd.concat([table, table.iloc[[0]].assign(工作组=names[other])])
+    twice.to_excel(tmp_path / "plan.xlsx", index=False)
+    res = CliRunner().invoke(main, ["check", str(campaign_path), str(tmp_path / "plan.xlsx")])
+    assert res.exit_code == 2
+    pair = ", ".join(sorted([g.iloc[0]["team_id"], other]))
+    assert f"{g.iloc[0]['entity_id']} ({pair})" in res.output
+    pd.DataFrame({"地区": ["x"]}).to_csv(tmp_path / "wrong.csv", index=False)
+    res = CliRunner().invoke(main, ["check", str(campaign_path), str(tmp_path / "wrong.csv")])
+    assert res.exit_code == 2 and "网格编码" in res.output and "地区" in res.output

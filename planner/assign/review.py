@@ -358,8 +358,9 @@ def check_given_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFra
                         f"give every grid a team")
     twice = sorted(grids["entity_id"][grids["entity_id"].duplicated()].unique())
     if twice:
-        problems.append(f"{len(twice)} grid(s) have more than one row (e.g. {', '.join(twice[:5])}): one team "
-                        f"per grid")
+        held = grids.groupby("entity_id")["team_id"].agg(lambda v: ", ".join(sorted(set(v))))
+        problems.append(f"{len(twice)} grid(s) have more than one row (e.g. "
+                        f"{'; '.join(f'{g} ({held[g]})' for g in twice[:5])}): one team per grid")
     bad_teams = sorted(set(grids["team_id"]) - known_teams)
     if bad_teams:
         problems.append(f"team id(s) {', '.join(bad_teams[:5])} are not in the campaign's teams layer")
