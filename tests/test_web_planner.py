@@ -426,3 +426,52 @@ def test_bad_soft_goal_weights_are_refused_with_the_rule_named(unplanned_app, fi
     response = c.post("/planner/run", data={"time_limit": "2", field: value, "csrf_token": csrf_token(c)})
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
+
+
+def test_the_plans_made_are_listed_side_by_side_and_an_earlier_one_can_be_made_current(unplanned_app, tmp_path):
+    c = client_as(unplanned_app, "planner")
+    assert "本网站尚未生成方案" in c.get("/planner/plans").get_data(as_text=True)
+    made = []
+    for form in ({"seed": "0"}, {"seed": "1", "contiguity.detached_weight": "400"}):
+        started = c.post("/planner/run", data={"time_limit": "1", **form, "csrf_token": csrf_token(c)},
+                         headers={"Accept": "application/json"})
+        job, _seen = wait_for(c, started.get_json()["job_id"])
+        assert job["state"] == "done", job
+        made.append(job["result"]["path"])
+        time.sleep(1.1)  # plan files are named by the second
+    page = c.get("/planner/plans").get_data(as_text=True)
+    rows = re.findall(r'<tr data-plan="([^"]+)">(.*?)</tr>', page, re.S)
+    assert [name for name, _ in rows] == made[::-1]  # newest first
+    newest, oldest = rows[0][1], rows[1][1]
+    assert "当前方案" in newest and "设为当前方案" in oldest
+    assert "[contiguity] detached_weight = 400" in newest  # how each was made
+    assert re.search(r"<td>\d\.\d{3}</td>", oldest)  # workload max/mean per cadre
+    # the earlier plan made current again: the site's plan is that file's
+    used = c.post(f"/planner/plans/{made[0]}/use", data={"csrf_token": csrf_token(c)})
+    assert used.status_code == 302
+    with unplanned_app.app_context():
+        from web.plans import get_plan
+
+        assert get_plan().path.endswith(made[0])
+    assert "当前方案" in re.search(rf'<tr data-plan="{made[0]}">(.*?)</tr>',
+                                   c.get("/planner/plans").get_data(as_text=True), re.S).group(1)
+    assert c.post("/planner/plans/plan-20260101-000000-zzzz.gpkg/use",
+                  data={"csrf_token": csrf_token(c)}).status_code == 404
+    assert c.post("/planner/plans/..%2Fsecret.gpkg/use", data={"csrf_token": csrf_token(c)}).status_code == 404
+
+
+def test_a_plan_file_of_another_campaign_is_not_made_current(unplanned_app, tmp_path):
+    import pandas as pd
+
+    c = client_as(unplanned_app, "planner")
+    folder = tmp_path / "plans"
+    folder.mkdir(exist_ok=True)
+    other = pd.DataFrame({"entity_type": ["grid"], "entity_id": ["ELSEWHERE"], "team_id": ["T1"]})
+    pyogrio.write_dataframe(other, folder / "plan-20260101-000000-abcd.gpkg", layer="assignment")
+    response = c.post("/planner/plans/plan-20260101-000000-abcd.gpkg/use", data={"csrf_token": csrf_token(c)},
+                      follow_redirects=True)
+    assert "is not a plan of this campaign" in response.get_data(as_text=True)
+    with unplanned_app.app_context():
+        from web.plans import get_plan
+
+        assert not get_plan().planned

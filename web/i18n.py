@@ -324,6 +324,21 @@ ZH: dict[str, str] = {
     "; %(forced)s of them because the responsible team has no cadre the rule asks for (e.g. a poor household needs cadres of the city, county and town levels)":
         "，其中 %(forced)s 项因责任工作组没有规则要求的干部（如建档立卡户需市、县、镇三级干部各一名）",
     "Keep close to the current plan": "尽量保持现有方案",
+    "Plans made": "历次方案",
+    "Every run and every saved hand edit is kept as a plan file. Compare them and make an earlier one current again (its schedule comes with it).":
+        "每次运行和每次保存的手工调整都保存为方案文件。可在此比较，并将之前的方案重新设为当前方案（连同其排程）。",
+    "No plan made on this site yet.": "本网站尚未生成方案。",
+    "Made": "生成时间",
+    "How": "方式",
+    "Objective": "目标值",
+    "Workload max/mean": "工作量 最大/平均",
+    "Teams outside the band": "超出区间的工作组",
+    "Territories in pieces": "不连片的责任区",
+    "Grids moved": "调整的网格",
+    "Hand edit": "手工调整",
+    "Current plan": "当前方案",
+    "Make current": "设为当前方案",
+    "%(name)s is the current plan again.": "%(name)s 已重新设为当前方案。",
     "The gap is measured against a lower bound that does not see contiguity (a linear relaxation), so it overstates the room left in the plan (see the README's performance section).":
         "“与下界差距”是相对于不考虑连片的线性松弛下界计算的，因此高估了方案的改进空间（见 README 的性能部分）。",
     "Soft-goal weights for this run": "本次运行的软目标权重",

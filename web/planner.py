@@ -566,6 +566,31 @@ def move():
                            tol=rules.balance.tolerance, reason=lambda kind: plans.reason_text(kind, _)), status
 
 
+@bp.route("/plans")
+def plans_page():
+    """The plans the site has made (runs and hand edits), newest first, side by side: the
+    figures to choose between them, and a button to make an earlier one current again."""
+    scope.require_whole_campaign()  # the plans are the whole campaign's
+    state = plans.get_plan()
+    rows = plans.plan_history(_rules().balance.tolerance)
+    return render_template("planner/plans.html", section="planner", rows=rows,
+                           current=Path(state.path).name if state.path else None)
+
+
+@bp.route("/plans/<name>/use", methods=["POST"])
+def use_plan(name):
+    scope.require_whole_campaign()
+    try:
+        plans.use_plan_file(name, get_data(scoped=False).campaign)
+    except KeyError:
+        abort(404)
+    except ValueError as exc:
+        flash(str(exc))
+        return redirect(url_for("planner.plans_page"))
+    flash(_("%(name)s is the current plan again.", name=name))
+    return redirect(url_for("planner.plan_page"))
+
+
 @bp.route("/download/plan.gpkg")
 def download_plan():
     scope.require_whole_campaign()  # the plan file holds every county

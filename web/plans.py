@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -240,6 +241,72 @@ def reviewed_plan(campaign, rules, app: Flask | None = None) -> PlanState:
             if app.extensions.get(_EXTENSION) is state:
                 app.extensions[_EXTENSION] = new
     return new
+
+
+# --- the plans the site has made (a run, a hand edit): compare, and make one current ---------
+
+#: the names the site gives its plan files (see planner.run / planner.move)
+PLAN_FILE = re.compile(r"^plan-\d{8}-\d{6}-[0-9a-f]{4}\.gpkg$")
+
+
+def plan_history(tol: float, app: Flask | None = None) -> list[dict]:
+    """The site's plan files, newest first, each with its key figures: when, how it was made
+    (run or hand edit, rules), status, objective, gap, workload max/mean per cadre, teams outside
+    the band (``tol`` unless the plan's rules say otherwise), territories in pieces, moved grids."""
+    import json
+
+    out = []
+    for path in sorted(plan_folder(app).glob("plan-*.gpkg"), reverse=True):
+        if not PLAN_FILE.match(path.name):
+            continue
+        info = {}
+        frame = _read_layer(path, "plan_info")
+        if frame is not None and {"key", "value"} <= set(frame.columns):
+            info = dict(zip(frame["key"], frame["value"]))
+        summary = _read_layer(path, "teams_summary")
+        row = {"name": path.name, "made": dt.datetime.strptime(path.name[5:20], "%Y%m%d-%H%M%S"),
+               "status": info.get("status"), "objective": _number(info.get("objective")),
+               "gap": _number(info.get("gap")), "edited": info.get("edited"),
+               "moved_grids": _number(info.get("moved_grids")), "rules_source": info.get("rules_source"),
+               "seed": info.get("seed"), "max_mean": None, "outside": None, "pieces": None}
+        band = tol
+        try:
+            band = float(json.loads(info["rules"])["balance"]["tolerance"])
+        except (KeyError, TypeError, ValueError):
+            pass
+        if summary is not None and {"hours", "cadres", "load_ratio", "pieces"} <= set(summary.columns):
+            active = summary[summary["cadres"] > 0]
+            per_cadre = active["hours"] / active["cadres"]
+            if len(active) and per_cadre.mean() > 0:
+                row["max_mean"] = float(per_cadre.max() / per_cadre.mean())
+            row["outside"] = int(((active["load_ratio"] > 1 + band + 1e-9) | (active["load_ratio"] < 1 - band - 1e-9)).sum())
+            row["pieces"] = int((summary["pieces"] > 1).sum())
+        out.append(row)
+    return out
+
+
+def _number(value):
+    try:
+        return None if value in (None, "", "None") else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def use_plan_file(name: str, campaign, app: Flask | None = None) -> PlanState:
+    """Make the site's plan file ``name`` the current plan again. Raises KeyError when there is
+    no such file, ValueError when its grids are not the campaign's (another campaign's plan)."""
+    if not PLAN_FILE.match(name) or not (plan_folder(app) / name).exists():
+        raise KeyError(name)
+    state = read_plan_file(plan_folder(app) / name)
+    if not state.planned:
+        raise ValueError(f"{name} holds no assignment")
+    a = state.assignment
+    planned = set(a.loc[a["entity_type"] == "grid", "entity_id"].astype(str))
+    grids = set(campaign.grids["grid_id"].astype(str))
+    if planned != grids:
+        raise ValueError(f"{name} is not a plan of this campaign: {len(grids - planned)} of its grids have no team "
+                         f"there and {len(planned - grids)} of the plan's grids are not in it")
+    return set_plan(state, app)
 
 
 # --- hand edits ----------------------------------------------------------------
