@@ -457,6 +457,7 @@ def test_the_plans_made_are_listed_side_by_side_and_an_earlier_one_can_be_made_c
                                    c.get("/planner/plans").get_data(as_text=True), re.S).group(1)
     assert c.post("/planner/plans/plan-20260101-000000-zzzz.gpkg/use",
                   data={"csrf_token": csrf_token(c)}).status_code == 404
+    assert c.post("/planner/plans/campaign.gpkg/use", data={"csrf_token": csrf_token(c)}).status_code == 404
     assert c.post("/planner/plans/..%2Fsecret.gpkg/use", data={"csrf_token": csrf_token(c)}).status_code == 404
 
 
@@ -475,3 +476,23 @@ def test_a_plan_file_of_another_campaign_is_not_made_current(unplanned_app, tmp_
         from web.plans import get_plan
 
         assert not get_plan().planned
+
+
+def test_the_plan_the_site_started_with_stays_in_the_list_after_a_run(web_campaign, web_files, db_url, tmp_path):  # noqa: F811
+    from planner.assign import rules_from_dict
+
+    _campaign_path, plan_path = web_files
+    app = make_app(db_url, tmp_path, CAMPAIGN=web_campaign, PLAN_PATH=str(plan_path), RULES=rules_from_dict(PLAN_RULES),
+                   PLAN_FOLDER=str(tmp_path / "plans"))
+    c = client_as(app, "planner")
+    started = c.post("/planner/run", data={"time_limit": "1", "csrf_token": csrf_token(c)},
+                     headers={"Accept": "application/json"})
+    job, _seen = wait_for(c, started.get_json()["job_id"])
+    assert job["state"] == "done", job
+    page = c.get("/planner/plans").get_data(as_text=True)
+    assert f'<tr data-plan="{plan_path.name}">' in page and "网站启动时加载" in page
+    assert c.post(f"/planner/plans/{plan_path.name}/use", data={"csrf_token": csrf_token(c)}).status_code == 302
+    with app.app_context():
+        from web.plans import get_plan
+
+        assert get_plan().path == str(plan_path)

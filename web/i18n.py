@@ -336,6 +336,7 @@ ZH: dict[str, str] = {
     "Territories in pieces": "不连片的责任区",
     "Grids moved": "调整的网格",
     "Hand edit": "手工调整",
+    "Loaded when the site started": "网站启动时加载",
     "Current plan": "当前方案",
     "Make current": "设为当前方案",
     "%(name)s is the current plan again.": "%(name)s 已重新设为当前方案。",

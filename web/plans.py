@@ -256,15 +256,15 @@ def plan_history(tol: float, app: Flask | None = None) -> list[dict]:
     import json
 
     out = []
-    for path in sorted(plan_folder(app).glob("plan-*.gpkg"), reverse=True):
-        if not PLAN_FILE.match(path.name):
-            continue
+    for path in _plan_files(app):
         info = {}
         frame = _read_layer(path, "plan_info")
         if frame is not None and {"key", "value"} <= set(frame.columns):
             info = dict(zip(frame["key"], frame["value"]))
         summary = _read_layer(path, "teams_summary")
-        row = {"name": path.name, "made": dt.datetime.strptime(path.name[5:20], "%Y%m%d-%H%M%S"),
+        made = (dt.datetime.strptime(path.name[5:20], "%Y%m%d-%H%M%S") if PLAN_FILE.match(path.name)
+                else dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0))
+        row = {"name": path.name, "made": made, "loaded": not PLAN_FILE.match(path.name),
                "status": info.get("status"), "objective": _number(info.get("objective")),
                "gap": _number(info.get("gap")), "edited": info.get("edited"),
                "moved_grids": _number(info.get("moved_grids")), "rules_source": info.get("rules_source"),
@@ -285,6 +285,16 @@ def plan_history(tol: float, app: Flask | None = None) -> list[dict]:
     return out
 
 
+def _plan_files(app: Flask | None = None) -> list[Path]:
+    """The site's plan files, newest first, then the plan file the site was started with."""
+    app = app or current_app._get_current_object()
+    files = [p for p in sorted(plan_folder(app).glob("plan-*.gpkg"), reverse=True) if PLAN_FILE.match(p.name)]
+    start = app.config.get("PLAN_PATH")
+    if start and Path(start).exists() and Path(start).resolve() not in {p.resolve() for p in files}:
+        files.append(Path(start))
+    return files
+
+
 def _number(value):
     try:
         return None if value in (None, "", "None") else float(value)
@@ -295,9 +305,10 @@ def _number(value):
 def use_plan_file(name: str, campaign, app: Flask | None = None) -> PlanState:
     """Make the site's plan file ``name`` the current plan again. Raises KeyError when there is
     no such file, ValueError when its grids are not the campaign's (another campaign's plan)."""
-    if not PLAN_FILE.match(name) or not (plan_folder(app) / name).exists():
+    path = next((p for p in _plan_files(app) if p.name == name), None)
+    if path is None:
         raise KeyError(name)
-    state = read_plan_file(plan_folder(app) / name)
+    state = read_plan_file(path)
     if not state.planned:
         raise ValueError(f"{name} holds no assignment")
     a = state.assignment
