@@ -496,3 +496,40 @@ def test_the_plan_the_site_started_with_stays_in_the_list_after_a_run(web_campai
         from web.plans import get_plan
 
         assert get_plan().path == str(plan_path)
+
+
+def test_an_office_plan_upload_is_checked_kept_with_the_plans_and_refused_when_it_breaks_a_rule(
+        web_campaign, planned, db_url, tmp_path):  # noqa: F811
+    import pandas as pd
+
+    from planner.assign import rules_from_dict
+
+    assignment, *_rest = planned
+    app = make_app(db_url, tmp_path, CAMPAIGN=web_campaign, RULES=rules_from_dict(PLAN_RULES),
+                   PLAN_FOLDER=str(tmp_path / "plans"), UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    c = client_as(app, "planner")
+    names = dict(zip(web_campaign.teams["team_id"].astype(str), web_campaign.teams["name"].astype(str)))
+    g = assignment[assignment["entity_type"] == "grid"]
+    table = pd.DataFrame({"网格编码": g["entity_id"].astype(str), "工作组": g["team_id"].astype(str).map(names)})
+    body = table.to_csv(index=False).encode("gb18030")
+    response = c.post("/planner/plans/upload", data={"plan": (io.BytesIO(body), "包干表.csv"),
+                                                     "csrf_token": csrf_token(c)}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    page = c.get("/planner/plans").get_data(as_text=True)
+    rows = re.findall(r'<tr data-plan="([^"]+)">(.*?)</tr>', page, re.S)
+    assert len(rows) == 1 and "上传: 包干表.csv" in rows[0][1] and "设为当前方案" in rows[0][1]
+    kept = pyogrio.read_dataframe(tmp_path / "plans" / rows[0][0], layer="assignment", read_geometry=False)
+    assert (kept["entity_type"] == "household").sum() == 36  # completed from the grids' teams
+    # a grid of a whole village handed to the other team breaks a hard rule: shown, not kept
+    first = table.iloc[0]["网格编码"]
+    other = next(n for n in names.values() if n != table.iloc[0]["工作组"])
+    bad = table.assign(工作组=table["工作组"].where(table["网格编码"] != first, other)).to_csv(index=False).encode()
+    response = c.post("/planner/plans/upload", data={"plan": (io.BytesIO(bad), "bad.csv"),
+                                                     "csrf_token": csrf_token(c)}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "该方案违反硬性规则" in response.get_data(as_text=True)
+    assert len(re.findall(r'<tr data-plan=', c.get("/planner/plans").get_data(as_text=True))) == 1
+    # not a plan at all
+    response = c.post("/planner/plans/upload", data={"plan": (io.BytesIO(b"a,b\n1,2\n"), "x.csv"),
+                                                     "csrf_token": csrf_token(c)}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "网格编码" in response.get_data(as_text=True)

@@ -337,6 +337,17 @@ ZH: dict[str, str] = {
     "Grids moved": "调整的网格",
     "Hand edit": "手工调整",
     "Loaded when the site started": "网站启动时加载",
+    "Uploaded": "上传",
+    "Upload a plan as one of: %(types)s": "请上传以下格式的方案：%(types)s",
+    "%(file)s: every hard rule holds; kept as %(name)s below (make it current to use it).":
+        "%(file)s：所有硬性规则均满足，已保存为下方的 %(name)s（设为当前方案后生效）。",
+    "Check an uploaded plan": "检查上传的方案",
+    "This file cannot be read as a plan of the campaign:": "该文件无法作为本次走访的方案读取：",
+    "This plan breaks hard rules; it was not kept:": "该方案违反硬性规则，未保存：",
+    "Back to the plans made": "返回历次方案",
+    "A plan made elsewhere (grid → team: Excel or CSV with 网格编码 and 工作组, or a GeoPackage)":
+        "其他方式制定的方案（网格→工作组：含“网格编码”和“工作组”列的 Excel 或 CSV，或 GeoPackage）",
+    "Check and keep": "检查并保存",
     "Current plan": "当前方案",
     "Make current": "设为当前方案",
     "%(name)s is the current plan again.": "%(name)s 已重新设为当前方案。",

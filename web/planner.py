@@ -29,6 +29,7 @@ from flask_login import current_user
 import pandas as pd
 from werkzeug.utils import secure_filename
 
+from geodata.errors import ZoufangError
 from web import jobs, maps, plans, scope
 from web.auth import require_role
 from web.data import POINT_LAYERS, get_data
@@ -40,6 +41,8 @@ bp.before_request(require_role("planner", "admin"))
 
 #: layers loaded once; the others are reloaded for the view on every move
 STATIC_LAYERS = ("towns", "villages", "grids")
+#: what a plan made elsewhere may be uploaded as (see planner.assign.review.read_given_plan)
+PLAN_UPLOAD_SUFFIXES = (".gpkg", ".csv", ".xlsx")
 #: accepted campaign uploads
 UPLOAD_SUFFIXES = (".gpkg", ".geojson", ".json", ".zip", ".xlsx", ".csv")
 MAX_TIME_LIMIT = 600.0
@@ -575,6 +578,47 @@ def plans_page():
     rows = plans.plan_history(_rules().balance.tolerance)
     return render_template("planner/plans.html", section="planner", rows=rows,
                            current=Path(state.path).name if state.path else None)
+
+
+@bp.route("/plans/upload", methods=["POST"])
+def upload_plan():
+    """A plan made elsewhere (an office's table of grid → team, a GeoPackage drawn in a GIS):
+    completed, checked against the hard rules and reviewed (zoufang check); kept with the plans
+    made when every hard rule holds, else refused with each broken rule."""
+    from planner.assign.review import PlanInputError, check_given_plan, read_given_plan, soft_goals_frame
+
+    scope.require_whole_campaign()
+    file = request.files.get("plan")
+    suffix = Path(file.filename).suffix.lower() if file is not None and file.filename else ""
+    if suffix not in PLAN_UPLOAD_SUFFIXES:
+        flash(_("Upload a plan as one of: %(types)s", types=", ".join(PLAN_UPLOAD_SUFFIXES)))
+        return redirect(url_for("planner.plans_page")), 303
+    folder = _upload_folder() / uuid.uuid4().hex[:12]
+    folder.mkdir()
+    path = folder / ("plan" + suffix)
+    file.save(path)
+    campaign = get_data(scoped=False).campaign
+    rules = _rules()
+    try:
+        assignment, mv = read_given_plan(path, campaign)
+        checked, violations, completed = check_given_plan(campaign, assignment, mv, rules)
+    except (PlanInputError, ZoufangError) as exc:
+        return render_template("planner/plan_upload.html", section="planner", filename=file.filename,
+                               error=str(exc), violations=[]), 422
+    if violations:
+        return render_template("planner/plan_upload.html", section="planner", filename=file.filename,
+                               error=None, violations=violations), 422
+    info = {k: v for k, v in checked.plan_info.items() if isinstance(v, (str, int, float, type(None)))}
+    info.update(uploaded=file.filename, completed=completed,
+                rules=json.dumps(checked.plan_info["rules"], ensure_ascii=False, default=str))
+    state = plans.PlanState(assignment=checked.assignment, must_visits=checked.must_visits,
+                            teams_summary=checked.teams_summary, info=info,
+                            soft_goals=soft_goals_frame(checked.soft_goals))
+    out = plans.plan_folder() / f"plan-{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}.gpkg"
+    plans.write_plan_file(state, out)
+    flash(_("%(file)s: every hard rule holds; kept as %(name)s below (make it current to use it).",
+            file=file.filename, name=out.name))
+    return redirect(url_for("planner.plans_page")), 303
 
 
 @bp.route("/plans/<name>/use", methods=["POST"])

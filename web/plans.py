@@ -266,7 +266,7 @@ def plan_history(tol: float, app: Flask | None = None) -> list[dict]:
                 else dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0))
         row = {"name": path.name, "made": made, "loaded": not PLAN_FILE.match(path.name),
                "status": info.get("status"), "objective": _number(info.get("objective")),
-               "gap": _number(info.get("gap")), "edited": info.get("edited"),
+               "gap": _number(info.get("gap")), "edited": info.get("edited"), "uploaded": info.get("uploaded"),
                "moved_grids": _number(info.get("moved_grids")), "rules_source": info.get("rules_source"),
                "seed": info.get("seed"), "max_mean": None, "outside": None, "pieces": None}
         band = tol

@@ -401,3 +401,50 @@ def check_given_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFra
             "teams": ua.n_teams, "teams_without_base": seeded, "rules_source": rules.source,
             "rules": rules.to_dict()}
     return Assignment(a, must_visits, summary, info, goals), violations, completed
+
+
+#: headers of the grid and team columns in an office's table (normalised: no spaces, _ - or brackets)
+GRID_HEADERS = ("gridid", "grid", "entityid", "网格", "网格编码", "网格编号", "网格号", "网格id", "网格代码")
+TEAM_HEADERS = ("teamid", "team", "工作组", "工作组编码", "工作组编号", "工作组id", "工作组名称", "包干工作组", "责任工作组")
+
+
+def read_given_plan(path, campaign) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """A plan file made elsewhere as ``(assignment, must_visits or None)`` for
+    :func:`check_given_plan`: a GeoPackage's ``assignment`` (and ``must_visits``) layers, or a
+    CSV / Excel table of grid → team (the team's id, or its name as in the teams layer; headers
+    such as 网格编码 and 工作组编码 / 工作组). Raises :class:`PlanInputError` naming what is
+    missing and what was found."""
+    from pathlib import Path
+
+    import pyogrio
+
+    from geodata.importers import TABLE_SUFFIXES, norm_header, read_table
+
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        try:
+            layers = {name for name, _ in pyogrio.list_layers(path)}
+        except Exception as exc:  # not a GeoPackage / GIS file at all
+            raise PlanInputError(f"{path.name} cannot be read as a plan ({type(exc).__name__}): give a GeoPackage "
+                                 f"with an assignment layer, or a CSV / Excel table of grid → team") from None
+        if "assignment" not in layers:
+            raise PlanInputError(f"{path.name} has no assignment layer (a plan needs one row per grid: entity_type "
+                                 f"= grid, entity_id, team_id); layers found: {', '.join(sorted(layers)) or 'none'}")
+        assignment = pyogrio.read_dataframe(path, layer="assignment", read_geometry=False)
+        mv = pyogrio.read_dataframe(path, layer="must_visits", read_geometry=False) if "must_visits" in layers else None
+        return assignment, mv
+
+    frame = read_table(path)
+    cols = {norm_header(c): c for c in frame.columns}
+    grid = next((cols[h] for h in GRID_HEADERS if h in cols), None)
+    team = next((cols[h] for h in TEAM_HEADERS if h in cols), None)
+    if grid is None or team is None:
+        raise PlanInputError(f"{path.name} needs a grid column (grid_id / 网格编码) and a team column (team_id / "
+                             f"工作组编码 / 工作组); columns found: {', '.join(map(str, frame.columns)) or 'none'}")
+    teams = campaign.teams
+    by_name = dict(zip(teams["name"].astype(str).str.strip(), teams["team_id"].astype(str))) if "name" in teams else {}
+    ids = set(teams["team_id"].astype(str))
+    value = frame[team].astype(str).str.strip()
+    value = value.where(value.isin(ids), value.map(by_name).fillna(value))  # a team's name stands for its id
+    return pd.DataFrame({"entity_type": "grid", "entity_id": frame[grid].astype(str).str.strip(),
+                         "team_id": value}), None

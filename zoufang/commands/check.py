@@ -5,37 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
-
-#: headers of the grid and team columns in an office's table (normalised: no spaces, _ - or brackets)
-GRID_HEADERS = ("gridid", "grid", "entityid", "网格", "网格编码", "网格编号", "网格号", "网格id", "网格代码")
-TEAM_HEADERS = ("teamid", "team", "工作组", "工作组编码", "工作组编号", "工作组id", "工作组名称", "包干工作组", "责任工作组")
-
-
-def _grid_table(path, campaign):
-    """A CSV or Excel table of grid → team (ids, or the teams' names as in the teams layer) as an
-    assignment of grids; exits 2 naming the columns found when it has no grid or team column."""
-    import pandas as pd
-
-    from geodata.importers import norm_header, read_table
-
-    frame = read_table(Path(path))
-    cols = {norm_header(c): c for c in frame.columns}
-    grid = next((cols[h] for h in GRID_HEADERS if h in cols), None)
-    team = next((cols[h] for h in TEAM_HEADERS if h in cols), None)
-    if grid is None or team is None:
-        click.secho(f"error: {path}: needs a grid column ({' / '.join(['grid_id', '网格编码'])}) and a team column "
-                    f"({' / '.join(['team_id', '工作组编码', '工作组'])}); columns found: "
-                    f"{', '.join(map(str, frame.columns)) or 'none'}", fg="red", err=True)
-        sys.exit(2)
-    teams = campaign.teams
-    by_name = dict(zip(teams["name"].astype(str).str.strip(), teams["team_id"].astype(str))) if "name" in teams else {}
-    ids = set(teams["team_id"].astype(str))
-    value = frame[team].astype(str).str.strip()
-    value = value.where(value.isin(ids), value.map(by_name).fillna(value))  # a team's name stands for its id
-    return pd.DataFrame({"entity_type": "grid", "entity_id": frame[grid].astype(str).str.strip(), "team_id": value})
 
 
 @click.command("check")
@@ -60,26 +31,15 @@ def command(campaign, plan, rules_path, output, as_json):
     plan of `zoufang assign` on the same campaign and rules (lower is better). Exits 1 when a
     hard rule breaks, 2 when PLAN cannot be read as a plan of CAMPAIGN.
     """
-    import pyogrio
-
     from geodata import load_campaign
     from planner.assign import load_rules
-    from planner.assign.review import PlanInputError, check_given_plan
+    from planner.assign.review import PlanInputError, check_given_plan, read_given_plan
     from zoufang.commands.assign import write_plan
 
     rules = load_rules(rules_path)
     camp = load_campaign(campaign)
-    if Path(plan).suffix.lower() in (".csv", ".xlsx", ".xlsm", ".xls"):  # an office's table: grid → team
-        assignment, mv = _grid_table(plan, camp), None
-    else:
-        layers = {name for name, _ in pyogrio.list_layers(plan)}
-        if "assignment" not in layers:
-            click.secho(f"error: {plan} has no assignment layer (a plan needs one row per grid: entity_type = grid, "
-                        f"entity_id, team_id); layers found: {', '.join(sorted(layers)) or 'none'}", fg="red", err=True)
-            sys.exit(2)
-        assignment = pyogrio.read_dataframe(plan, layer="assignment", read_geometry=False)
-        mv = pyogrio.read_dataframe(plan, layer="must_visits", read_geometry=False) if "must_visits" in layers else None
     try:
+        assignment, mv = read_given_plan(plan, camp)
         checked, violations, completed = check_given_plan(camp, assignment, mv, rules)
     except PlanInputError as exc:
         click.secho(f"error: {plan}: {exc}", fg="red", err=True)
