@@ -533,3 +533,21 @@ def test_an_office_plan_upload_is_checked_kept_with_the_plans_and_refused_when_i
     response = c.post("/planner/plans/upload", data={"plan": (io.BytesIO(b"a,b\n1,2\n"), "x.csv"),
                                                      "csrf_token": csrf_token(c)}, content_type="multipart/form-data")
     assert response.status_code == 422 and "网格编码" in response.get_data(as_text=True)
+
+
+def test_a_reproducible_run_gives_the_same_plan_for_the_same_seed(unplanned_app):
+    c = client_as(unplanned_app, "planner")
+    assert "可复现" in c.get("/planner/plan").get_data(as_text=True)
+    plans_made = []
+    for _ in range(2):
+        started = c.post("/planner/run", data={"time_limit": "1", "seed": "3", "deterministic": "1",
+                                               "csrf_token": csrf_token(c)}, headers={"Accept": "application/json"})
+        job, _seen = wait_for(c, started.get_json()["job_id"])
+        assert job["state"] == "done", job
+        with unplanned_app.app_context():
+            from web.plans import get_plan
+
+            state = get_plan()
+        plans_made.append(state.assignment.sort_values(["entity_type", "entity_id"]).reset_index(drop=True))
+        assert str(state.info["deterministic"]).lower() == "true"
+    assert plans_made[0].equals(plans_made[1])

@@ -324,6 +324,9 @@ ZH: dict[str, str] = {
     "; %(forced)s of them because the responsible team has no cadre the rule asks for (e.g. a poor household needs cadres of the city, county and town levels)":
         "，其中 %(forced)s 项因责任工作组没有规则要求的干部（如建档立卡户需市、县、镇三级干部各一名）",
     "Keep close to the current plan": "尽量保持现有方案",
+    "Reproducible": "可复现",
+    "The same seed and data give the same plan, whatever else the server is doing; the run may then take longer than its time limit.":
+        "相同的随机种子和数据总是得到相同的方案，不受服务器负载影响；运行时间可能超过设定的求解时限。",
     "Plans made": "历次方案",
     "Every run and every saved hand edit is kept as a plan file. Compare them and make an earlier one current again (its schedule comes with it).":
         "每次运行和每次保存的手工调整都保存为方案文件。可在此比较，并将之前的方案重新设为当前方案（连同其排程）。",

@@ -368,6 +368,8 @@ def run():
     srules = _schedule_rules() if start else None
     # keep close to the current plan (--previous): only what the changed data or rules need moves
     keep = str(form.get("keep") or "").lower() in ("1", "on", "true", "yes")
+    # the same plan for the same seed and data whatever the load (the limit on CP-SAT's deterministic clock)
+    deterministic = str(form.get("deterministic") or "").lower() in ("1", "on", "true", "yes")
     current = plans.get_plan()
     previous = current.assignment if keep and current.planned else None
     # CP-SAT's threads (SOLVER_WORKERS; default 2 or the cores there are): on the demo at 30 s, 2 gave
@@ -375,7 +377,7 @@ def run():
     workers = int(current_app.config.get("SOLVER_WORKERS") or min(2, os.cpu_count() or 1))
     job = jobs.start("plan", lambda report: _run_plan(report, campaign, rules, srules, time_limit=time_limit,
                                                       seed=seed, start=start, end=end, previous=previous,
-                                                      workers=workers),
+                                                      workers=workers, deterministic=deterministic),
                      owner=current_user.username)
     if wants_json:
         return jsonify(job_id=job.id, url=url_for("api.job", job_id=job.id), state=job.state), 202
@@ -414,7 +416,8 @@ def run_rules(rules, form):
                        f"[{sec}] {k} = {v:g}" for sec, vals in over.items() for k, v in vals.items()))
 
 
-def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end, previous=None, workers=1):
+def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end, previous=None, workers=1,
+              deterministic=False):
     """The background run: assign (as close to ``previous`` as the rules allow, when given),
     check, schedule, write the plan file, make it current."""
     from planner.assign import InfeasibleError, NoPlanError, assign, check_plan
@@ -428,7 +431,8 @@ def _run_plan(report, campaign, rules, srules, *, time_limit, seed, start, end, 
     else:
         stop = _ticker(lambda: report(share * min((time.perf_counter() - t0) / time_limit, 0.99), "assign"))
         try:
-            plan = assign(campaign, rules, time_limit=time_limit, workers=workers, seed=seed, previous=previous)
+            plan = assign(campaign, rules, time_limit=time_limit, workers=workers, seed=seed, previous=previous,
+                          deterministic=deterministic)
         except InfeasibleError as exc:
             raise jobs.JobError("; ".join(exc.conflicts)) from None
         except NoPlanError as exc:
