@@ -203,6 +203,11 @@ def test_planner_pages_read_and_edit_only_the_own_county(site, province):
     assert k1.post("/planner/run", data={"time_limit": "1"}).status_code == 403
     assert k1.post("/planner/upload", data={}).status_code == 403
     assert k1.post("/planner/upload/abc/use").status_code == 403
+    assert k1.get("/planner/plans").status_code == 403  # the plans made are the whole campaign's
+    assert k1.post("/planner/plans/upload", data={}).status_code == 403
+    assert k1.post("/planner/plans/plan-20260101-000000-abcd.gpkg/use").status_code == 403
+    assert "历次方案" not in k1.get("/planner/plan").get_data(as_text=True)  # no tab to a page it may not see
+    assert "历次方案" in prov.get("/planner/plan").get_data(as_text=True)
     assert k1.get("/planner/download/plan.gpkg").status_code == 403
     assert prov.get("/planner/download/plan.gpkg").status_code == 200
     r = k1.get("/planner/download/teams.xlsx")

@@ -40,6 +40,17 @@ from web.i18n import gettext as _
 bp = Blueprint("planner", __name__, url_prefix="/planner")
 bp.before_request(require_role("planner", "admin"))
 
+
+@bp.context_processor
+def _scope_flags():
+    # the tabs to pages only an account that sees the whole campaign may open
+    from web.data import NoCampaignError
+
+    try:
+        return {"whole_campaign": scope.current_scope().whole}
+    except NoCampaignError:  # no campaign yet: nothing to scope
+        return {"whole_campaign": True}
+
 #: layers loaded once; the others are reloaded for the view on every move
 STATIC_LAYERS = ("towns", "villages", "grids")
 #: what a plan made elsewhere may be uploaded as (see planner.assign.review.read_given_plan)
