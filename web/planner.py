@@ -31,6 +31,7 @@ import pandas as pd
 from werkzeug.utils import secure_filename
 
 from geodata.errors import ZoufangError
+from planner.assign.review import outside_band
 from web import jobs, maps, plans, scope
 from web.auth import require_role
 from web.data import POINT_LAYERS, get_data
@@ -122,7 +123,7 @@ def _team_facts(data) -> dict[str, dict]:
         ratio = None if r["load_ratio"] is None else float(r["load_ratio"])
         out[r["team_id"]] = {
             "ratio": ratio, "pieces": int(r["pieces"] or 1),
-            "outside": bool(ratio is not None and r["cadres"] > 0 and abs(ratio - 1) > tol + 1e-9),
+            "outside": bool(ratio is not None and r["cadres"] > 0 and outside_band(ratio, tol)),
             "why": [plans.reason_text(r.get(f"{g}_reason"), _) for g in ("balance", "contiguity")
                     if r.get(f"{g}_reason")],
         }
@@ -217,7 +218,7 @@ def plan_page():
     job = job or jobs.latest("plan")
     table = plans.teams_table(data.campaign, state)
     rules = _rules()
-    tol = plan_tolerance(state, rules)
+    tol = plans.plan_tolerance(state.info, rules.balance.tolerance)
     grids = data.layers["grids"][["grid_id", "village_id", "team_id"]].sort_values("grid_id")
     today = plans.today()
     return render_template(
@@ -243,14 +244,6 @@ def soft_labels() -> dict[tuple[str, str], str]:
             ("stability", "weight_per_household"): _("Per household moved (keeping close)")}
 
 
-def plan_tolerance(state, rules) -> float:
-    """The balance tolerance the plan was made with (its plan_info's rules), else the rules'."""
-    try:
-        return float(json.loads(state.info["rules"])["balance"]["tolerance"])
-    except (KeyError, TypeError, ValueError):
-        return rules.balance.tolerance
-
-
 def job_states() -> dict[str, str]:
     return {"queued": _("Waiting"), "running": _("Running"), "done": _("Done"), "failed": _("Failed"),
             "assign": _("Assigning teams"), "schedule": _("Scheduling days"), "counties": _("Counties planned")}
@@ -269,7 +262,7 @@ def _goal_lines(table, state, tol: float, campaign=None, rules=None) -> list[dic
     t = table[table["cadres"] > 0]
     ratio = t["load_ratio"].astype(float)
     per_cadre = t["hours"].astype(float) / t["cadres"]
-    outside = int(((ratio > 1 + tol + 1e-9) | (ratio < 1 - tol - 1e-9)).sum())
+    outside = int(outside_band(ratio, tol).sum())
     mm = float(per_cadre.max() / per_cadre.mean()) if len(t) and per_cadre.mean() > 0 else 0.0
     broken = int((table["pieces"].fillna(1).astype(int) > 1).sum())
     active = int((table["grids"] > 0).sum())
@@ -301,9 +294,9 @@ def _goal_lines(table, state, tol: float, campaign=None, rules=None) -> list[dic
     whose = "responsible_team_id" if "responsible_team_id" in mv else "team_id"  # the must-visits in these territories
     mv = mv[mv[whose].astype(str).isin(shown)] if len(mv) and whose in mv else mv
     if len(mv) and "joint" in mv:
-        from planner.assign.review import joint_breakdown
+        from planner.assign.review import joint_as_bool, joint_breakdown
 
-        mv = mv.assign(joint=mv["joint"].astype(str).str.lower().isin(["true", "1"]))
+        mv = joint_as_bool(mv)
         joint = int(mv["joint"].sum())
         text = _("%(n)s of %(m)s must-visits are joint visits with a cadre of another team", n=joint, m=len(mv))
         if joint and campaign is not None and {"cadre_id", "responsible_team_id"} <= set(mv.columns):

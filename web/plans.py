@@ -253,7 +253,7 @@ def plan_history(tol: float, app: Flask | None = None) -> list[dict]:
     """The site's plan files, newest first, each with its key figures: when, how it was made
     (run or hand edit, rules), status, objective, gap, workload max/mean per cadre, teams outside
     the band (``tol`` unless the plan's rules say otherwise), territories in pieces, moved grids."""
-    import json
+    from planner.assign.review import outside_band
 
     out = []
     for path in _plan_files(app):
@@ -269,20 +269,26 @@ def plan_history(tol: float, app: Flask | None = None) -> list[dict]:
                "gap": _number(info.get("gap")), "edited": info.get("edited"), "uploaded": info.get("uploaded"),
                "moved_grids": _number(info.get("moved_grids")), "rules_source": info.get("rules_source"),
                "seed": info.get("seed"), "max_mean": None, "outside": None, "pieces": None}
-        band = tol
-        try:
-            band = float(json.loads(info["rules"])["balance"]["tolerance"])
-        except (KeyError, TypeError, ValueError):
-            pass
+        band = plan_tolerance(info, tol)
         if summary is not None and {"hours", "cadres", "load_ratio", "pieces"} <= set(summary.columns):
             active = summary[summary["cadres"] > 0]
             per_cadre = active["hours"] / active["cadres"]
             if len(active) and per_cadre.mean() > 0:
                 row["max_mean"] = float(per_cadre.max() / per_cadre.mean())
-            row["outside"] = int(((active["load_ratio"] > 1 + band + 1e-9) | (active["load_ratio"] < 1 - band - 1e-9)).sum())
+            row["outside"] = int(outside_band(active["load_ratio"], band).sum())
             row["pieces"] = int((summary["pieces"] > 1).sum())
         out.append(row)
     return out
+
+
+def plan_tolerance(info: dict, default: float) -> float:
+    """The balance tolerance a plan was made with (the rules in its plan_info), else ``default``."""
+    import json
+
+    try:
+        return float(json.loads(info["rules"])["balance"]["tolerance"])
+    except (KeyError, TypeError, ValueError):
+        return default
 
 
 def _plan_files(app: Flask | None = None) -> list[Path]:

@@ -23,6 +23,19 @@ from planner.assign.why import Reason, band_reason
 NOTE_COLUMNS = ("balance_reason", "balance_note", "contiguity_reason", "contiguity_note")
 
 
+def outside_band(ratio, tol: float):
+    """Whether a load / share ratio (a number or an array) lies outside the balance band ±``tol``
+    (the summary's ratios are rounded: a hair's margin keeps a team on the edge inside)."""
+    return (ratio > 1 + tol + 1e-9) | (ratio < 1 - tol - 1e-9)
+
+
+def joint_as_bool(mv: pd.DataFrame) -> pd.DataFrame:
+    """``mv`` with its ``joint`` column as booleans (read from a file it is text or numbers)."""
+    if "joint" not in mv or mv["joint"].dtype == bool:
+        return mv
+    return mv.assign(joint=mv["joint"].astype(str).str.lower().isin(["true", "1", "1.0"]))
+
+
 def review_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | None,
                 rules, ua=None) -> tuple[pd.DataFrame, tuple[SoftGoal, ...]]:
     """The teams summary (with the reasons) and soft goals of a plan given as its assignment
@@ -43,8 +56,7 @@ def review_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFrame | 
         raise ValueError(f"{int((team < 0).sum())} unit(s) have no team in the plan "
                          f"(e.g. {', '.join(map(str, missing))})")
     mv = must_visits if must_visits is not None else pd.DataFrame(columns=["team_id", "joint"])
-    if "joint" in mv and mv["joint"].dtype != bool:  # read from a file: text or numbers
-        mv = mv.assign(joint=mv["joint"].astype(str).str.lower().isin(["true", "1", "1.0"]))
+    mv = joint_as_bool(mv)
     summary = teams_summary(campaign, ua, team, assignment, mv, rules, contiguity(team, ua.edges, ua.n_teams))
     return with_reasons(ua, rules, team, summary, mv, None, cadres=campaign.cadres)
 
@@ -59,7 +71,7 @@ def with_reasons(ua, rules, team, summary: pd.DataFrame, mv, prev, mended: dict 
     notes = {c: [None] * len(summary) for c in NOTE_COLUMNS}
     for k, r in enumerate(summary.itertuples()):
         t = ua_index(ua, r.team_id)
-        if r.cadres > 0 and (r.load_ratio > 1 + tol + 1e-9 or r.load_ratio < 1 - tol - 1e-9):
+        if r.cadres > 0 and outside_band(r.load_ratio, tol):
             why = band_reason(ua, team, t, rules)
             notes["balance_reason"][k] = why.kind
             notes["balance_note"][k] = why.text + _band_note((banded or {}).get(t), rules)
@@ -389,8 +401,8 @@ def check_given_plan(campaign, assignment: pd.DataFrame, must_visits: pd.DataFra
         completed = True
         team_xy = {tid: ua.team_base[i] for i, tid in enumerate(ua.team_ids)}
         must_visits = plan_must_visits(campaign, rules, responsible_teams(campaign, a), team_xy).rows
-    elif "joint" in must_visits and must_visits["joint"].dtype != bool:
-        must_visits = must_visits.assign(joint=must_visits["joint"].astype(str).str.lower().isin(["true", "1", "1.0"]))
+    else:
+        must_visits = joint_as_bool(must_visits)
     violations = check_plan(campaign, a, must_visits, rules)
     summary, goals = review_plan(campaign, a, must_visits, rules, ua=ua)
     cand = [np.flatnonzero(ua.eligible[u]) for u in range(ua.n_units)]
