@@ -572,8 +572,9 @@ def move():
         return redirect(url_for("planner.plan_page"))
     status = 200 if not violations else 422
     effect = []
+    tables = [plans.teams_table(data.campaign, st).set_index("team_id") for st in (before, after)]
     for tid in dict.fromkeys((old_team, team_id)):
-        rows = [plans.teams_table(data.campaign, st).set_index("team_id").loc[tid] for st in (before, after)]
+        rows = [t.loc[tid] for t in tables]
         if all("load_ratio" in r for r in rows):
             effect.append({"team_id": tid, "before": rows[0].to_dict(), "after": rows[1].to_dict()})
     return render_template("planner/move.html", section="planner", grid_id=grid_id, team_id=team_id,
