@@ -242,7 +242,7 @@ def run_county(args) -> None:
                                    (active["load_ratio"] < 1 - rules.balance.tolerance)).sum()),
         "non_contiguous_teams": int((active["pieces"] > 1).sum()), "avoidably_non_contiguous": avoidable,
         "lns_steps": info.get("lns_steps"), "mend_tried": info.get("mend_tried"),
-        "mend_joined": info.get("mend_joined"), "band_rescue_steps": info.get("band_rescue_steps"),
+        "mend_joined": info.get("mend_joined"), "mend_wide_joined": info.get("mend_wide_joined"), "band_rescue_steps": info.get("band_rescue_steps"),
         "band_rescue_kept": info.get("band_rescue_kept"), "joint_must_visits": int(plan.must_visits["joint"].sum()),
         "must_visits": len(plan.must_visits),
     }))

@@ -397,8 +397,35 @@ def test_mend_joins_a_territory_whose_one_piece_pays():
     assert pieces(ua, team).tolist() == [2, 1]
     data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
     new, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True)
-    assert info == {"mend_tried": 1, "mend_joined": 1} and evidence[0]["joined"]
+    assert info == {"mend_tried": 1, "mend_joined": 1, "mend_wide_joined": 0} and evidence[0]["joined"]
     assert (new[order] == [0, 0, 0, 1, 1, 1]).all()
+    assert _model.plan_objective(data, new)[0] < _model.plan_objective(data, team)[0]
+
+
+def test_mend_widens_to_the_teams_around_when_the_touching_ones_cannot_join():
+    """A row of nine grids, three teams with bases at 0, 4 and 8: A holds grids 0, 1 and 5, B 2-4,
+    C 6-8. With no touching team allowed in the first step (``max_teams=1``: A alone, which can
+    change nothing) the second step over the rings around A (A, B and C) joins it: A = 0-2,
+    B = 3-5, C = 6-8; with the second step off, A stays in pieces and the evidence says why."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import mend_pieces
+
+    rules, ua, order = _row_of_grids(9, [0, 4, 8])
+    team = np.full(ua.n_units, 2)
+    team[order[[0, 1, 5]]] = 0
+    team[order[[2, 3, 4]]] = 1
+    assert pieces(ua, team).tolist() == [2, 1, 1]
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    kept, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True,
+                                       max_teams=1, wide_teams=0)
+    assert (kept == team).all() and info == {"mend_tried": 1, "mend_joined": 0, "mend_wide_joined": 0}
+    assert evidence[0]["teams"] == 1 and not evidence[0]["joined"]
+    new, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True,
+                                      max_teams=1, wide_teams=3)
+    assert info == {"mend_tried": 1, "mend_joined": 1, "mend_wide_joined": 1}
+    assert evidence[0]["joined"] and evidence[0]["teams"] == 3
+    assert (new[order] == [0, 0, 0, 1, 1, 1, 2, 2, 2]).all()
     assert _model.plan_objective(data, new)[0] < _model.plan_objective(data, team)[0]
 
 
@@ -420,7 +447,7 @@ def test_mend_keeps_a_lent_team_and_says_what_one_piece_would_cost():
     lender = [t for t in others if len(np.unique(part[lent == t])) == 2]
     assert len(lender) == 1
     new, info, evidence = mend_pieces(data, lent, deadline=0.0, workers=1, seed=0, deterministic=True)
-    assert (new == lent).all() and info == {"mend_tried": 1, "mend_joined": 0}
+    assert (new == lent).all() and info == {"mend_tried": 1, "mend_joined": 0, "mend_wide_joined": 0}
     ev = evidence[lender[0]]
     assert not ev["joined"] and ev["teams"] == 3
     assert ev["cost"] > rules.contiguity.detached_weight * OBJ_SCALE

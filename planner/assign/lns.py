@@ -188,22 +188,28 @@ def _cut_out(data: _model.ModelData, team: np.ndarray, hood: np.ndarray, widen: 
 
 
 def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
-                step_time: float = 2.0, max_teams: int = 9, deterministic: bool = False,
-                ) -> tuple[np.ndarray, dict, dict]:
+                step_time: float = 2.0, max_teams: int = 9, wide_teams: int = 14, wide_factor: float = 3.0,
+                deterministic: bool = False) -> tuple[np.ndarray, dict, dict]:
     """Try to join each territory in pieces: one CP-SAT step per such team over the team and
     the teams touching its pieces (up to ``max_teams`` in all, those sharing the most edges
     first), in which that team's territory must be one piece (hard contiguity from a single root,
-    in its largest piece) and every other territory keeps the connectivity of the search's steps.
-    A step is kept when it lowers the objective (the rules' own band). Teams with the smallest
-    detached pieces first; until ``deadline`` (``deterministic``: every such team, ``step_time``
-    deterministic seconds each).
+    in its largest piece) and every other territory keeps the connectivity of the search's steps;
+    when that finds no cheaper plan, a second step over two rings of teams around it (up to
+    ``wide_teams``, ``wide_factor`` × the time): load can then pass through a ring of teams to
+    make room for the join (on the joined county's captured plan it joined 2 of the 5 teams the
+    first step left in pieces, each lowering the objective). A step is kept when it lowers the
+    objective (the rules' own band). Teams with the smallest detached pieces first; until
+    ``deadline`` (``deterministic``: every such team, ``step_time`` deterministic seconds each).
 
-    Returns the plan, a summary (``mend_tried``, ``mend_joined``) and per team index the step's
-    evidence: ``joined`` (bool), ``status`` (CP-SAT's), ``cost`` (objective units the joined
-    territory would add, when not joined and a plan was found), ``teams`` (the step's size)."""
+    Returns the plan, a summary (``mend_tried``, ``mend_joined``, ``mend_wide_joined``) and per
+    team index the last step's evidence: ``joined`` (bool), ``status`` (CP-SAT's), ``cost``
+    (objective units the joined territory would add, when not joined and a plan was found),
+    ``teams`` (the step's size)."""
     ua = data.ua
     team = team.copy()
     evidence: dict[int, dict] = {}
+    rng = np.random.default_rng(seed)
+    wide_joined = 0
 
     def minor(t):  # workload outside the team's largest piece (0 when in one piece)
         mine = np.flatnonzero(team == t)
@@ -212,18 +218,8 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         w = np.bincount(lab, weights=ua.workload[mine])
         return float(w.sum() - w.max()) if len(np.unique(lab)) > 1 else 0.0
 
-    order = sorted((m, t) for t in range(ua.n_teams) if (m := minor(t)) > 0)
-    for k, (_, t) in enumerate(order):
-        if not deterministic and deadline - time.perf_counter() < 0.6:
-            break
-        if minor(t) == 0:  # joined by an earlier step
-            continue
-        a, b = team[ua.edges[:, 0]], team[ua.edges[:, 1]]
-        shared: dict[int, int] = {}
-        for x in np.concatenate([b[(a == t) & (b != t)], a[(b == t) & (a != t)]]).tolist():
-            shared[x] = shared.get(x, 0) + 1
-        around = sorted(shared, key=lambda x: (-shared[x], x))[: max_teams - 1]
-        hood = np.sort(np.array([t] + around, int))
+    def step(t: int, hood: np.ndarray, factor: float, k: int) -> dict | None:
+        nonlocal team
         free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
         connect = _depth_labels(sub_ua, cur, sub_cand)
         st = tpos[int(t)]
@@ -237,9 +233,11 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         connect[st] = _depth_labels(sub_ua, one_root, sub_cand)[st]
         sub = _model.ModelData(sub_ua, data.rules, sub_cand, connect=connect, reference=cur)
         before, _ = _model.plan_objective(sub, cur)
-        limit = step_time if deterministic else min(step_time, deadline - time.perf_counter() - 0.3)
-        out = _model.solve(sub, time_limit=limit, workers=1 if deterministic else workers, seed=seed + k, progress=None,
-                           phase="mend", deterministic=deterministic)
+        limit = factor * step_time if deterministic else min(factor * step_time, deadline - time.perf_counter() - 0.3)
+        if limit <= 0.3:
+            return None
+        out = _model.solve(sub, time_limit=limit, workers=1 if deterministic else workers, seed=seed + k,
+                           progress=None, phase="mend", deterministic=deterministic)
         ev = {"joined": False, "status": out.status, "teams": len(hood), "cost": None}
         if out.team_of_unit is not None:
             if out.objective < before - 1e-9:
@@ -247,9 +245,34 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
                 ev["joined"] = True
             else:
                 ev["cost"] = float(out.objective - before)
-        evidence[int(t)] = ev
+        return ev
+
+    order = sorted((m, t) for t in range(ua.n_teams) if (m := minor(t)) > 0)
+    for k, (_, t) in enumerate(order):
+        if not deterministic and deadline - time.perf_counter() < 0.6:
+            break
+        if minor(t) == 0:  # joined by an earlier step
+            continue
+        a, b = team[ua.edges[:, 0]], team[ua.edges[:, 1]]
+        shared: dict[int, int] = {}
+        for x in np.concatenate([b[(a == t) & (b != t)], a[(b == t) & (a != t)]]).tolist():
+            shared[x] = shared.get(x, 0) + 1
+        around = sorted(shared, key=lambda x: (-shared[x], x))[: max_teams - 1]
+        hood = np.sort(np.array([t] + around, int))
+        ev = step(t, hood, 1.0, 2 * k)
+        if ev is not None and not ev["joined"] and wide_teams > len(hood):
+            wide = _neighbour_teams(ua.edges, team, t, rng, wide_teams)
+            if len(wide) > len(hood):
+                got = step(t, wide, wide_factor, 2 * k + 1)
+                if got is not None:
+                    wide_joined += got["joined"]
+                    # (not joined: the reasons quote the cheaper join found)
+                    if got["joined"] or ev["cost"] is None or (got["cost"] is not None and got["cost"] < ev["cost"]):
+                        ev = got
+        if ev is not None:
+            evidence[int(t)] = ev
     joined = sum(ev["joined"] for ev in evidence.values())
-    return team, {"mend_tried": len(evidence), "mend_joined": joined}, evidence
+    return team, {"mend_tried": len(evidence), "mend_joined": joined, "mend_wide_joined": wide_joined}, evidence
 
 
 def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,

@@ -37,7 +37,7 @@ class NoPlanError(ZoufangError, RuntimeError):
 def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2, seed: int = 0,
            previous: pd.DataFrame | None = None, progress=None, candidates_k: int = 10,
            lns: bool = True, deterministic: bool = False, warm_start: str = "grow",
-           main_share: float = 0.4, lns_step: float = 1.5, mend_share: float = 0.08, band_share: float = 0.08,
+           main_share: float = 0.4, lns_step: float = 1.5, mend_share: float = 0.15, band_share: float = 0.08,
            fixed: Mapping[str, str] | None = None) -> Assignment:
     """Assign every unit (and so every household and enterprise) to exactly one team.
 
@@ -231,6 +231,15 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 lns_t0 + part_share * (deadline - reserve - mend_time - lns_t0))
             team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
                                            seed=seed + 1000 * i, progress=progress, t0=t0, step_time=lns_step,
+                                           # at scale three teams a step: CP-SAT proves most such steps
+                                           # optimal in well under a second, so the search makes 4-5 times
+                                           # the steps of six-team ones (joined county: 385 against 49-80;
+                                           # see the README's performance section)
+                                           max_teams=3 if ua.n_units > 1000 else 6,
+                                           # (with so many steps, soft retries at half of them traded
+                                           # more pieces for balance: 12 territories in pieces against 8
+                                           # at a tenth, on the joined county, seed 0)
+                                           soft_share=0.1 if ua.n_units > 1000 else 0.5,
                                            det_budget=None if det_lns is None else part_share * det_lns,
                                            # small instances: CP-SAT balances best when it may cut a
                                            # territory for it; at scale contiguity is hard in each step
@@ -256,7 +265,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 # search goes on with the time left
                 team, objective, got = improve(data, team, objective, deadline=deadline - reserve - band_time,
                                                workers=workers, seed=seed + 2000, progress=progress, t0=t0,
-                                               step_time=lns_step, trade_pieces=False, margin=0.8)
+                                               max_teams=3, soft_share=0.1, step_time=lns_step, trade_pieces=False,
+                                               margin=0.8)
                 _add_info(lns_info, got)
             # last, so that no step after them trades a team's band for distance
             before_band = team
