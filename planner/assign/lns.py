@@ -68,7 +68,6 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     det_used = 0.0
     steps = kept = 0
     failed = np.zeros(ua.n_teams, int)  # steps centred on a team that changed nothing
-    sweep: list[int] = []  # the teams still to be a step's centre in this pass (see _pick_team)
     gained = 0.0
     widened = imported = soft_steps = soft_kept = 0
     spent = {"setup": 0.0, "hard": 0.0, "soft": 0.0}  # seconds per kind of work
@@ -80,7 +79,7 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
            else (deadline - time.perf_counter() > 1.0)):
         steps += 1
         tick = time.perf_counter()
-        t = _pick_team(data, team, rng, failed, over_first=not trade_pieces, queue=sweep)
+        t = _pick_team(data, team, rng, failed, over_first=not trade_pieces)
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         # a team above the band whose steps failed, in a part of the map whose teams are full:
         # a team of another part may open a piece here (see _importer)
@@ -519,16 +518,10 @@ def _outside(data: _model.ModelData, team: np.ndarray, t: int) -> bool:
     return abs(load / share - 1) > data.rules.balance.tolerance
 
 
-def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray, over_first: bool = False,
-               queue: list[int] | None = None) -> int:
+def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray, over_first: bool = False) -> int:
     """The neighbourhood's centre: one of the three teams furthest outside the balance band
     (``over_first``: above it first, they set max/mean workload) that has not failed twice since
-    its neighbourhood last changed (a step there can do the most); else the next team of
-    ``queue``, a sweep through every team in random order, refilled when empty (so that every
-    territory is a step's centre once a pass: a finished county plan still had 6 of 16 three-team
-    neighbourhoods 1-12 % dearer than their proven optimum when the centres were drawn at random,
-    and 20 more seconds of steps on it gained 1.3-1.4 % with the sweep, 0.5-1.0 % drawn at random);
-    without a queue, any team at random."""
+    its neighbourhood last changed (a step there can do the most); else any team."""
     ua = data.ua
     ratio = np.bincount(team, weights=ua.workload, minlength=ua.n_teams) / np.maximum(ua.target_load(), 1.0)
     tol = data.rules.balance.tolerance
@@ -540,11 +533,7 @@ def _pick_team(data: _model.ModelData, team: np.ndarray, rng, failed: np.ndarray
     worst = worst[dev[worst] > 0]
     if len(worst) and rng.random() < 0.8:
         return int(rng.choice(worst))
-    if queue is None:
-        return int(rng.choice(np.unique(team)))
-    if not queue:
-        queue.extend(rng.permutation(np.unique(team)).tolist())
-    return int(queue.pop())
+    return int(rng.choice(np.unique(team)))
 
 
 def _worst(data: _model.ModelData, team: np.ndarray, teams: np.ndarray) -> float:
