@@ -25,7 +25,9 @@ pmedcap  Capacitated p-median instances of ../shared/bench/pmedcap (``--set``
          of the plain x/y model side by side (every pair up to n = 500, the 20
          nearest medians per customer beyond).
 
-Protocol: one run per instance, ``--seed`` (default 0), ``--workers`` (default 2),
+Protocol: one run per instance, ``--seed`` (default 0; county: ``--seeds 0,1,2`` for several runs and a
+line of medians and the worst: runs of one code vary by several per cent on a shared machine, so one
+run decides little), ``--workers`` (default 2),
 ``--time-limit`` seconds each (default 120 for county, 60 for pmedcap). The last
 line of each suite sums it up.
 
@@ -190,7 +192,7 @@ def county_rules():
     return dataclasses.replace(r, must_visit=mv, quotas=dataclasses.replace(r.quotas, max_must_visits_per_cadre=600))
 
 
-def run_county(args) -> None:
+def run_county(args) -> dict:
     from planner.assign import assign
     from planner.assign.units import build_units
 
@@ -229,7 +231,7 @@ def run_county(args) -> None:
                     if p > len(np.unique(whole[team == team_idx[s.at[t_, "team_id"]]])))
     first = [e["elapsed"] for e in events if e.get("objective") is not None]
     gap = info["gap"]
-    print(json.dumps({
+    result = {
         "first_feasible_s": round(first[0], 2) if first else None, "wall_s": round(wall, 1),
         "status": info["status"], "objective": info["objective"], "bound": info["bound"],
         "gap": None if gap is None else round(gap, 4), "bound_source": info.get("bound_source"),
@@ -245,12 +247,30 @@ def run_county(args) -> None:
         "mend_joined": info.get("mend_joined"), "mend_wide_joined": info.get("mend_wide_joined"), "band_rescue_steps": info.get("band_rescue_steps"),
         "band_rescue_kept": info.get("band_rescue_kept"), "joint_must_visits": int(plan.must_visits["joint"].sum()),
         "must_visits": len(plan.must_visits),
-    }))
+    }
+    print(json.dumps(result))
     print(f"load average (1/5/15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"county: first plan {first[0] if first else float('nan'):.1f} s, gap "
           f"{'n/a' if gap is None else f'{gap:.2%}'} to the {info.get('bound_source')} bound at {wall:.0f} s, "
           f"max/mean workload {per_cadre.max() / per_cadre.mean():.3f}, "
           f"{int((active['pieces'] > 1).sum())} non-contiguous team(s) of which {avoidable} avoidably")
+    return result
+
+
+def county_summary(results: list[dict], seeds: list[int]) -> str:
+    """One line over several runs (``--seeds``): median and range of the objective and the gap, the worst
+    max/mean workload and how many runs were above the target (1.05), the slowest first plan."""
+    def med(key):
+        v = [r[key] for r in results if r.get(key) is not None]
+        return (float(np.median(v)), min(v), max(v)) if v else (float("nan"),) * 3
+
+    obj, gap, mm = med("objective"), med("gap"), [r["max_mean_workload"] for r in results]
+    first = [r["first_feasible_s"] for r in results if r.get("first_feasible_s") is not None]
+    return (f"county, {len(results)} runs (seeds {','.join(map(str, seeds))}): objective median {obj[0]:,.0f} "
+            f"({obj[1]:,.0f}-{obj[2]:,.0f}), gap median {gap[0]:.2%} ({gap[1]:.2%}-{gap[2]:.2%}), "
+            f"max/mean worst {max(mm):.3f} ({sum(m > 1.05 for m in mm)} of {len(mm)} above 1.05), "
+            f"non-contiguous median {np.median([r['non_contiguous_teams'] for r in results]):.0f}, "
+            f"slowest first plan {max(first) if first else float('nan'):.1f} s")
 
 
 def main(argv=None):
@@ -261,6 +281,9 @@ def main(argv=None):
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default=None,
+                    help="county: several runs, e.g. 0,1,2 (a seed may repeat: wall-clock runs of one seed differ); "
+                         "each run's figures, then one line with the medians and the worst")
     ap.add_argument("--reference", default="", help="pmedcap: also run plain models: cpsat,highs")
     ap.add_argument("--copies", type=int, default=None,
                     help="county: copies of the demo's Andorra (default 34 islands, 40 joined: about 3,000 grids)")
@@ -274,7 +297,16 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.suite == "county":
         args.time_limit = args.time_limit or 120.0
-        run_county(args)
+        if args.seeds is None:
+            run_county(args)
+            return
+        seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+        results = []
+        for seed in seeds:
+            args.seed = seed
+            print(f"--- seed {seed}", flush=True)
+            results.append(run_county(args))
+        print(county_summary(results, seeds))
     else:
         args.time_limit = args.time_limit or 60.0
         from planner.assign.cpmp import run_suite
