@@ -217,8 +217,10 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lp-bound")
                     # (beside the search it may take until the search's end: a joined county's LP
                     # took 25-27 s there in one session and over 36 s in the next, and stopped
-                    # early its duals gave half the bound)
-                    lp_limit = max(lp_limit, deadline - reserve - mend_time - time.perf_counter() - 1.0)
+                    # early its duals gave half the bound; until the end of the mending and band steps
+                    # too: with them at 23 % of the limit a joined county's LP stopped at 36 s in three
+                    # runs of three, and its bound gave gaps of 30-57 % instead of 20-23 %)
+                    lp_limit = max(lp_limit, deadline - reserve - time.perf_counter() - 1.0)
                     lp_future = pool.submit(lp_bound, dataclasses.replace(data, cand=[c.copy() for c in data.cand]),
                                             time_limit=lp_limit)
                     pool.shutdown(wait=False)
