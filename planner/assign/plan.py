@@ -190,6 +190,11 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # deterministic: the search's share of CP-SAT's deterministic clock (what the wall-clock run
         # would give it: the limit less the solve, the reserve and the steps at the end)
         det_lns = max(1.0, left(main_limit) - reserve - mend_time) if deterministic else None
+        # at scale three teams a step: CP-SAT proves most such steps optimal in well under a second, so
+        # the search makes 4-5 times the steps of six-team ones (joined county: 385 against 49-80; see
+        # the README's performance section); with so many steps, soft retries at half of them traded
+        # more pieces for balance (12 territories in pieces against 8 at a tenth, joined county, seed 0)
+        hood_teams, soft_share = (3, 0.1) if ua.n_units > 1000 else (6, 0.5)
         for i, part_share in enumerate(halves):
             if i:
                 ua = centred_on(ua, team)
@@ -233,15 +238,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 lns_t0 + part_share * (deadline - reserve - mend_time - lns_t0))
             team, objective, got = improve(data, team, objective, deadline=end, workers=workers,
                                            seed=seed + 1000 * i, progress=progress, t0=t0, step_time=lns_step,
-                                           # at scale three teams a step: CP-SAT proves most such steps
-                                           # optimal in well under a second, so the search makes 4-5 times
-                                           # the steps of six-team ones (joined county: 385 against 49-80;
-                                           # see the README's performance section)
-                                           max_teams=3 if ua.n_units > 1000 else 6,
-                                           # (with so many steps, soft retries at half of them traded
-                                           # more pieces for balance: 12 territories in pieces against 8
-                                           # at a tenth, on the joined county, seed 0)
-                                           soft_share=0.1 if ua.n_units > 1000 else 0.5,
+                                           max_teams=hood_teams, soft_share=soft_share,
                                            det_budget=None if det_lns is None else part_share * det_lns,
                                            # small instances: CP-SAT balances best when it may cut a
                                            # territory for it; at scale contiguity is hard in each step
@@ -267,8 +264,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 # search goes on with the time left
                 team, objective, got = improve(data, team, objective, deadline=deadline - reserve - band_time,
                                                workers=workers, seed=seed + 2000, progress=progress, t0=t0,
-                                               max_teams=3, soft_share=0.1, step_time=lns_step, trade_pieces=False,
-                                               margin=0.8)
+                                               max_teams=hood_teams, soft_share=soft_share, step_time=lns_step,
+                                               trade_pieces=False, margin=0.8)
                 _add_info(lns_info, got)
             # last, so that no step after them trades a team's band for distance
             before_band = team
