@@ -526,6 +526,37 @@ def test_band_rescue_brings_back_a_team_the_weights_leave_outside_the_band():
     assert _model.plan_objective(data, new)[0] >= _model.plan_objective(data, team)[0]
 
 
+def test_search_steps_holding_the_band_never_push_a_team_out_of_it():
+    """A row of six grids, two teams of equal shares with bases at grids 0 and 3, a balance weight
+    that rounds to 0 per minute (distance alone decides). From the balanced plan A = 0-2, B = 3-5
+    the search gives grid 2 to B (nearer its base), pushing both teams out of the band; with
+    ``hold_band`` it keeps both inside (the ratchet is hard in every step). From the unbalanced
+    plan A = 0-1, B = 2-5 a held step may only bring them closer, never further out."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import improve
+
+    rules, ua, order = _row_of_grids(6, [0, 3])
+    rules = dataclasses.replace(rules, balance=dataclasses.replace(rules.balance, weight=0.01))
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    ratio = lambda plan: np.bincount(plan, weights=ua.workload, minlength=2) / ua.target_load()  # noqa: E731
+    tol = rules.balance.tolerance
+    balanced = np.ones(ua.n_units, int)
+    balanced[order[[0, 1, 2]]] = 0
+    run = lambda plan, hold: improve(data, plan, None, deadline=0.0, workers=1, seed=0, t0=0.0,  # noqa: E731
+                                     steps=4, step_time=2.0, hold_band=hold)[0]
+    free = run(balanced, False)
+    assert (free[order] == [0, 0, 1, 1, 1, 1]).all()  # the weights' own choice: out of the band
+    assert np.abs(ratio(free) - 1).max() > tol
+    held = run(balanced, True)
+    assert np.abs(ratio(held) - 1).max() <= tol + 1e-9
+    unbalanced = np.ones(ua.n_units, int)
+    unbalanced[order[[0, 1]]] = 0
+    held = run(unbalanced, True)
+    assert np.abs(ratio(held) - 1).max() <= np.abs(ratio(unbalanced) - 1).max() + 1e-9
+    assert _model.band_hold(ua, unbalanced, tol)[1][1] == int(np.trunc(ua.workload)[order[2:]].sum())
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), width=st.sampled_from([0.2, 1.0]))
 @example(seed=57, width=0.2)

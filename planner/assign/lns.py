@@ -35,7 +35,8 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             step_time: float = 1.5, steps: int | None = None,
             trade_pieces: bool = False, margin: float = 1.0,
             imports: bool | None = None, soft_retry: bool = True,
-            soft_share: float = 0.5, det_budget: float | None = None) -> tuple[np.ndarray, float | None, dict]:
+            soft_share: float = 0.5, det_budget: float | None = None,
+            hold_band: bool = False) -> tuple[np.ndarray, float | None, dict]:
     """Improve ``team`` until ``deadline`` (or, when ``steps`` is given, for exactly that many
     steps of ``step_time / 2`` deterministic seconds each; or, when ``det_budget`` is given, until
     the steps have spent that many of CP-SAT's deterministic seconds: most steps are proven
@@ -53,10 +54,17 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
     gains a piece or the neighbourhood's furthest team comes closer to the band (the current
     plan's depth labels also forbid reshaping a territory sideways or without its root, which
     balancing a team may need); such retries take at most
-    ``soft_share`` of the search's time (of its steps when deterministic)."""
+    ``soft_share`` of the search's time (of its steps when deterministic). ``hold_band``: every
+    step holds the rules' balance band as a ratchet (:func:`planner.assign.model.band_hold`: a team
+    inside it stays inside, one outside only comes closer), whatever the distance a trade would
+    save; without it the rules' weights may trade a team's band for distance, and at scale such
+    trades chained into plans with several teams far outside the band (joined county: a village
+    team went from inside the band to 1.145 in the first half of the search, and the steps that
+    brought it back cut 13 territories into pieces)."""
 
     ua = data.ua
     rules = data.rules
+    band_tol = rules.balance.tolerance  # the rules' own band (the steps aim at ``margin`` × it)
     if margin != 1.0:
         rules = dataclasses.replace(rules, balance=dataclasses.replace(
             rules.balance, tolerance=rules.balance.tolerance * margin))
@@ -95,7 +103,8 @@ def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *
             prev = np.array([tpos.get(int(x), -1) for x in p])
         extra = None if imp is None else {tpos[int(s_team)]: int(np.flatnonzero(free == root)[0])}
         connect = None if trade_pieces else _depth_labels(sub_ua, cur, sub_cand, extra)
-        sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev, connect=connect, reference=cur)
+        sub = _model.ModelData(sub_ua, data.rules, sub_cand, previous=prev, connect=connect, reference=cur,
+                               load_bounds=_model.band_hold(sub_ua, cur, band_tol) if hold_band else None)
         if not counted:
             limit = min(step_time, deadline - time.perf_counter() - 0.5)
             if limit <= 0.3:
@@ -189,7 +198,7 @@ def _cut_out(data: _model.ModelData, team: np.ndarray, hood: np.ndarray, widen: 
 
 def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
                 step_time: float = 2.0, max_teams: int = 9, wide_teams: int = 14, wide_factor: float = 3.0,
-                deterministic: bool = False) -> tuple[np.ndarray, dict, dict]:
+                deterministic: bool = False, hold_band: bool = False) -> tuple[np.ndarray, dict, dict]:
     """Try to join each territory in pieces: one CP-SAT step per such team over the team and
     the teams touching its pieces (up to ``max_teams`` in all, those sharing the most edges
     first), in which that team's territory must be one piece (hard contiguity from a single root,
@@ -198,7 +207,8 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     ``wide_teams``, ``wide_factor`` × the time): load can then pass through a ring of teams to
     make room for the join (on the joined county's captured plan it joined 2 of the 5 teams the
     first step left in pieces, each lowering the objective). A step is kept when it lowers the
-    objective (the rules' own band). Teams with the smallest detached pieces first; until
+    objective (the rules' own band; ``hold_band``: a step also holds that band as a ratchet, as
+    :func:`improve`'s do). Teams with the smallest detached pieces first; until
     ``deadline`` (``deterministic``: every such team, ``step_time`` deterministic seconds each).
 
     Returns the plan, a summary (``mend_tried``, ``mend_joined``, ``mend_wide_joined``) and per
@@ -231,7 +241,9 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         one_root = cur.copy()
         one_root[drop] = -1
         connect[st] = _depth_labels(sub_ua, one_root, sub_cand)[st]
-        sub = _model.ModelData(sub_ua, data.rules, sub_cand, connect=connect, reference=cur)
+        sub = _model.ModelData(sub_ua, data.rules, sub_cand, connect=connect, reference=cur,
+                               load_bounds=_model.band_hold(sub_ua, cur, data.rules.balance.tolerance)
+                               if hold_band else None)
         before, _ = _model.plan_objective(sub, cur)
         limit = factor * step_time if deterministic else min(factor * step_time, deadline - time.perf_counter() - 0.3)
         if limit <= 0.3:

@@ -54,6 +54,9 @@ class ModelData:
     #: (and at least the extra pieces of any plan); without it, one root per team (its candidate
     #: unit nearest its base), and a contiguous territory may still pay for a unit
     reference: np.ndarray | None = None
+    #: team index → (lo, hi): hard bounds on the team's workload in the model's whole minutes (LNS
+    #: steps at scale: a team inside the balance band stays inside it, one outside comes no further out)
+    load_bounds: dict | None = None
 
 
 @dataclass
@@ -154,6 +157,9 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
         under[t] = m.new_int_var(0, total, f"under[{t}]")
         m.add(load - over[t] <= int(np.floor(target[t] * (1 + tol))))
         m.add(load + under[t] >= int(np.ceil(target[t] * (1 - tol))))
+        if data.load_bounds and t in data.load_bounds:
+            lo, hi = data.load_bounds[t]
+            m.add_linear_constraint(load, int(lo), int(hi))
 
     # contiguity (soft): same[e,t] ≤ x[i,t], x[j,t]; iso[u] when no touching unit shares u's team
     same = {}
@@ -213,6 +219,18 @@ def build(data: ModelData, *, assume: bool = False) -> _Vars:
         else:
             m.add(lv == 1)
     return _Vars(m, x, take, over, under, same, brk, depth, literals, terms)
+
+
+def band_hold(ua: UnitArrays, team: np.ndarray, tolerance: float) -> dict[int, tuple[int, int]]:
+    """``ModelData.load_bounds`` that hold each team of ``team`` (a plan of ``ua``'s units) to the
+    balance band ``tolerance`` as a ratchet: a team inside the band stays inside it, a team outside
+    may only come closer (its bounds widen to its current load). The plan itself meets them."""
+    wl = np.trunc(ua.workload).astype(np.int64)
+    load = np.bincount(team, weights=wl, minlength=ua.n_teams).astype(np.int64)
+    target = ua.target_load()
+    lo = np.ceil(target * (1 - tolerance)).astype(np.int64)
+    hi = np.floor(target * (1 + tolerance)).astype(np.int64)
+    return {t: (int(min(lo[t], load[t])), int(max(hi[t], load[t]))) for t in range(ua.n_teams)}
 
 
 def plan_objective(data: ModelData, team: np.ndarray) -> tuple[int, dict]:

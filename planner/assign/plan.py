@@ -195,6 +195,8 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # the README's performance section); with so many steps, soft retries at half of them traded
         # more pieces for balance (12 territories in pieces against 8 at a tenth, joined county, seed 0)
         hood_teams, soft_share = (3, 0.1) if ua.n_units > 1000 else (6, 0.5)
+        # at scale the steps hold the band as a ratchet (see improve): a team inside it stays inside
+        hold = ua.n_units > 1000
         for i, part_share in enumerate(halves):
             if i:
                 ua = centred_on(ua, team)
@@ -245,7 +247,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                                            # (only a soft retry for a team outside the band may trade)
                                            trade_pieces=ua.n_units <= 1000,
                                            # at scale the steps aim inside the band (max/mean ≤ 1 + tol)
-                                           margin=1.0 if ua.n_units <= 1000 else 0.8)
+                                           margin=1.0 if ua.n_units <= 1000 else 0.8, hold_band=hold)
             _add_info(lns_info, got)
         if mend_time > 0:
             from planner.assign.lns import mend_pieces, rescue_band
@@ -253,7 +255,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             before_mend = team
             team, got, mend_evidence = mend_pieces(data, team, deadline=deadline - reserve - band_time,
                                                    workers=workers, seed=seed + 7, step_time=lns_step,
-                                                   deterministic=deterministic)
+                                                   deterministic=deterministic, hold_band=hold)
             lns_info.update(got)
             if (team != before_mend).any():
                 objective = None
@@ -265,7 +267,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 team, objective, got = improve(data, team, objective, deadline=deadline - reserve - band_time,
                                                workers=workers, seed=seed + 2000, progress=progress, t0=t0,
                                                max_teams=hood_teams, soft_share=soft_share, step_time=lns_step,
-                                               trade_pieces=False, margin=0.8)
+                                               trade_pieces=False, margin=0.8, hold_band=hold)
                 _add_info(lns_info, got)
             # last, so that no step after them trades a team's band for distance
             before_band = team
