@@ -243,6 +243,11 @@ def run_county(args) -> dict:
         "teams_outside_band": int(((active["load_ratio"] > 1 + rules.balance.tolerance) |
                                    (active["load_ratio"] < 1 - rules.balance.tolerance)).sum()),
         "non_contiguous_teams": int((active["pieces"] > 1).sum()), "avoidably_non_contiguous": avoidable,
+        # the plan's own reasons (planner.assign.review): map_parts and rules_force are the geography's
+        # and the rules' doing; the others (objective_choice, traded, ...) the search's
+        "non_contiguous_by_reason": active.loc[active["pieces"] > 1, "contiguity_reason"].value_counts().to_dict(),
+        "outside_band_by_reason": active.loc[(active["load_ratio"] > 1 + rules.balance.tolerance) | (
+            active["load_ratio"] < 1 - rules.balance.tolerance), "balance_reason"].value_counts().to_dict(),
         "lns_steps": info.get("lns_steps"), "mend_tried": info.get("mend_tried"),
         "mend_joined": info.get("mend_joined"), "mend_wide_joined": info.get("mend_wide_joined"), "band_rescue_steps": info.get("band_rescue_steps"),
         "band_rescue_kept": info.get("band_rescue_kept"), "joint_must_visits": int(plan.must_visits["joint"].sum()),
