@@ -526,7 +526,7 @@ def test_band_rescue_brings_back_a_team_the_weights_leave_outside_the_band():
     assert _model.plan_objective(data, new)[0] >= _model.plan_objective(data, team)[0]
 
 
-def test_search_steps_holding_the_band_never_push_a_team_out_of_it():
+def test_search_steps_and_the_descent_holding_the_band_never_push_a_team_out_of_it():
     """A row of six grids, two teams of equal shares with bases at grids 0 and 3, a balance weight
     that rounds to 0 per minute (distance alone decides). From the balanced plan A = 0-2, B = 3-5
     the search gives grid 2 to B (nearer its base), pushing both teams out of the band; with
@@ -555,6 +555,11 @@ def test_search_steps_holding_the_band_never_push_a_team_out_of_it():
     held = run(unbalanced, True)
     assert np.abs(ratio(held) - 1).max() <= np.abs(ratio(unbalanced) - 1).max() + 1e-9
     assert _model.band_hold(ua, unbalanced, tol)[1][1] == int(np.trunc(ua.workload)[order[2:]].sum())
+    # the descent (single connectivity-keeping moves) holds it the same way
+    from planner.assign.repair import polish
+
+    assert (polish(ua, rules, balanced)[order] == [0, 0, 1, 1, 1, 1]).all()
+    assert (polish(ua, rules, balanced, hold_band=True) == balanced).all()
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])

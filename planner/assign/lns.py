@@ -301,8 +301,12 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     the search's hard contiguity; for a team that takes whole villages, then with each of the two
     cheapest other sets of villages inside its band (:func:`_village_sets`) imposed; then with
     contiguity soft (twice the time). A step is kept when fewer minutes lie outside the rules' band,
-    summed over all teams, and those minutes and the territories' real extra pieces, at the rules'
-    weights, fall together (a piece so added is held by the band; the plan's reasons say so).
+    summed over all teams, and either those minutes and the territories' real extra pieces, at the
+    rules' weights, fall together (a piece so added is held by the band; the plan's reasons say so)
+    or the plan's whole objective falls (its compactness and cut edges too). Every step
+    holds the band as a ratchet for all its teams (:func:`planner.assign.model.band_hold`): no
+    team is pushed out of the band, or further out, to bring another in (fewer minutes outside in
+    all could still raise max/mean workload). Teams above the band first (they set max/mean).
 
     Until ``deadline`` (``deterministic``: ``steps`` steps of ``step_time`` deterministic seconds).
     Returns the plan, a summary (``band_rescue_steps``, ``band_rescue_kept``) and, per team index
@@ -329,19 +333,28 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     failed = np.zeros(ua.n_teams, bool)
     evidence: dict[int, dict] = {}
     n = kept = 0
+
+    def pays(trial, gain, added):  # see above: fewer minutes outside, worth the pieces or a cheaper plan
+        return bool(gain > 0 and (w_b * gain > w_i * added or objective(trial) < objective(team)))
+
+    def objective(plan):
+        return _model.plan_objective(dataclasses.replace(data, reference=plan), plan)[0]
+
     while True:
         out = outside(team)
         out[failed] = 0
         if not out.any() or (steps is not None and n >= steps):
             break
-        t = int(np.argmax(out / target))
+        # above the band first (those set max/mean workload), furthest out first
+        above = np.bincount(team, weights=np.trunc(ua.workload), minlength=ua.n_teams) > hi
+        t = int(np.argmax(out / target + 10.0 * (above & (out > 0))))
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
         connect = _depth_labels(sub_ua, cur, sub_cand)
         tries = [(hood, free, sub_ua, sub_cand, cur, connect, 1.0)]
-        if ua.team_granularity[t] != ua.level:  # whole villages: other sets of villages for it
-            tries += [_swap_step(data, team, t, villages, rng, max_teams) + (None, 2.0)
-                      for villages in _village_sets(data, team, t, lo[t], hi[t])]
+        if ua.team_granularity[t] != ua.level:  # whole villages: other sets of villages for it, first
+            tries[:0] = [_swap_step(data, team, t, villages, rng, max_teams) + (None, 2.0)
+                         for villages in _village_sets(data, team, t, lo[t], hi[t])]
         tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
         done = False
         ev = {"minutes": int(out[t]), "inside": None, "steps": 0, "boost": boost}  # inside: pieces it adds
@@ -350,7 +363,9 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
             if limit <= 0.3:
                 break
             n += 1
-            sub = _model.ModelData(sub_ua, sub_rules, sub_cand, connect=conn, reference=cur)
+            held = _model.band_hold(ua, team, tol)  # (the hood's teams hold all their units: loads as in the plan)
+            sub = _model.ModelData(sub_ua, sub_rules, sub_cand, connect=conn, reference=cur,
+                                   load_bounds={i: held[int(x)] for i, x in enumerate(hood)})
             res = _model.solve(sub, time_limit=limit, workers=1 if deterministic else workers, seed=seed + n,
                                hint_plan=cur if all(c in sc for c, sc in zip(cur, sub_cand)) else None,
                                progress=None, phase="band", deterministic=deterministic)
@@ -365,7 +380,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
             ev["steps"] += 1
             if outside(trial)[t] == 0 and (ev["inside"] is None or added < ev["inside"]):
                 ev["inside"] = int(added)
-            if gain > 0 and w_b * gain > w_i * added:
+            if pays(trial, gain, added):
                 team = trial
                 kept += 1
                 done = True

@@ -202,7 +202,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
                 ua = centred_on(ua, team)
                 data = dataclasses.replace(data, ua=ua)
                 # the territories first follow their new bases where single moves pay
-                team = polish(ua, rules, team, allowed=_allowed(ua, data.cand),
+                team = polish(ua, rules, team, allowed=_allowed(ua, data.cand), hold_band=hold,
                               time_budget=float("inf") if deterministic else 0.02 * time_limit)
                 objective = None
                 lns_info["bases_recentred"] = int((~ua.team_base_given).sum())
@@ -297,7 +297,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             objective = None
             lns_info["final_repair"] = ["repaired solver plan", "warm start"][best[1] - 1]
         if ua.n_units > 1000:  # a last descent on the model's own terms (single connectivity-keeping moves)
-            polished = polish(ua, rules, team, allowed=allowed,  # (deterministic: up to its passes)
+            polished = polish(ua, rules, team, allowed=allowed, hold_band=True,  # (deterministic: up to its passes)
                               time_budget=float("inf") if deterministic else max(1.0, 0.02 * time_limit))
             if (polished != team).any():
                 team, objective = polished, None

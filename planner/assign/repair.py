@@ -59,6 +59,24 @@ class _State:
 
     #: the model's own terms only (polish): no quadratic pull towards the shares, cut edges counted
     exact = False
+    #: the rules' balance band held as a ratchet (polish at scale): see :meth:`keeps_band`
+    hold = False
+
+    def keeps_band(self, block, d) -> bool:
+        """Whether giving ``block`` to team d keeps every team it touches inside the rules' band, or
+        no further outside it than now (the LNS steps' ratchet, :func:`planner.assign.model.band_hold`)."""
+        tol = self.rules.balance.tolerance
+        lo, hi = np.ceil(self.target * (1 - tol)), np.floor(self.target * (1 + tol))
+        dl: dict[int, float] = {}
+        for b in block:
+            sb = int(self.team[b])
+            dl[sb] = dl.get(sb, 0.0) - float(self.ua.workload[b])
+            dl[d] = dl.get(d, 0.0) + float(self.ua.workload[b])
+        for t, x in dl.items():
+            now, new = self.load[t], self.load[t] + x
+            if max(0.0, new - hi[t], lo[t] - new) > max(0.0, now - hi[t], lo[t] - now) + 1e-9:
+                return False
+        return True
 
     def pen(self, t, ld):
         tg = max(self.target[t], 1.0)
@@ -276,17 +294,19 @@ def repair(ua: UnitArrays, rules: Rules, team: np.ndarray, *, allowed: np.ndarra
 
 
 def polish(ua: UnitArrays, rules: Rules, team: np.ndarray, *, allowed: np.ndarray | None = None,
-           time_budget: float = 5.0, max_passes: int = 20) -> np.ndarray:
+           time_budget: float = 5.0, max_passes: int = 20, hold_band: bool = False) -> np.ndarray:
     """Descent on the model's own objective (balance band, with the repair's margin inside it;
     compactness; cut edges) by the repair's connectivity-keeping moves: each pass gives every
     team's best improving boundary block to a touching team. No territory gains a piece and
-    every hard rule holds, as in :func:`repair`."""
+    every hard rule holds, as in :func:`repair`. ``hold_band``: no move pushes a team out of the
+    rules' balance band or further out (as the search's steps at scale)."""
     t_end = time.perf_counter() + time_budget
     team = team.copy()
     if (team < 0).any():
         return team
     st = _State(ua, rules, team, ua.eligible if allowed is None else allowed)
     st.exact = True
+    st.hold = hold_band
     for _ in range(max_passes):
         improved = False
         for s in range(ua.n_teams):
@@ -304,7 +324,7 @@ def _best_move(st: _State, s: int) -> bool:
     best = None
     for block, d in st.boundary_moves(s) + (st.gather(s) if st.coarse[s] else []):
         dl = st.delta(block, d)
-        if dl < -1e-9 and (best is None or dl < best[0]):
+        if dl < -1e-9 and (best is None or dl < best[0]) and (not st.hold or st.keeps_band(block, d)):
             best = (dl, block, d)
     if best is not None:
         st.apply(best[1], best[2])
