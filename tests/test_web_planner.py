@@ -305,6 +305,34 @@ def test_a_broken_upload_lists_every_finding_with_its_fix(unplanned_app, web_cam
     assert response.status_code == 200 and "不能使用" in html
     assert "zf-sev-error" in html and "H-G1B-0" in html and "duplicate_id" in html and "修改方法" in html
     assert "使用此走访数据" not in html
+    assert list((tmp_path / "uploads").iterdir()) == []  # a file that cannot be used is not kept
+
+
+def test_unused_uploads_are_removed_after_a_day_but_not_the_sites_campaign(web_campaign, web_files, db_url, tmp_path):  # noqa: F811
+    """Validated uploads never made the campaign are removed at the next upload once older than
+    ``UPLOAD_KEEP_HOURS``; the folder the site's campaign was loaded from and fresh ones stay."""
+    import os
+    import shutil
+
+    from planner.assign import rules_from_dict
+
+    campaign_path, _plan = web_files
+    uploads = tmp_path / "uploads"
+    old, fresh, current = (uploads / name for name in ("old", "fresh", "current"))
+    for folder in (old, fresh, current):
+        folder.mkdir(parents=True)
+        shutil.copy(campaign_path, folder / "c.gpkg")
+    two_days_ago = time.time() - 48 * 3600
+    for folder in (old, current):
+        os.utime(folder, (two_days_ago, two_days_ago))
+    app = make_app(db_url, tmp_path, CAMPAIGN_PATH=str(current / "c.gpkg"), RULES=rules_from_dict(PLAN_RULES))
+    c = client_as(app, "planner")
+    with open(campaign_path, "rb") as fh:
+        response = c.post("/planner/upload", data={"campaign": (fh, "村庄.gpkg"), "csrf_token": csrf_token(c)},
+                          content_type="multipart/form-data")
+    assert response.status_code == 200 and "可以使用" in response.get_data(as_text=True)
+    left = sorted(p.name for p in uploads.iterdir())
+    assert "old" not in left and "fresh" in left and "current" in left and len(left) == 3  # + the new upload
 
 
 @pytest.mark.parametrize("name, body, status, text", [
@@ -533,6 +561,7 @@ def test_an_office_plan_upload_is_checked_kept_with_the_plans_and_refused_when_i
     response = c.post("/planner/plans/upload", data={"plan": (io.BytesIO(b"a,b\n1,2\n"), "x.csv"),
                                                      "csrf_token": csrf_token(c)}, content_type="multipart/form-data")
     assert response.status_code == 422 and "网格编码" in response.get_data(as_text=True)
+    assert list((tmp_path / "uploads").iterdir()) == []  # read, then kept with the plans or refused
 
 
 def test_a_reproducible_run_gives_the_same_plan_for_the_same_seed(unplanned_app):

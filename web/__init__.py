@@ -24,6 +24,8 @@ Configuration keys (defaults in :data:`DEFAULTS`):
 ``RULES_PATH``      campaign rules TOML for planning runs (or ``RULES``: ready Rules)
 ``PLAN_FOLDER``, ``UPLOAD_FOLDER``  where runs write plans and uploads land (default:
                     ``zoufang-plans/``, ``zoufang-uploads/`` beside the campaign file)
+``UPLOAD_KEEP_HOURS``  how long a validated campaign upload that was not made the site's campaign
+                    is kept (default 24); refused uploads and uploaded plans are removed at once
 ``TODAY``           pin "today" (ISO date) for demos and tests
 """
 

@@ -138,6 +138,31 @@ def _upload_folder() -> Path:
     return plans.work_folder("UPLOAD_FOLDER", "zoufang-uploads")
 
 
+def _prune_uploads() -> int:
+    """Remove campaign uploads older than ``UPLOAD_KEEP_HOURS`` (default 24) that are not the
+    site's campaign (validated but never used: the report that offered them is long gone); how many."""
+    import shutil
+
+    keep_s = float(current_app.config.get("UPLOAD_KEEP_HOURS", 24)) * 3600
+    current = current_app.config.get("CAMPAIGN_PATH")
+    current = Path(current).resolve() if current else None
+    removed = 0
+    for sub in _upload_folder().iterdir():
+        if not sub.is_dir() or time.time() - sub.stat().st_mtime < keep_s:
+            continue
+        if current is not None and current.is_relative_to(sub.resolve()):
+            continue
+        shutil.rmtree(sub, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _drop_upload(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @bp.route("/upload", methods=["GET", "POST"])
 def upload():
     """Upload a campaign file → the validation report (every finding, with its fix)."""
@@ -154,6 +179,7 @@ def upload():
     if suffix not in UPLOAD_SUFFIXES:
         flash(_("Unsupported file type; upload one of: %(types)s", types=", ".join(UPLOAD_SUFFIXES)))
         return render_template("planner/upload.html", section="planner"), 400
+    _prune_uploads()
     token = uuid.uuid4().hex[:12]
     folder = _upload_folder() / token
     folder.mkdir()
@@ -165,9 +191,12 @@ def upload():
     try:
         checked = check_campaign(path)
     except ZoufangError as exc:
+        _drop_upload(folder)  # (nothing in it can be used)
         return render_template("planner/report.html", section="planner", filename=file.filename, error=str(exc),
                                report=None, counts={}, token=None, severity_names=severity_names()), 422
     report = checked.report
+    if not report.ok:  # the report lists every finding; the file cannot be used, so it is not kept
+        _drop_upload(folder)
     counts = {layer: len(frame) for layer, frame in checked.layers.items()}
     return render_template("planner/report.html", section="planner", filename=file.filename, error=None,
                            report=report, counts=counts, token=token if report.ok else None,
@@ -617,8 +646,10 @@ def upload_plan():
         assignment, mv = read_given_plan(path, campaign)
         checked, violations, completed = check_given_plan(campaign, assignment, mv, rules)
     except (PlanInputError, ZoufangError) as exc:
+        _drop_upload(folder)
         return render_template("planner/plan_upload.html", section="planner", filename=file.filename,
                                error=str(exc), violations=[]), 422
+    _drop_upload(folder)  # read: a plan that holds is kept with the plans made (below), else refused
     if violations:
         return render_template("planner/plan_upload.html", section="planner", filename=file.filename,
                                error=None, violations=violations), 422
