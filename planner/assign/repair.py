@@ -67,12 +67,7 @@ class _State:
         no further outside it than now (the LNS steps' ratchet, :func:`planner.assign.model.band_hold`)."""
         tol = self.rules.balance.tolerance
         lo, hi = np.ceil(self.target * (1 - tol)), np.floor(self.target * (1 + tol))
-        dl: dict[int, float] = {}
-        for b in block:
-            sb = int(self.team[b])
-            dl[sb] = dl.get(sb, 0.0) - float(self.ua.workload[b])
-            dl[d] = dl.get(d, 0.0) + float(self.ua.workload[b])
-        for t, x in dl.items():
+        for t, x in self.shift(block, d).items():
             now, new = self.load[t], self.load[t] + x
             if max(0.0, new - hi[t], lo[t] - new) > max(0.0, now - hi[t], lo[t] - now) + 1e-9:
                 return False
@@ -172,14 +167,19 @@ class _State:
             return False
         return self.touches(block, d) and self.keeps_connected(block, s)
 
-    def delta(self, block, d):
-        """Objective change of giving ``block`` (units of one or more teams) to team d."""
+    def shift(self, block, d) -> dict[int, float]:
+        """Team → workload change of giving ``block`` (units of one or more teams) to team d."""
         dl: dict[int, float] = {}
         for b in block:
             sb = int(self.team[b])
             dl[sb] = dl.get(sb, 0.0) - float(self.ua.workload[b])
         w = -sum(dl.values())
         dl[d] = dl.get(d, 0.0) + w
+        return dl
+
+    def delta(self, block, d):
+        """Objective change of giving ``block`` (units of one or more teams) to team d."""
+        dl = self.shift(block, d)
         db = sum(self.pen(t, self.load[t] + x) - self.pen(t, self.load[t]) for t, x in dl.items())
         if not self.exact:
             return db + self.w_c * float(self.ua.dist_m[block, d].sum() - self.ua.dist_m[block, self.team[block]].sum())
