@@ -187,9 +187,6 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         # on the demo, noise: max/mean 1.050-1.062 with or without them, five runs each)
         band_time = band_share * time_limit if prev is None and ua.n_units > 1000 else 0.0
         mend_time += band_time
-        # deterministic: the search's share of CP-SAT's deterministic clock (what the wall-clock run
-        # would give it: the limit less the solve, the reserve and the steps at the end)
-        det_lns = max(1.0, left(main_limit) - reserve - mend_time) if deterministic else None
         # at scale three teams a step: CP-SAT proves most such steps optimal in well under a second, so
         # the search makes 4-5 times the steps of six-team ones (joined county: 385 against 49-80; see
         # the README's performance section); with so many steps, soft retries at half of them traded
@@ -197,6 +194,25 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         hood_teams, soft_share = (3, 0.1) if ua.n_units > 1000 else (6, 0.5)
         # at scale the steps hold the band as a ratchet (see improve): a team inside it stays inside
         hold = ua.n_units > 1000
+        # at scale the start's teams outside the band first get the band steps (see rescue_band): measured on a
+        # joined county's start, 15 s of them left no team above the band (14 outside → 6), where 15 s of
+        # three- or six-team search steps left 2-3 above (14 → 12 / 9); the search then keeps the band by its ratchet
+        start_band = band_share * time_limit if hold and prev is None else 0.0
+        # deterministic: the search's share of CP-SAT's deterministic clock (what the wall-clock run
+        # would give it: the limit less the solve, the reserve and the steps at the end)
+        det_lns = max(1.0, left(main_limit) - reserve - mend_time - start_band) if deterministic else None
+        if start_band > 0:
+            from planner.assign.lns import rescue_band
+
+            before_band = team
+            team, got, _ = rescue_band(
+                data, team, deadline=min(deadline - reserve - mend_time, time.perf_counter() + start_band),
+                workers=workers, seed=seed + 5, step_time=lns_step, deterministic=deterministic,
+                steps=int(start_band / lns_step) if deterministic else None)
+            lns_info.update({"start_" + k: v for k, v in got.items()})
+            if (team != before_band).any():
+                objective = None
+            lns_t0 = time.perf_counter()  # (the search's halves share what is left)
         for i, part_share in enumerate(halves):
             if i:
                 ua = centred_on(ua, team)
