@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import time
 import uuid
 import warnings
@@ -141,8 +142,6 @@ def _upload_folder() -> Path:
 def _prune_uploads() -> int:
     """Remove campaign uploads older than ``UPLOAD_KEEP_HOURS`` (default 24) that are not the
     site's campaign (validated but never used: the report that offered them is long gone); how many."""
-    import shutil
-
     keep_s = float(current_app.config.get("UPLOAD_KEEP_HOURS", 24)) * 3600
     current = current_app.config.get("CAMPAIGN_PATH")
     current = Path(current).resolve() if current else None
@@ -158,8 +157,6 @@ def _prune_uploads() -> int:
 
 
 def _drop_upload(folder: Path) -> None:
-    import shutil
-
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -646,10 +643,10 @@ def upload_plan():
         assignment, mv = read_given_plan(path, campaign)
         checked, violations, completed = check_given_plan(campaign, assignment, mv, rules)
     except (PlanInputError, ZoufangError) as exc:
-        _drop_upload(folder)
         return render_template("planner/plan_upload.html", section="planner", filename=file.filename,
                                error=str(exc), violations=[]), 422
-    _drop_upload(folder)  # read: a plan that holds is kept with the plans made (below), else refused
+    finally:  # read: a plan that holds is kept with the plans made (below), else refused
+        _drop_upload(folder)
     if violations:
         return render_template("planner/plan_upload.html", section="planner", filename=file.filename,
                                error=None, violations=violations), 422

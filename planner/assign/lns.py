@@ -335,7 +335,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     n = kept = 0
 
     def pays(trial, gain, added):  # see above: fewer minutes outside, worth the pieces or a cheaper plan
-        return bool(gain > 0 and (w_b * gain > w_i * added or objective(trial) < objective(team)))
+        return bool(gain > 0 and (w_b * gain > w_i * added or objective(trial) < now))
 
     def objective(plan):
         return _model.plan_objective(dataclasses.replace(data, reference=plan), plan)[0]
@@ -358,12 +358,13 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
         done = False
         ev = {"minutes": int(out[t]), "inside": None, "steps": 0, "boost": boost}  # inside: pieces it adds
+        now = objective(team)
+        held = _model.band_hold(ua, team, tol)  # (the step's teams hold all their units: loads as in the plan)
         for hood, free, sub_ua, sub_cand, cur, conn, factor in tries:
             limit = factor * step_time if deterministic else min(factor * step_time, deadline - time.perf_counter() - 0.3)
             if limit <= 0.3:
                 break
             n += 1
-            held = _model.band_hold(ua, team, tol)  # (the hood's teams hold all their units: loads as in the plan)
             sub = _model.ModelData(sub_ua, sub_rules, sub_cand, connect=conn, reference=cur,
                                    load_bounds={i: held[int(x)] for i, x in enumerate(hood)})
             res = _model.solve(sub, time_limit=limit, workers=1 if deterministic else workers, seed=seed + n,

@@ -35,6 +35,8 @@ class _State:
         tol = rules.balance.tolerance
         tol = 0.8 * tol  # a margin inside the band, so that max/mean stays within it
         self.hi, self.lo = np.floor(self.target * (1 + tol)), np.ceil(self.target * (1 - tol))
+        band = rules.balance.tolerance  # the rules' own band (keeps_band)
+        self.band_hi, self.band_lo = np.floor(self.target * (1 + band)), np.ceil(self.target * (1 - band))
         self.w_b = round(rules.balance.weight * OBJ_SCALE / 60.0)
         self.w_c = rules.compactness.weight * OBJ_SCALE / 1000.0
         self.w_e = round(rules.contiguity.weight * OBJ_SCALE)
@@ -65,8 +67,7 @@ class _State:
     def keeps_band(self, block, d) -> bool:
         """Whether giving ``block`` to team d keeps every team it touches inside the rules' band, or
         no further outside it than now (the LNS steps' ratchet, :func:`planner.assign.model.band_hold`)."""
-        tol = self.rules.balance.tolerance
-        lo, hi = np.ceil(self.target * (1 - tol)), np.floor(self.target * (1 + tol))
+        lo, hi = self.band_lo, self.band_hi
         for t, x in self.shift(block, d).items():
             now, new = self.load[t], self.load[t] + x
             if max(0.0, new - hi[t], lo[t] - new) > max(0.0, now - hi[t], lo[t] - now) + 1e-9:
