@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from planner.assign import assign, default_rules
-from planner.assign.review import NOTE_COLUMNS, review_plan, soft_goals_frame
+from planner.assign.review import NOTE_COLUMNS, review_plan, soft_goals_frame, workload_max_mean
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +133,18 @@ def test_on_the_demo_every_joint_must_visit_is_explained(demo):
     poor = int((mv["rule"] == "poor_household").sum())
     # a poor household needs a cadre of each of three levels; a team's cadres share one level
     assert f"poor_household: {2 * poor // 3} of {poor} joint; {2 * poor // 3} where" in " | ".join(goal.details)
+
+
+def test_workload_max_mean_is_against_the_mean_of_all_cadres_not_of_teams():
+    # a 3-cadre team at 0.90 of its share, two 10-cadre teams at 1.04 and the rest: per cadre
+    # 9.0, 10.4 and x h; the mean over all cadres is the total over the cadres (= the share's
+    # basis), so the largest load / share (1.04) is max/mean; a mean over teams would weigh the
+    # small team like the big ones and give more
+    s = pd.DataFrame({"team_id": ["A", "B", "C", "D"], "cadres": [3, 10, 10, 0],
+                      "hours": [27.0, 104.0, 0.0, 0.0]})
+    total = 10.0 * 23  # every cadre's share: 10 h
+    s.loc[2, "hours"] = total - 27.0 - 104.0  # C: 99 h
+    assert workload_max_mean(s) == pytest.approx(10.4 / 10.0)
+    per_team = s["hours"][:3] / s["cadres"][:3]
+    assert per_team.max() / per_team.mean() > 1.05  # what a mean over teams would report
+    assert workload_max_mean(s.assign(cadres=0)) == 0.0  # no cadres: nothing to compare

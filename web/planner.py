@@ -32,7 +32,7 @@ import pandas as pd
 from werkzeug.utils import secure_filename
 
 from geodata.errors import ZoufangError
-from planner.assign.review import outside_band
+from planner.assign.review import outside_band, workload_max_mean
 from web import jobs, maps, plans, scope
 from web.auth import require_role
 from web.data import POINT_LAYERS, get_data
@@ -287,9 +287,8 @@ def _goal_lines(table, state, tol: float, campaign=None, rules=None) -> list[dic
         return []
     t = table[table["cadres"] > 0]
     ratio = t["load_ratio"].astype(float)
-    per_cadre = t["hours"].astype(float) / t["cadres"]
     outside = int(outside_band(ratio, tol).sum())
-    mm = float(per_cadre.max() / per_cadre.mean()) if len(t) and per_cadre.mean() > 0 else 0.0
+    mm = workload_max_mean(table)
     broken = int((table["pieces"].fillna(1).astype(int) > 1).sum())
     active = int((table["grids"] > 0).sum())
     lines = [

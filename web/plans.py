@@ -253,7 +253,7 @@ def plan_history(tol: float, app: Flask | None = None) -> list[dict]:
     """The site's plan files, newest first, each with its key figures: when, how it was made
     (run or hand edit, rules), status, objective, gap, workload max/mean per cadre, teams outside
     the band (``tol`` unless the plan's rules say otherwise), territories in pieces, moved grids."""
-    from planner.assign.review import outside_band
+    from planner.assign.review import outside_band, workload_max_mean
 
     out = []
     for path in _plan_files(app):
@@ -272,9 +272,7 @@ def plan_history(tol: float, app: Flask | None = None) -> list[dict]:
         band = plan_tolerance(info, tol)
         if summary is not None and {"hours", "cadres", "load_ratio", "pieces"} <= set(summary.columns):
             active = summary[summary["cadres"] > 0]
-            per_cadre = active["hours"] / active["cadres"]
-            if len(active) and per_cadre.mean() > 0:
-                row["max_mean"] = float(per_cadre.max() / per_cadre.mean())
+            row["max_mean"] = workload_max_mean(summary) or None
             row["outside"] = int(outside_band(active["load_ratio"], band).sum())
             row["pieces"] = int((summary["pieces"] > 1).sum())
         out.append(row)

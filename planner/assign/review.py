@@ -29,6 +29,17 @@ def outside_band(ratio, tol: float):
     return (ratio > 1 + tol + 1e-9) | (ratio < 1 - tol - 1e-9)
 
 
+def workload_max_mean(summary: pd.DataFrame) -> float:
+    """Workload max/mean per cadre (工作量 最大/平均) of a plan's ``teams_summary``: the most a
+    cadre carries (a team's hours over its cadres) against the mean workload of all cadres (all
+    hours over all cadres), i.e. the largest load / share when shares follow the cadres. Teams
+    without cadres left out; 0.0 when no team has any."""
+    active = summary[summary["cadres"] > 0]
+    hours, cadres = active["hours"].astype(float), active["cadres"].astype(float)
+    mean = hours.sum() / cadres.sum() if len(active) else 0.0
+    return float((hours / cadres).max() / mean) if mean > 0 else 0.0
+
+
 def joint_as_bool(mv: pd.DataFrame) -> pd.DataFrame:
     """``mv`` with its ``joint`` column as booleans (read from a file it is text or numbers)."""
     if "joint" not in mv or mv["joint"].dtype == bool:
@@ -88,9 +99,8 @@ def _soft_goals(ua, rules, team, summary, mv, prev, cadres=None) -> tuple[SoftGo
     tol = rules.balance.tolerance
     active = summary[summary["cadres"] > 0]
     ratio = active["load_ratio"].to_numpy()
-    per_cadre = (active["hours"] / active["cadres"]).to_numpy()
     out_band = active[active["balance_note"].notna()]
-    mm = float(per_cadre.max() / per_cadre.mean()) if len(per_cadre) and per_cadre.mean() > 0 else 0.0
+    mm = workload_max_mean(summary)
     goals.append(SoftGoal(
         "balance", bool(len(out_band)), 0.0,
         f"workload per cadre max/mean {mm:.3f}; team load / share from {ratio.min():.3f} to {ratio.max():.3f} "
