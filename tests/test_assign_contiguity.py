@@ -397,7 +397,8 @@ def test_mend_joins_a_territory_whose_one_piece_pays():
     assert pieces(ua, team).tolist() == [2, 1]
     data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
     new, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True)
-    assert info == {"mend_tried": 1, "mend_joined": 1, "mend_wide_joined": 0} and evidence[0]["joined"]
+    assert info == {"mend_tried": 1, "mend_joined": 1, "mend_wide_joined": 0, "mend_set_joined": 0}
+    assert evidence[0]["joined"]
     assert (new[order] == [0, 0, 0, 1, 1, 1]).all()
     assert _model.plan_objective(data, new)[0] < _model.plan_objective(data, team)[0]
 
@@ -419,13 +420,53 @@ def test_mend_widens_to_the_teams_around_when_the_touching_ones_cannot_join():
     data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
     kept, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True,
                                        max_teams=1, wide_teams=0)
-    assert (kept == team).all() and info == {"mend_tried": 1, "mend_joined": 0, "mend_wide_joined": 0}
+    assert (kept == team).all() and info == {"mend_tried": 1, "mend_joined": 0, "mend_wide_joined": 0,
+                                             "mend_set_joined": 0}
     assert evidence[0]["teams"] == 1 and not evidence[0]["joined"]
     new, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True,
                                       max_teams=1, wide_teams=3)
-    assert info == {"mend_tried": 1, "mend_joined": 1, "mend_wide_joined": 1}
+    assert info == {"mend_tried": 1, "mend_joined": 1, "mend_wide_joined": 1, "mend_set_joined": 0}
     assert evidence[0]["joined"] and evidence[0]["teams"] == 3
     assert (new[order] == [0, 0, 0, 1, 1, 1, 2, 2, 2]).all()
+    assert _model.plan_objective(data, new)[0] < _model.plan_objective(data, team)[0]
+
+
+def test_mend_gives_a_team_of_whole_villages_a_touching_set_inside_its_band():
+    """A row of four one-grid villages of equal workload, a county team (whole villages, base at the
+    first) holding the first and third, a town team (base at the last) the second and fourth: both
+    inside the band, the county team in two pieces. No step over the team alone can join it
+    (``max_teams=1``, no wide step); the step imposing its nearest touching set of villages inside
+    its band (the first two) does, the town team taking the other two: both in one piece, both in
+    the band, the objective lower. With those steps off (``sets=0``) it stays in pieces."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import mend_pieces
+    from planner.assign.synthetic import ORIGIN
+
+    c = make_campaign(towns=(1, 1), villages=(4, 1), grids=(1, 1), households_per_grid=30, city_teams=0,
+                      county_teams=1, town_teams_per_town=1, cadres_per_team=(4, 4), weak_share=0.0,
+                      community_share=0.0, poor_share=0.0, enterprise_per_household=0.0, seed=1)
+    teams = c.teams.copy()
+    for k, level in enumerate(teams["level"]):
+        teams.loc[k, ["base_x", "base_y"]] = (ORIGIN[0] + 250.0 + (0 if level == "county" else 1500.0), ORIGIN[1] + 250.0)
+    rules = default_rules()
+    ua = build_units(dataclasses.replace(c, teams=teams), rules)
+    ua.workload[:] = 900.0  # equal villages: shares of two each
+    order = np.argsort(ua.xy[:, 0])
+    county = int(np.flatnonzero(ua.team_granularity != ua.level)[0])
+    team = np.full(ua.n_units, 1 - county)
+    team[order[[0, 2]]] = county
+    assert pieces(ua, team)[county] == 2
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    kept, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True,
+                                       max_teams=1, wide_teams=0, sets=0)
+    assert (kept == team).all() and info["mend_joined"] == 0 and not evidence[county]["joined"]
+    new, info, evidence = mend_pieces(data, team, deadline=0.0, workers=1, seed=0, deterministic=True,
+                                      max_teams=1, wide_teams=0, hold_band=True)
+    assert info["mend_set_joined"] == 1 and evidence[county]["joined"]
+    assert (new[order] == [county, county, 1 - county, 1 - county]).all()
+    assert pieces(ua, new).tolist() == [1, 1]
+    hard_rules_hold(ua, rules, new)
     assert _model.plan_objective(data, new)[0] < _model.plan_objective(data, team)[0]
 
 
@@ -447,7 +488,8 @@ def test_mend_keeps_a_lent_team_and_says_what_one_piece_would_cost():
     lender = [t for t in others if len(np.unique(part[lent == t])) == 2]
     assert len(lender) == 1
     new, info, evidence = mend_pieces(data, lent, deadline=0.0, workers=1, seed=0, deterministic=True)
-    assert (new == lent).all() and info == {"mend_tried": 1, "mend_joined": 0, "mend_wide_joined": 0}
+    assert (new == lent).all() and info == {"mend_tried": 1, "mend_joined": 0, "mend_wide_joined": 0,
+                                            "mend_set_joined": 0}
     ev = evidence[lender[0]]
     assert not ev["joined"] and ev["teams"] == 3
     assert ev["cost"] > rules.contiguity.detached_weight * OBJ_SCALE

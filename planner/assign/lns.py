@@ -28,6 +28,7 @@ from planner.assign import model as _model
 from planner.assign.construct import close_groups
 from planner.assign.seeding import components
 from planner.assign.units import OBJ_SCALE, subproblem
+from planner.assign.why import touching_group_sets
 
 
 def improve(data: _model.ModelData, team: np.ndarray, objective: float | None, *, deadline: float,
@@ -198,7 +199,7 @@ def _cut_out(data: _model.ModelData, team: np.ndarray, hood: np.ndarray, widen: 
 
 def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
                 step_time: float = 2.0, max_teams: int = 9, wide_teams: int = 14, wide_factor: float = 3.0,
-                deterministic: bool = False, hold_band: bool = False) -> tuple[np.ndarray, dict, dict]:
+                sets: int = 3, deterministic: bool = False, hold_band: bool = False) -> tuple[np.ndarray, dict, dict]:
     """Try to join each territory in pieces: one CP-SAT step per such team over the team and
     the teams touching its pieces (up to ``max_teams`` in all, those sharing the most edges
     first), in which that team's territory must be one piece (hard contiguity from a single root,
@@ -206,12 +207,17 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     when that finds no cheaper plan, a second step over two rings of teams around it (up to
     ``wide_teams``, ``wide_factor`` × the time): load can then pass through a ring of teams to
     make room for the join (on the joined county's captured plan it joined 2 of the 5 teams the
-    first step left in pieces, each lowering the objective). A step is kept when it lowers the
+    first step left in pieces, each lowering the objective); for a team that takes whole villages
+    (or towns) and is still in pieces, then a step for each of its ``sets`` nearest connected sets
+    of them inside its band that it may take (:func:`planner.assign.why.touching_group_sets`),
+    imposed as :func:`rescue_band`'s other village sets are (on a joined county's finished plan
+    it joined one more such team, objective 1,024,332 → 1,015,180). A step is kept when it lowers the
     objective (the rules' own band; ``hold_band``: a step also holds that band as a ratchet, as
     :func:`improve`'s do). Teams with the smallest detached pieces first; until
     ``deadline`` (``deterministic``: every such team, ``step_time`` deterministic seconds each).
 
-    Returns the plan, a summary (``mend_tried``, ``mend_joined``, ``mend_wide_joined``) and per
+    Returns the plan, a summary (``mend_tried``, ``mend_joined``, ``mend_wide_joined``,
+    ``mend_set_joined``) and per
     team index the last step's evidence: ``joined`` (bool), ``status`` (CP-SAT's), ``cost``
     (objective units the joined territory would add, when not joined and a plan was found),
     ``teams`` (the step's size)."""
@@ -259,6 +265,51 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
                 ev["cost"] = float(out.objective - before)
         return ev
 
+    def objective(plan):
+        return _model.plan_objective(dataclasses.replace(data, reference=plan), plan)[0]
+
+    def village_step(t: int, k: int) -> dict | None:
+        """Team t of whole villages given each of its ``sets`` nearest connected sets of villages
+        inside its band in turn (the teams holding them and the teams around it re-solved, each
+        keeping the connectivity of the search's steps and held by the band): kept when the whole
+        plan's objective falls. The evidence of the cheapest (or the joining) try, or None."""
+        nonlocal team
+        may = np.zeros(ua.n_units, bool)
+        may[[u for u in range(ua.n_units) if t in data.cand[u]]] = True
+        found, _ = touching_group_sets(ua, int(t), data.rules, may_take=may)
+        group = ua.group_of(ua.team_granularity[t])
+        now = set(np.unique(group[team == t]).tolist())
+        found = [g for g, _m in found if set(g.tolist()) != now][:sets]
+        if not found:
+            return None
+        before = objective(team)
+        held = _model.band_hold(ua, team, data.rules.balance.tolerance) if hold_band else None
+        best = None
+        for i, groups in enumerate(found):
+            limit = step_time if deterministic else min(step_time, deadline - time.perf_counter() - 0.3)
+            if limit <= 0.3:
+                break
+            hood, free, sub_ua, sub_cand, start = _swap_step(data, team, int(t), groups, rng, wide_teams)
+            sub = _model.ModelData(sub_ua, data.rules, sub_cand, connect=_depth_labels(sub_ua, start, sub_cand),
+                                   reference=start,
+                                   load_bounds=None if held is None else {j: held[int(x)] for j, x in enumerate(hood)})
+            out = _model.solve(sub, time_limit=limit, workers=1 if deterministic else workers,
+                               seed=seed + 1000 * k + i, progress=None, phase="mend", deterministic=deterministic)
+            ev = {"joined": False, "status": out.status, "teams": len(hood), "cost": None}
+            if out.team_of_unit is not None:
+                trial = team.copy()
+                trial[free] = hood[out.team_of_unit]
+                after = objective(trial)
+                if after < before - 1e-9:
+                    team = trial
+                    ev["joined"] = True
+                    return ev
+                ev["cost"] = float(after - before)
+            if best is None or (ev["cost"] is not None and (best["cost"] is None or ev["cost"] < best["cost"])):
+                best = ev
+        return best
+
+    set_joined = 0
     order = sorted((m, t) for t in range(ua.n_teams) if (m := minor(t)) > 0)
     for k, (_, t) in enumerate(order):
         if not deterministic and deadline - time.perf_counter() < 0.6:
@@ -281,15 +332,22 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
                     # (not joined: the reasons quote the cheaper join found)
                     if got["joined"] or ev["cost"] is None or (got["cost"] is not None and got["cost"] < ev["cost"]):
                         ev = got
+        if ev is not None and not ev["joined"] and ua.team_granularity[t] != ua.level:
+            got = village_step(t, 2 * k + 1)
+            if got is not None:
+                set_joined += got["joined"]
+                if got["joined"] or ev["cost"] is None or (got["cost"] is not None and got["cost"] < ev["cost"]):
+                    ev = got
         if ev is not None:
             evidence[int(t)] = ev
     joined = sum(ev["joined"] for ev in evidence.values())
-    return team, {"mend_tried": len(evidence), "mend_joined": joined, "mend_wide_joined": wide_joined}, evidence
+    return team, {"mend_tried": len(evidence), "mend_joined": joined, "mend_wide_joined": wide_joined,
+                  "mend_set_joined": set_joined}, evidence
 
 
 def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
                 step_time: float = 1.5, max_teams: int = 14, boost: float = 100.0, piece_boost: float = 100.0,
-                aim: float = 1.0,
+                aim: float = 1.0, above_until: float | None = None,
                 deterministic: bool = False, steps: int | None = None) -> tuple[np.ndarray, dict, dict]:
     """Bring the teams still outside the balance band back into it where the search left them out
     (mostly teams that take whole villages: another choice of villages means a chain of hand-overs
@@ -308,7 +366,8 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     team is pushed out of the band, or further out, to bring another in (fewer minutes outside in
     all could still raise max/mean workload). Teams above the band first (they set max/mean).
 
-    Until ``deadline`` (``deterministic``: ``steps`` steps of ``step_time`` deterministic seconds).
+    Until ``deadline``; a team above the band (it sets max/mean workload) until ``above_until``
+    when that is later (``deterministic``: ``steps`` steps of ``step_time`` deterministic seconds).
     Returns the plan, a summary (``band_rescue_steps``, ``band_rescue_kept``) and, per team index
     whose steps kept nothing, what they found: ``minutes`` outside the band then, ``steps`` solved,
     ``inside`` (the fewest extra pieces of a plan found with the team inside the band, or None),
@@ -348,6 +407,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         # above the band first (those set max/mean workload), furthest out first
         above = np.bincount(team, weights=np.trunc(ua.workload), minlength=ua.n_teams) > hi
         t = int(np.argmax(out / target + 10.0 * (above & (out > 0))))
+        until = max(deadline, above_until) if above_until is not None and above[t] else deadline
         hood = _neighbour_teams(ua.edges, team, t, rng, max_teams)
         free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
         connect = _depth_labels(sub_ua, cur, sub_cand)
@@ -361,7 +421,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         now = objective(team)
         held = _model.band_hold(ua, team, tol)  # (the step's teams hold all their units: loads as in the plan)
         for hood, free, sub_ua, sub_cand, cur, conn, factor in tries:
-            limit = factor * step_time if deterministic else min(factor * step_time, deadline - time.perf_counter() - 0.3)
+            limit = factor * step_time if deterministic else min(factor * step_time, until - time.perf_counter() - 0.3)
             if limit <= 0.3:
                 break
             n += 1
@@ -389,7 +449,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         if not done:
             failed[t] = True
             evidence[t] = ev
-        if not deterministic and deadline - time.perf_counter() < 0.6:
+        if not deterministic and deadline - time.perf_counter() < 0.6 and not (above & (out > 0) & ~failed).any():
             break
     return team, {"band_rescue_steps": n, "band_rescue_kept": kept}, evidence
 

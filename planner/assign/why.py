@@ -167,21 +167,23 @@ def _name(ua, block: np.ndarray) -> str:
     return f"{len(block)} grids"
 
 
-def touching_groups_in_band(ua: UnitArrays, t: int, rules: Rules) -> tuple[tuple[list[str], float] | None, bool]:
-    """For team ``t`` that takes whole villages (or towns): a set of touching ones it may take
-    whose workload lies inside its balance band and whose count meets its village quota, the
-    nearest its base (mean distance) among those found, as ``(ids, minutes)`` or ``None``; and
-    whether the search was exhaustive. With a quota of at most 3 every connected set of 1-3 is
-    tried (``None`` then proves there is none: the rules force the pieces); with more, sets grown
-    from each one by its nearest touching neighbours (``None`` then proves nothing)."""
+def touching_group_sets(ua: UnitArrays, t: int, rules: Rules, may_take: np.ndarray | None = None) -> tuple[list, bool]:
+    """For team ``t`` that takes whole villages (or towns): the sets of touching ones it may take
+    (``may_take``: a mask of the units it may take, by default its eligible ones) whose workload
+    lies inside its balance band and whose count meets its village quota, nearest its base (mean
+    distance) first, each as ``(group indices, minutes)``; and whether the search was exhaustive.
+    With a quota of at most 3 every connected set of 1-3 is tried (none found then proves there is
+    none: the rules force the pieces); with more, sets grown from each one by its nearest touching
+    neighbours (none found then proves nothing)."""
     g = ua.team_granularity[t]
     group = ua.group_of(g)
     inside = group >= 0
     n_g = int(group.max()) + 1 if inside.any() else 0
     if not n_g:
-        return None, True
+        return [], True
+    ok = ua.eligible[:, t] if may_take is None else may_take
     size = np.bincount(group[inside], minlength=n_g)
-    may = np.bincount(group[inside], weights=ua.eligible[inside, t], minlength=n_g) == size
+    may = np.bincount(group[inside], weights=ok[inside], minlength=n_g) == size
     may &= size > 0
     load = np.bincount(group[inside], weights=np.trunc(ua.workload[inside]), minlength=n_g)
     dist = np.bincount(group[inside], weights=ua.dist_m[inside, t], minlength=n_g) / np.maximum(size, 1)
@@ -197,7 +199,6 @@ def touching_groups_in_band(ua: UnitArrays, t: int, rules: Rules) -> tuple[tuple
         if a >= 0 and b >= 0 and a != b and may[a] and may[b]:
             adj[a].add(b)
             adj[b].add(a)
-    found: list[tuple[float, tuple]] = []
 
     def fits(s) -> bool:
         return kmin <= len(s) <= kmax and lo <= load[list(s)].sum() <= hi
@@ -209,8 +210,8 @@ def touching_groups_in_band(ua: UnitArrays, t: int, rules: Rules) -> tuple[tuple
         if kmax >= 3:
             sets |= {tuple(sorted(set(p) | {c})) for p in [s for s in sets if len(s) == 2]
                      for c in adj[p[0]] | adj[p[1]] if c not in p}
-        found = [(float(dist[list(s)].mean()), s) for s in sets if fits(s)]
     else:  # grown from each one: its nearest touching neighbour that keeps it inside the band's top
+        sets = set()
         for a in candidates:
             s, w = [int(a)], float(load[a])
             while w < lo and len(s) < kmax:
@@ -220,11 +221,19 @@ def touching_groups_in_band(ua: UnitArrays, t: int, rules: Rules) -> tuple[tuple
                 b = min(nxt, key=lambda b: (dist[b], b))
                 s.append(b)
                 w += load[b]
-            if fits(s):
-                found.append((float(dist[s].mean()), tuple(sorted(s))))
+            sets.add(tuple(sorted(s)))
+    found = sorted((float(dist[list(s)].mean()), s) for s in sets if fits(s))
+    return [(np.array(s), float(load[list(s)].sum())) for _, s in found], kmax <= 3
+
+
+def touching_groups_in_band(ua: UnitArrays, t: int, rules: Rules) -> tuple[tuple[list[str], float] | None, bool]:
+    """The nearest of :func:`touching_group_sets` as ``(ids, minutes)`` or ``None``, and whether
+    the search was exhaustive (``None`` then proves the rules force the pieces)."""
+    found, exhaustive = touching_group_sets(ua, t, rules)
     if not found:
-        return None, kmax <= 3
-    _, best = min(found)
+        return None, exhaustive
+    best, minutes = found[0]
+    g = ua.team_granularity[t]
     names = ua.village_ids if g == "village" and ua.level == "grid" else (
         ua.town_ids if g == "town" else ua.unit_ids)
-    return ([str(names[k]) for k in best], float(load[list(best)].sum())), kmax <= 3
+    return ([str(names[k]) for k in best], minutes), exhaustive
