@@ -347,7 +347,7 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
 
 def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
                 step_time: float = 1.5, max_teams: int = 14, boost: float = 100.0, piece_boost: float = 100.0,
-                aim: float = 1.0, above_until: float | None = None,
+                aim: float = 1.0, above_until: float | None = None, trade_below: bool = True,
                 deterministic: bool = False, steps: int | None = None) -> tuple[np.ndarray, dict, dict]:
     """Bring the teams still outside the balance band back into it where the search left them out
     (mostly teams that take whole villages: another choice of villages means a chain of hand-overs
@@ -365,6 +365,10 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     holds the band as a ratchet for all its teams (:func:`planner.assign.model.band_hold`): no
     team is pushed out of the band, or further out, to bring another in (fewer minutes outside in
     all could still raise max/mean workload). Teams above the band first (they set max/mean).
+
+    ``trade_below=False``: a team below the band gets no step that may cut a territory (neither the
+    soft one nor village sets imposed without the search's contiguity): only a team above the band
+    (it sets max/mean workload) may trade pieces for it.
 
     Until ``deadline``; a team above the band (it sets max/mean workload) until ``above_until``
     when that is later (``deterministic``: ``steps`` steps of ``step_time`` deterministic seconds).
@@ -412,10 +416,13 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
         connect = _depth_labels(sub_ua, cur, sub_cand)
         tries = [(hood, free, sub_ua, sub_cand, cur, connect, 1.0)]
+        soft = trade_below or above[t]  # (may this team's steps cut territories?)
         if ua.team_granularity[t] != ua.level:  # whole villages: other sets of villages for it, first
-            tries[:0] = [_swap_step(data, team, t, villages, rng, max_teams) + (None, 2.0)
-                         for villages in _village_sets(data, team, t, lo[t], hi[t])]
-        tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
+            swaps = [_swap_step(data, team, t, villages, rng, max_teams)
+                     for villages in _village_sets(data, team, t, lo[t], hi[t])]
+            tries[:0] = [sw + (None if soft else _depth_labels(sw[2], sw[4], sw[3]), 2.0) for sw in swaps]
+        if soft:
+            tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
         done = False
         ev = {"minutes": int(out[t]), "inside": None, "steps": 0, "boost": boost}  # inside: pieces it adds
         now = objective(team)

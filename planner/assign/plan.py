@@ -196,7 +196,11 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
         hold = ua.n_units > 1000
         # at scale the start's teams outside the band first get the band steps (see rescue_band): measured on a
         # joined county's start, 15 s of them left no team above the band (14 outside → 6), where 15 s of
-        # three- or six-team search steps left 2-3 above (14 → 12 / 9); the search then keeps the band by its ratchet
+        # three- or six-team search steps left 2-3 above (14 → 12 / 9); the search then keeps the band by its ratchet.
+        # Only a team above the band may trade pieces there (trade_below=False): traced on joined seed 0, the
+        # start's band steps cut 16 territories (13 outside → 9) when every team might, which the search then
+        # carried to its end (17 in pieces before the mending); with teams below the band held to the search's
+        # contiguity, 4 (13 → 6), and 6 in pieces at the end against 8
         start_band = band_share * time_limit if hold and prev is None else 0.0
         # deterministic: the search's share of CP-SAT's deterministic clock (what the wall-clock run
         # would give it: the limit less the solve, the reserve and the steps at the end)
@@ -207,7 +211,7 @@ def assign(campaign, rules: Rules, *, time_limit: float = 60.0, workers: int = 2
             before_band = team
             team, got, _ = rescue_band(
                 data, team, deadline=min(deadline - reserve - mend_time, time.perf_counter() + start_band),
-                workers=workers, seed=seed + 5, step_time=lns_step, deterministic=deterministic,
+                workers=workers, seed=seed + 5, step_time=lns_step, deterministic=deterministic, trade_below=False,
                 steps=int(start_band / lns_step) if deterministic else None)
             lns_info.update({"start_" + k: v for k, v in got.items()})
             if (team != before_band).any():
