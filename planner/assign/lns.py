@@ -197,6 +197,11 @@ def _cut_out(data: _model.ModelData, team: np.ndarray, hood: np.ndarray, widen: 
     return free, sub_ua, sub_cand, cur, tpos
 
 
+def _whole_objective(data: _model.ModelData, plan: np.ndarray) -> float:
+    """The whole plan's objective at the rules' weights (its true extra pieces counted)."""
+    return _model.plan_objective(dataclasses.replace(data, reference=plan), plan)[0]
+
+
 def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, workers: int, seed: int,
                 step_time: float = 2.0, max_teams: int = 9, wide_teams: int = 14, wide_factor: float = 3.0,
                 sets: int = 3, deterministic: bool = False, hold_band: bool = False) -> tuple[np.ndarray, dict, dict]:
@@ -235,7 +240,6 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         return float(w.sum() - w.max()) if len(np.unique(lab)) > 1 else 0.0
 
     def step(t: int, hood: np.ndarray, factor: float, k: int) -> dict | None:
-        nonlocal team
         free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood)
         connect = _depth_labels(sub_ua, cur, sub_cand)
         st = tpos[int(t)]
@@ -265,9 +269,6 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
                 ev["cost"] = float(out.objective - before)
         return ev
 
-    def objective(plan):
-        return _model.plan_objective(dataclasses.replace(data, reference=plan), plan)[0]
-
     def village_step(t: int, k: int) -> dict | None:
         """Team t of whole villages given each of its ``sets`` nearest connected sets of villages
         inside its band in turn (the teams holding them and the teams around it re-solved, each
@@ -282,7 +283,7 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         found = [g for g, _m in found if set(g.tolist()) != now][:sets]
         if not found:
             return None
-        before = objective(team)
+        before = _whole_objective(data, team)
         held = _model.band_hold(ua, team, data.rules.balance.tolerance) if hold_band else None
         best = None
         for i, groups in enumerate(found):
@@ -299,7 +300,7 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
             if out.team_of_unit is not None:
                 trial = team.copy()
                 trial[free] = hood[out.team_of_unit]
-                after = objective(trial)
+                after = _whole_objective(data, trial)
                 if after < before - 1e-9:
                     team = trial
                     ev["joined"] = True
@@ -398,10 +399,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     n = kept = 0
 
     def pays(trial, gain, added):  # see above: fewer minutes outside, worth the pieces or a cheaper plan
-        return bool(gain > 0 and (w_b * gain > w_i * added or objective(trial) < now))
-
-    def objective(plan):
-        return _model.plan_objective(dataclasses.replace(data, reference=plan), plan)[0]
+        return bool(gain > 0 and (w_b * gain > w_i * added or _whole_objective(data, trial) < now))
 
     while True:
         out = outside(team)
@@ -425,7 +423,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
             tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
         done = False
         ev = {"minutes": int(out[t]), "inside": None, "steps": 0, "boost": boost}  # inside: pieces it adds
-        now = objective(team)
+        now = _whole_objective(data, team)
         held = _model.band_hold(ua, team, tol)  # (the step's teams hold all their units: loads as in the plan)
         for hood, free, sub_ua, sub_cand, cur, conn, factor in tries:
             limit = factor * step_time if deterministic else min(factor * step_time, until - time.perf_counter() - 0.3)
