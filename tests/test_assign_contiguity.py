@@ -669,3 +669,31 @@ def test_a_team_left_outside_the_band_says_what_the_band_steps_found():
     assert "300 minutes" in _band_note({"minutes": 67, "inside": 1, "steps": 3}, heavy)
     assert "found no plan with it inside" in _band_note({"minutes": 67, "inside": None, "steps": 2}, rules)
     assert _band_note({"minutes": 67, "inside": None, "steps": 0}, rules) == ""
+
+
+def test_band_steps_for_a_team_below_the_band_keep_the_search_s_contiguity_when_told():
+    """A row of 64 equal grids: A (base at grid 0, share 4 grids) holds grids 0-2 (0.75 of its share),
+    B (base at grid 3, share 30) grids 3-33, C (share 30) the rest. A can only grow into grid 3, B's
+    root, which the search's contiguity labels never let B give up: the band step with them finds
+    nothing; the soft step after it (contiguity a penalty, no labels) gives A grid 3 and brings it
+    inside. ``trade_below=False`` (the start's band steps) skips every such step for a team below
+    the band: A stays out, and its evidence says one step found nothing."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import rescue_band
+
+    rules, ua, order = _row_of_grids(64, [0, 3, 63])
+    ua.workload[:] = 900.0
+    ua = dataclasses.replace(ua, targets=np.array([3600.0, 27000.0, 27000.0]))
+    team = np.full(ua.n_units, 2)
+    team[order[:3]] = 0
+    team[order[3:34]] = 1
+    data = _model.ModelData(ua, rules, candidates(ua, k=ua.n_teams))
+    ratio = lambda p: np.bincount(p, weights=ua.workload, minlength=3) / ua.target_load()  # noqa: E731
+    new, info, evidence = rescue_band(data, team, deadline=0.0, workers=1, seed=0, deterministic=True, steps=6)
+    assert info == {"band_rescue_steps": 2, "band_rescue_kept": 1} and not evidence
+    assert ratio(new)[0] >= 0.95 and (np.abs(ratio(new) - 1) <= 0.05).all() and pieces(ua, new).tolist() == [1, 1, 1]
+    kept, info, evidence = rescue_band(data, team, deadline=0.0, workers=1, seed=0, deterministic=True, steps=6,
+                                       trade_below=False)
+    assert (kept == team).all() and info == {"band_rescue_steps": 1, "band_rescue_kept": 0}
+    assert evidence[0]["steps"] == 1 and evidence[0]["inside"] is None and evidence[0]["minutes"] == 720
