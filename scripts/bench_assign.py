@@ -221,15 +221,15 @@ def run_county(args) -> dict:
     active = s[s["cadres"] > 0]
     per_cadre = active["hours"] / active["cadres"]
     ua = build_units(camp, rules)
-    from planner.assign.review import _components
+    from planner.assign.review import _components, workload_max_mean
 
     team_idx = pd.Series(np.arange(ua.n_teams), index=ua.team_ids)
     g = plan.assignment.query("entity_type == 'grid'").set_index("entity_id")["team_id"]
     team = team_idx.reindex(g.reindex(ua.unit_ids).to_numpy()).to_numpy()
     # workload max/mean per cadre from the exact minutes (the summary's hours are rounded to 0.1 h):
     # the most a cadre carries against the mean of all cadres (planner.assign.review.workload_max_mean)
-    load, cad = np.bincount(team, weights=ua.workload, minlength=ua.n_teams), ua.team_cadres.astype(float)
-    mm = float((load[cad > 0] / cad[cad > 0]).max() / (load[cad > 0].sum() / cad[cad > 0].sum()))
+    mm = workload_max_mean(pd.DataFrame({"hours": np.bincount(team, weights=ua.workload, minlength=ua.n_teams) / 60.0,
+                                         "cadres": ua.team_cadres}))
     whole = _components(ua.edges, ua.n_units)
     avoidable = sum(1 for t_, p in zip(active.index, active["pieces"])
                     if p > len(np.unique(whole[team == team_idx[s.at[t_, "team_id"]]])))

@@ -197,6 +197,11 @@ def _cut_out(data: _model.ModelData, team: np.ndarray, hood: np.ndarray, widen: 
     return free, sub_ua, sub_cand, cur, tpos
 
 
+def _candidate_of(cand: list[np.ndarray], t: int) -> np.ndarray:
+    """Mask of the units whose candidate teams ``cand`` include team ``t``."""
+    return np.array([t in c for c in cand], bool)
+
+
 def _whole_objective(data: _model.ModelData, plan: np.ndarray) -> float:
     """The whole plan's objective at the rules' weights (its true extra pieces counted)."""
     return _model.plan_objective(dataclasses.replace(data, reference=plan), plan)[0]
@@ -275,9 +280,7 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         keeping the connectivity of the search's steps and held by the band): kept when the whole
         plan's objective falls. The evidence of the cheapest (or the joining) try, or None."""
         nonlocal team
-        may = np.zeros(ua.n_units, bool)
-        may[[u for u in range(ua.n_units) if t in data.cand[u]]] = True
-        found, _ = touching_group_sets(ua, int(t), data.rules, may_take=may)
+        found, _ = touching_group_sets(ua, int(t), data.rules, may_take=_candidate_of(data.cand, t))
         group = ua.group_of(ua.team_granularity[t])
         now = set(np.unique(group[team == t]).tolist())
         found = [g for g, _m in found if set(g.tolist()) != now][:sets]
@@ -418,7 +421,7 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         if ua.team_granularity[t] != ua.level:  # whole villages: other sets of villages for it, first
             swaps = [_swap_step(data, team, t, villages, rng, max_teams)
                      for villages in _village_sets(data, team, t, lo[t], hi[t])]
-            tries[:0] = [sw + (None if soft else _depth_labels(sw[2], sw[4], sw[3]), 2.0) for sw in swaps]
+            tries[:0] = [(h, f, su, sc, st, None if soft else _depth_labels(su, st, sc), 2.0) for h, f, su, sc, st in swaps]
         if soft:
             tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
         done = False
@@ -469,8 +472,7 @@ def _village_sets(data: _model.ModelData, team: np.ndarray, t: int, lo: float, h
 
     ua = data.ua
     group = ua.group_of(ua.team_granularity[t])
-    ok = np.zeros(ua.n_units, bool)
-    ok[[u for u in range(ua.n_units) if t in data.cand[u]]] = True
+    ok = _candidate_of(data.cand, t)
     inside = group >= 0  # (-1: in no village)
     g_of, n_g = group[inside], int(group.max()) + 1 if inside.any() else 0
     size = np.bincount(g_of, minlength=n_g)
@@ -578,8 +580,7 @@ def _depth_labels(ua, team: np.ndarray, cand: list[np.ndarray],
     out: dict[int, dict[int, int]] = {}
     for t in range(ua.n_teams):
         mine = np.flatnonzero(team == t)
-        ok = np.zeros(ua.n_units, bool)
-        ok[[u for u in range(ua.n_units) if t in cand[u]]] = True
+        ok = _candidate_of(cand, t)
         d: dict[int, int] = {}
         heap = []
         for piece in np.unique(lab[mine]):
