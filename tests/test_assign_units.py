@@ -91,3 +91,50 @@ def test_cpmp_solver_gives_a_feasible_solution_near_the_optimum():
     res = solve_cpmp(inst, time_limit=3, workers=1, seed=0, k=inst.n)
     assert inst.feasible(res.median_of)
     assert res.value <= 713 * 1.10  # the published optimum is 713
+
+
+def test_a_search_step_s_candidates_are_the_whole_problem_s_closed_over_villages():
+    """``lns._cut_out`` looks only at the step's units and teams; its candidates must be what closing
+    the whole county's candidates over villages gives (each unit outside the step held by its own
+    team): a coarse team of the step keeps a village only where it may take every grid of it, and a
+    village partly held outside the step is lost to it. Hypothesis over steps of 1-6 teams (in any
+    order), plans and widened candidates, on a layout where coarse teams straddle villages."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from planner.assign import model as _model
+    from planner.assign.lns import _cut_out
+
+    campaign = make_campaign(towns=(2, 2), villages=(2, 2), grids=(2, 2), city_teams=2, county_teams=3, seed=6)
+    rules = default_rules()
+    ua = build_units(campaign, rules)
+    cand = candidates(ua, k=5)
+    data = _model.ModelData(ua, rules, cand)
+    assert (ua.team_granularity != "grid").sum() >= 4
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.data())
+    def check(draw):
+        team = np.array([draw.draw(st.sampled_from(c.tolist())) for c in cand])
+        hood = np.array(draw.draw(st.lists(st.sampled_from(sorted(set(team.tolist()))), min_size=1, max_size=6,
+                                           unique=True)))
+        widen = None
+        if draw.draw(st.booleans()):
+            widen = (int(hood[0]), np.array(draw.draw(st.lists(st.booleans(), min_size=ua.n_units,
+                                                               max_size=ua.n_units))))
+        free, sub_ua, sub_cand, cur, tpos = _cut_out(data, team, hood, widen)
+        # the reference: every unit's candidates, widened, closed over groups in the whole problem
+        full = []
+        for u in range(ua.n_units):
+            if team[u] in hood:
+                c = np.intersect1d(cand[u], hood)
+                full.append(np.union1d(c, [widen[0]]) if widen is not None and widen[1][u] else c)
+            else:
+                full.append(np.array([team[u]]))
+        full = close_groups(ua, full)
+        assert free.tolist() == np.flatnonzero(np.isin(team, hood)).tolist()
+        assert [hood[c].tolist() for c in sub_cand] == [full[u].tolist() for u in free]
+        assert hood[cur].tolist() == team[free].tolist() and tpos == {int(x): i for i, x in enumerate(hood)}
+        assert sub_ua.n_units == len(free) and sub_ua.n_teams == len(hood)
+
+    check()
