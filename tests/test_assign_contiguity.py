@@ -697,3 +697,44 @@ def test_band_steps_for_a_team_below_the_band_keep_the_search_s_contiguity_when_
                                        trade_below=False)
     assert (kept == team).all() and info == {"band_rescue_steps": 1, "band_rescue_kept": 0}
     assert evidence[0]["steps"] == 1 and evidence[0]["inside"] is None and evidence[0]["minutes"] == 720
+
+
+def test_band_steps_give_a_village_team_above_its_band_a_connected_set_of_villages_first():
+    """Six one-grid villages in a row, v0-v5; a city team (whole villages) based at v2 holds v2 alone,
+    1.1 × its share (above its band); the town team holds the rest. Its cheapest other set inside
+    the band is v1 + v3 (the two nearest, 0.5 × share each), which lie apart: imposed, it would leave
+    both teams in pieces, and the band gained pays for them at the rules' weights. The band steps
+    try the nearest connected sets first (v0 + v1 or v3 + v4): the city team comes inside its band
+    and both territories stay in one piece each."""
+    from planner.assign import model as _model
+    from planner.assign.construct import candidates
+    from planner.assign.lns import _village_sets, rescue_band
+    from planner.assign.synthetic import ORIGIN
+
+    rules = default_rules()
+    campaign = make_campaign(towns=(1, 1), villages=(6, 1), grids=(1, 1), households_per_grid=30, city_teams=1,
+                             county_teams=0, town_teams_per_town=1, cadres_per_team=(4, 4), weak_share=0.0,
+                             community_share=0.0, poor_share=0.0, enterprise_per_household=0.0, seed=1)
+    teams = campaign.teams.copy()
+    city = int(np.flatnonzero(teams["level"].to_numpy() == "city")[0])
+    teams.loc[teams.index[city], ["base_x", "base_y"]] = (ORIGIN[0] + 250.0 + 500.0 * 2, ORIGIN[1] + 250.0)
+    ua = build_units(dataclasses.replace(campaign, teams=teams), rules)
+    assert ua.team_granularity[city] == "village" and ua.n_units == 6
+    order = np.argsort(ua.xy[:, 0])
+    share = 60_000.0
+    ua.workload[order] = [0.5 * share, 0.5 * share, 1.1 * share, 0.5 * share, 0.5 * share, 10 * share]
+    town = 1 - city
+    targets = np.zeros(2)
+    targets[city], targets[town] = share, 12.05 * share
+    ua = dataclasses.replace(ua, targets=targets)
+    team = np.full(6, town)
+    team[order[2]] = city
+    data = _model.ModelData(ua, rules, candidates(ua, k=2))
+    cheapest = _village_sets(data, team, city, 0.95 * share, 1.05 * share)[0]
+    assert sorted(ua.unit_village[np.isin(ua.unit_village, cheapest)].tolist()) == sorted(
+        ua.unit_village[order[[1, 3]]].tolist())  # (the layout is what the test means)
+    new, info, evidence = rescue_band(data, team, deadline=0.0, workers=1, seed=0, deterministic=True, steps=4)
+    ratio = np.bincount(new, weights=ua.workload, minlength=2) / ua.target_load()
+    assert abs(ratio[city] - 1.0) <= 0.05 and info["band_rescue_kept"] == 1 and not evidence
+    assert pieces(ua, new).tolist() == [1, 1]
+    assert sorted(np.flatnonzero(new[order] == city).tolist()) in ([0, 1], [3, 4])

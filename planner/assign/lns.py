@@ -297,10 +297,7 @@ def mend_pieces(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         keeping the connectivity of the search's steps and held by the band): kept when the whole
         plan's objective falls. The evidence of the cheapest (or the joining) try, or None."""
         nonlocal team
-        found, _ = touching_group_sets(ua, int(t), data.rules, may_take=_candidate_of(data.cand, t))
-        group = ua.group_of(ua.team_granularity[t])
-        now = set(np.unique(group[team == t]).tolist())
-        found = [g for g, _m in found if set(g.tolist()) != now][:sets]
+        found = _touching_sets(data, team, t, sets)
         if not found:
             return None
         before = _whole_objective(data, team)
@@ -376,10 +373,11 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
     One step per such team, furthest out first, over it and the teams around it (``max_teams``,
     two rings), in which a minute outside the band weighs ``boost`` and an extra piece
     ``piece_boost`` times the rules' weights (so the two keep the rules' ratio by default, and
-    compactness and cut edges come after both) and the band is ``aim`` × the tolerance: first with
-    the search's hard contiguity; for a team that takes whole villages, then with each of the two
-    cheapest other sets of villages inside its band (:func:`_village_sets`) imposed; then with
-    contiguity soft (twice the time). A step is kept when fewer minutes lie outside the rules' band,
+    compactness and cut edges come after both) and the band is ``aim`` × the tolerance: for a team
+    that takes whole villages, first with each of its two nearest connected sets of villages inside
+    its band (:func:`_touching_sets`), then each of its two cheapest other sets (:func:`_village_sets`,
+    which may lie apart) imposed; then with the search's hard contiguity; then with contiguity soft
+    (twice the time). A step is kept when fewer minutes lie outside the rules' band,
     summed over all teams, and either those minutes and the territories' real extra pieces, at the
     rules' weights, fall together (a piece so added is held by the band; the plan's reasons say so)
     or the plan's whole objective falls (its compactness and cut edges too). Every step
@@ -436,8 +434,13 @@ def rescue_band(data: _model.ModelData, team: np.ndarray, *, deadline: float, wo
         tries = [(hood, free, sub_ua, sub_cand, cur, connect, 1.0)]
         soft = trade_below or above[t]  # (may this team's steps cut territories?)
         if ua.team_granularity[t] != ua.level:  # whole villages: other sets of villages for it, first
-            swaps = [_swap_step(data, team, t, villages, rng, max_teams)
-                     for villages in _village_sets(data, team, t, lo[t], hi[t])]
+            # its nearest connected sets first (on a joined county's plan, city team TM009 came inside the
+            # band in 4 runs of 4 with them and in none of 4 with the cheapest sets only: those are apart,
+            # and the plans found with them cut 2-3 more territories than the rules' weights allow)
+            sets = _touching_sets(data, team, t, 2)
+            sets += [v for v in _village_sets(data, team, t, lo[t], hi[t])
+                     if not any(set(v.tolist()) == set(w.tolist()) for w in sets)]
+            swaps = [_swap_step(data, team, t, villages, rng, max_teams) for villages in sets]
             tries[:0] = [(h, f, su, sc, st, None if soft else _depth_labels(su, st, sc), 2.0) for h, f, su, sc, st in swaps]
         if soft:
             tries.append((hood, free, sub_ua, sub_cand, cur, None, 2.0))
@@ -514,6 +517,16 @@ def _village_sets(data: _model.ModelData, team: np.ndarray, t: int, lo: float, h
                 found.append((cost[list(combo)].sum(), abs(w - share), gids[list(combo)]))
     found.sort(key=lambda f: (f[0], f[1]))
     return [f[2] for f in found[:keep]]
+
+
+def _touching_sets(data: _model.ModelData, team: np.ndarray, t: int, k: int) -> list[np.ndarray]:
+    """For a team that takes whole villages (or towns): its ``k`` nearest connected sets of them
+    inside its band that it may take (:func:`planner.assign.why.touching_group_sets`), other than
+    the set it holds, each as the indices of its groups."""
+    found, _ = touching_group_sets(data.ua, int(t), data.rules, may_take=_candidate_of(data.cand, t))
+    group = data.ua.group_of(data.ua.team_granularity[t])
+    now = set(np.unique(group[team == t]).tolist())
+    return [g for g, _m in found if set(g.tolist()) != now][:k]
 
 
 def _swap_step(data: _model.ModelData, team: np.ndarray, t: int, groups: np.ndarray, rng, max_teams: int):
