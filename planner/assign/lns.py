@@ -196,16 +196,16 @@ def _cut_out(data: _model.ModelData, team: np.ndarray, hood: np.ndarray, widen: 
         keep[i, p[p >= 0]] = True
     if widen is not None:
         keep[widen[1][free], pos[widen[0]]] = True
-    counts = {}  # granularity → units per group (+1: units in no group count as one, as close_groups has it)
+    counts = {}  # granularity → (units per group, the step's units' groups); +1: no group counts as one, as in close_groups
     for j, t in enumerate(hood.tolist()):
         g = ua.team_granularity[t]
         if g == ua.level:
             continue
-        group = ua.group_of(g) + 1
         if g not in counts:
-            counts[g] = np.bincount(group)
-        whole = np.bincount(group[free][keep[:, j]], minlength=len(counts[g])) == counts[g]
-        keep[:, j] &= whole[group[free]]
+            group = ua.group_of(g) + 1
+            counts[g] = (np.bincount(group), group[free])
+        size, mine = counts[g]
+        keep[:, j] &= (np.bincount(mine[keep[:, j]], minlength=len(size)) == size)[mine]
     by_id = np.argsort(hood, kind="stable")  # (each unit's candidates in team order, as before)
     tpos = {int(x): i for i, x in enumerate(hood)}
     sub_ua = subproblem(ua, free, hood)
